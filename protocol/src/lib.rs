@@ -26,6 +26,8 @@ pub use frame::{
 
 /// Version of the wire protocol spoken by this crate; sent in every request and cancel.
 pub const PROTOCOL_VERSION: &str = "1";
+/// Version of this crate; the generated packages take their version from it.
+pub const PACKAGE_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Length of the frame header: a big-endian `u32` giving the length of the JSON body.
 pub const FRAME_HEADER_LEN: usize = 4;
 /// Largest accepted JSON body, in bytes (16 MiB). Longer frames are rejected from their header,
@@ -34,6 +36,19 @@ pub const MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
 /// Deepest accepted nesting of JSON arrays and objects in a frame body, counted over the whole
 /// document (ignored fields included); the envelope object itself is depth 1.
 pub const MAX_NESTING_DEPTH: usize = 128;
+
+/// Values of [`ExecutionError::error_type`] that runners produce themselves (handlers may report
+/// others, such as the name of an exception), with their meaning. Generated bindings take them
+/// from the schema (`x-rrq.error_types`).
+pub const ERROR_TYPES: &[(&str, &str)] = &[
+    ("handler_not_found", "No handler is registered under the request's `function_name`."),
+    ("cancelled", "The request was cancelled by a `cancel` frame, or the runner shut down."),
+    ("timeout", "The request's `context.deadline` passed before the handler finished."),
+    ("busy", "The connection already has as many requests in flight as the runner allows."),
+    ("invalid_frame", "The frame had a sound length but content that is not a valid message."),
+    ("unsupported_protocol_version", "The request's `protocol_version` is not one this runner speaks."),
+    ("unexpected_message", "A `response` frame reached the runner, which only accepts requests and cancels."),
+];
 
 fn default_protocol_version() -> String {
     PROTOCOL_VERSION.to_string()

@@ -1,0 +1,523 @@
+//! The language-neutral intermediate representation, and its lowering from a JSON Schema.
+//!
+//! The IR is the only thing templates see. It is small on purpose: named structs with ordered
+//! fields, string enums, tagged unions, and field types built from scalars, timestamps,
+//! any-JSON, arrays and maps. `rrq-codegen ir` prints it as JSON.
+//!
+//! Lowering reads only the schema (never the Rust types) and accepts a closed set of
+//! constructs; anything else is an error naming its JSON pointer, so a schema change the
+//! generators do not understand can never be silently dropped.
+
+use anyhow::{anyhow, bail, Result};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The whole protocol: every named type, dependencies before the types that use them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ir {
+    /// Name of the root type: the message every frame carries.
+    pub root: String,
+    pub meta: Meta,
+    pub types: Vec<TypeDef>,
+}
+
+/// Facts about the protocol that are not types (the schema's `x-rrq` object).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Meta {
+    /// The protocol version requests and cancels carry.
+    pub protocol_version: String,
+    /// Version of the protocol crate; the generated packages take it as theirs.
+    pub package_version: String,
+    /// Largest accepted frame body, in bytes.
+    pub max_frame_len: u64,
+    /// Deepest accepted nesting of arrays and objects in a frame body.
+    pub max_nesting_depth: u64,
+    /// The `error.type` values runners report themselves, with their meaning.
+    pub error_types: Vec<EnumValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TypeDef {
+    Struct(Struct),
+    Enum(Enum),
+    Union(Union),
+}
+
+impl TypeDef {
+    pub fn name(&self) -> &str {
+        match self {
+            TypeDef::Struct(s) => &s.name,
+            TypeDef::Enum(e) => &e.name,
+            TypeDef::Union(u) => &u.name,
+        }
+    }
+}
+
+/// A JSON object with known fields, in declaration (wire) order. Unknown fields are ignored
+/// when decoding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Struct {
+    pub name: String,
+    pub doc: String,
+    pub fields: Vec<Field>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Field {
+    /// The name on the wire.
+    pub name: String,
+    pub doc: String,
+    pub ty: Type,
+    /// Decoding rejects an object without this field.
+    pub required: bool,
+    /// `null` is accepted and means "no value" (also for `any` fields: a `null` is read as
+    /// absent, not as a JSON null value).
+    pub nullable: bool,
+    /// The value decoding uses when the field is absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<Value>,
+    /// Encoding always writes the field (as `null` when it has no value); otherwise encoding
+    /// omits it when it has no value.
+    pub always_written: bool,
+}
+
+impl Field {
+    /// Whether a decoded value can lack this field (it is neither required nor defaulted, or
+    /// it is nullable): the language type needs an "absent" state.
+    pub fn optional_when_decoded(&self) -> bool {
+        self.nullable || (!self.required && self.default.is_none())
+    }
+}
+
+/// The type of a field, an array item or a map value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Type {
+    Bool,
+    String,
+    /// An integer within inclusive bounds (JSON numbers without fraction or exponent, or
+    /// whatever the reference decoder reads as an integer).
+    Integer { min: Option<i128>, max: Option<i128> },
+    /// A 64-bit float; integers are accepted.
+    Float,
+    /// An RFC 3339 instant, strict grammar (`docs/PROTOCOL.md`), nanosecond precision.
+    Timestamp,
+    /// Any JSON value; objects inside it are encoded with sorted keys.
+    Any,
+    Array { items: Box<Type> },
+    /// A JSON object used as a map from string keys; encoded with sorted keys.
+    Map { values: Box<Type> },
+    /// A reference to a named type of the IR.
+    Named { name: String },
+}
+
+/// A string enum.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Enum {
+    pub name: String,
+    pub doc: String,
+    pub values: Vec<EnumValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnumValue {
+    pub value: String,
+    pub doc: String,
+}
+
+/// A tagged union: an object whose `tag` field (a string) says which variant it is and whose
+/// `content` field holds that variant's named type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Union {
+    pub name: String,
+    pub doc: String,
+    pub tag: String,
+    pub content: String,
+    pub variants: Vec<Variant>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Variant {
+    /// The tag's value on the wire.
+    pub tag_value: String,
+    pub doc: String,
+    /// The named type of the content.
+    pub ty: String,
+    /// Description of the content field in this variant.
+    pub content_doc: String,
+}
+
+impl Ir {
+    pub fn get(&self, name: &str) -> Option<&TypeDef> {
+        self.types.iter().find(|t| t.name() == name)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lowering
+
+/// Keywords that never change what is valid: read where useful, otherwise ignored.
+const ANNOTATIONS: &[&str] =
+    &["description", "title", "default", "$comment", "examples", "deprecated", "readOnly", "writeOnly"];
+
+fn escape_pointer(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+fn doc(schema: &Map<String, Value>) -> String {
+    schema.get("description").and_then(Value::as_str).unwrap_or("").to_string()
+}
+
+/// Fails on any keyword of `schema` outside `allowed` and the annotations.
+fn only(schema: &Map<String, Value>, allowed: &[&str], pointer: &str, what: &str) -> Result<()> {
+    for key in schema.keys() {
+        if !allowed.contains(&key.as_str()) && !ANNOTATIONS.contains(&key.as_str()) && !key.starts_with("x-") {
+            bail!("unsupported construct at {pointer}/{}: keyword `{key}` in {what}", escape_pointer(key));
+        }
+    }
+    Ok(())
+}
+
+fn as_object<'a>(schema: &'a Value, pointer: &str) -> Result<Option<&'a Map<String, Value>>> {
+    match schema {
+        Value::Bool(true) => Ok(None),
+        Value::Object(map) => Ok(Some(map)),
+        _ => bail!("unsupported construct at {pointer}: expected a schema object or `true`"),
+    }
+}
+
+struct Lowering<'a> {
+    defs: &'a Map<String, Value>,
+}
+
+impl Lowering<'_> {
+    fn reference(&self, target: &str, pointer: &str) -> Result<String> {
+        let name = target
+            .strip_prefix("#/$defs/")
+            .ok_or_else(|| anyhow!("unsupported construct at {pointer}/$ref: `{target}` is not a #/$defs/ reference"))?;
+        if !self.defs.contains_key(name) {
+            bail!("unresolved $ref at {pointer}/$ref: no type `{name}` under $defs");
+        }
+        Ok(name.to_string())
+    }
+
+    /// Lowers a field-level schema: returns the type and whether `null` is allowed.
+    fn field_type(&self, schema: &Value, pointer: &str) -> Result<(Type, bool)> {
+        let Some(map) = as_object(schema, pointer)? else { return Ok((Type::Any, true)) };
+        if let Some(target) = map.get("$ref").and_then(Value::as_str) {
+            only(map, &["$ref"], pointer, "a reference")?;
+            return Ok((Type::Named { name: self.reference(target, pointer)? }, false));
+        }
+        if let Some(Value::Array(alternatives)) = map.get("anyOf") {
+            only(map, &["anyOf"], pointer, "a nullable reference")?;
+            let is_null = |v: &Value| v.get("type").and_then(Value::as_str) == Some("null") && v.as_object().is_some_and(|o| o.len() == 1);
+            let non_null: Vec<(usize, &Value)> = alternatives.iter().enumerate().filter(|(_, v)| !is_null(v)).collect();
+            if alternatives.len() != 2 || non_null.len() != 1 {
+                bail!("unsupported construct at {pointer}/anyOf: only `anyOf: [T, {{\"type\": \"null\"}}]` is supported");
+            }
+            let (index, inner) = non_null[0];
+            let (ty, nullable) = self.field_type(inner, &format!("{pointer}/anyOf/{index}"))?;
+            if nullable {
+                bail!("unsupported construct at {pointer}/anyOf/{index}: nested nullable");
+            }
+            return Ok((ty, true));
+        }
+        let (names, nullable): (Vec<&str>, bool) = match map.get("type") {
+            None => {
+                only(map, &[], pointer, "an any-JSON schema")?;
+                return Ok((Type::Any, true));
+            }
+            Some(Value::String(t)) => (vec![t.as_str()], false),
+            Some(Value::Array(ts)) => {
+                let names: Vec<&str> = ts.iter().filter_map(Value::as_str).collect();
+                let nullable = names.contains(&"null");
+                (names.into_iter().filter(|t| *t != "null").collect(), nullable)
+            }
+            Some(_) => bail!("unsupported construct at {pointer}/type: expected a string or an array of strings"),
+        };
+        let [name] = names[..] else {
+            bail!("unsupported construct at {pointer}/type: a union of types other than with `null`");
+        };
+        let ty = match name {
+            "boolean" => {
+                only(map, &["type"], pointer, "a boolean")?;
+                Type::Bool
+            }
+            "string" => match map.get("format").and_then(Value::as_str) {
+                Some("date-time") => {
+                    only(map, &["type", "format", "pattern"], pointer, "a timestamp")?;
+                    Type::Timestamp
+                }
+                Some(other) => bail!("unsupported construct at {pointer}/format: string format `{other}`"),
+                None => {
+                    only(map, &["type"], pointer, "a string")?;
+                    Type::String
+                }
+            },
+            "integer" => {
+                only(map, &["type", "format", "minimum", "maximum"], pointer, "an integer")?;
+                let bound = |key: &str| -> Result<Option<i128>> {
+                    match map.get(key) {
+                        None => Ok(None),
+                        Some(Value::Number(n)) => n
+                            .as_i64()
+                            .map(i128::from)
+                            .or_else(|| n.as_u64().map(i128::from))
+                            .map(Some)
+                            .ok_or_else(|| anyhow!("unsupported construct at {pointer}/{key}: an integer bound must be an integer")),
+                        Some(_) => bail!("unsupported construct at {pointer}/{key}: expected a number"),
+                    }
+                };
+                Type::Integer { min: bound("minimum")?, max: bound("maximum")? }
+            }
+            "number" => {
+                only(map, &["type", "format"], pointer, "a number")?;
+                Type::Float
+            }
+            "array" => {
+                only(map, &["type", "items"], pointer, "an array")?;
+                let items = map.get("items").unwrap_or(&Value::Bool(true));
+                let (items, null_items) = self.field_type(items, &format!("{pointer}/items"))?;
+                if null_items && items != Type::Any {
+                    bail!("unsupported construct at {pointer}/items: nullable array items");
+                }
+                Type::Array { items: Box::new(items) }
+            }
+            "object" => {
+                if map.contains_key("properties") {
+                    bail!("unsupported construct at {pointer}/properties: an inline object type (give it a name under $defs)");
+                }
+                only(map, &["type", "additionalProperties"], pointer, "a map")?;
+                let values = map.get("additionalProperties").unwrap_or(&Value::Bool(true));
+                let (values, null_values) = self.field_type(values, &format!("{pointer}/additionalProperties"))?;
+                if null_values && values != Type::Any {
+                    bail!("unsupported construct at {pointer}/additionalProperties: nullable map values");
+                }
+                Type::Map { values: Box::new(values) }
+            }
+            other => bail!("unsupported construct at {pointer}/type: type `{other}`"),
+        };
+        Ok((ty, nullable))
+    }
+
+    fn strukt(&self, name: &str, map: &Map<String, Value>, pointer: &str) -> Result<Struct> {
+        only(map, &["type", "properties", "required"], pointer, "a struct")?;
+        let names = |key: &str| -> BTreeSet<String> {
+            map.get(key)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default()
+        };
+        let required = names("required");
+        let written = match map.get("x-rrq-always-written") {
+            Some(_) => names("x-rrq-always-written"),
+            // A schema without the annotation: serde writes every field it requires.
+            None => required.clone(),
+        };
+        let Some(Value::Object(properties)) = map.get("properties") else {
+            bail!("unsupported construct at {pointer}/properties: expected an object");
+        };
+        for field in &required {
+            if !properties.contains_key(field) {
+                bail!("invalid schema at {pointer}/required: `{field}` is not a property");
+            }
+        }
+        let mut fields = Vec::new();
+        for (field, schema) in properties {
+            let at = format!("{pointer}/properties/{}", escape_pointer(field));
+            let (ty, nullable) = self.field_type(schema, &at)?;
+            let is_required = required.contains(field);
+            let default = schema.get("default").cloned();
+            fields.push(Field {
+                name: field.clone(),
+                doc: schema.as_object().map(doc).unwrap_or_default(),
+                ty,
+                required: is_required,
+                // serde lets a field be absent only if it has a default or is an `Option`, so an
+                // optional field without a default is an `Option`: `null` means no value.
+                nullable: nullable || (!is_required && default.is_none()),
+                default,
+                always_written: written.contains(field),
+            });
+        }
+        Ok(Struct { name: name.to_string(), doc: doc(map), fields })
+    }
+
+    fn one_of(&self, name: &str, map: &Map<String, Value>, pointer: &str) -> Result<TypeDef> {
+        only(map, &["oneOf"], pointer, "a oneOf")?;
+        let Some(Value::Array(alternatives)) = map.get("oneOf") else {
+            bail!("unsupported construct at {pointer}/oneOf: expected an array");
+        };
+        let consts: Option<Vec<EnumValue>> = alternatives
+            .iter()
+            .map(|alt| {
+                let value = alt.get("const")?.as_str()?;
+                (alt.get("type").and_then(Value::as_str) == Some("string"))
+                    .then(|| EnumValue { value: value.to_string(), doc: alt.as_object().map(doc).unwrap_or_default() })
+            })
+            .collect();
+        if let Some(values) = consts {
+            for (i, alt) in alternatives.iter().enumerate() {
+                only(alt.as_object().expect("checked above"), &["type", "const"], &format!("{pointer}/oneOf/{i}"), "an enum value")?;
+            }
+            return Ok(TypeDef::Enum(Enum { name: name.to_string(), doc: doc(map), values }));
+        }
+        let mut tag_name: Option<String> = None;
+        let mut content_name: Option<String> = None;
+        let mut variants = Vec::new();
+        for (i, alt) in alternatives.iter().enumerate() {
+            let at = format!("{pointer}/oneOf/{i}");
+            let Some(alt) = alt.as_object() else { bail!("unsupported construct at {at}: expected an object schema") };
+            only(alt, &["type", "properties", "required"], &at, "a tagged-union variant")?;
+            let properties = alt.get("properties").and_then(Value::as_object);
+            let shape = || anyhow!("unsupported construct at {at}: a oneOf variant must be an object with a string `const` tag property and one `$ref` content property, both required");
+            let properties = properties.ok_or_else(shape)?;
+            if properties.len() != 2 || alt.get("required").and_then(Value::as_array).map(Vec::len) != Some(2) {
+                return Err(shape());
+            }
+            let (tag, tag_schema) = properties.iter().find(|(_, s)| s.get("const").is_some()).ok_or_else(shape)?;
+            let (content, content_schema) = properties.iter().find(|(k, _)| *k != tag).ok_or_else(shape)?;
+            let tag_value = tag_schema.get("const").and_then(Value::as_str).ok_or_else(shape)?;
+            let target = content_schema.get("$ref").and_then(Value::as_str).ok_or_else(shape)?;
+            let ty = self.reference(target, &format!("{at}/properties/{}", escape_pointer(content)))?;
+            for (key, expected) in [(tag, &mut tag_name), (content, &mut content_name)] {
+                match expected {
+                    Some(previous) if previous != key => {
+                        bail!("unsupported construct at {at}/properties: variants disagree on the tag or content field name (`{previous}` vs `{key}`)")
+                    }
+                    _ => *expected = Some(key.clone()),
+                }
+            }
+            variants.push(Variant {
+                tag_value: tag_value.to_string(),
+                doc: doc(alt),
+                ty,
+                content_doc: content_schema.as_object().map(doc).unwrap_or_default(),
+            });
+        }
+        let (Some(tag), Some(content)) = (tag_name, content_name) else {
+            bail!("unsupported construct at {pointer}/oneOf: an empty union");
+        };
+        Ok(TypeDef::Union(Union { name: name.to_string(), doc: doc(map), tag, content, variants }))
+    }
+
+    fn def(&self, name: &str, schema: &Value, pointer: &str) -> Result<TypeDef> {
+        let Some(map) = as_object(schema, pointer)? else {
+            bail!("unsupported construct at {pointer}: a named type must be an object schema");
+        };
+        if map.contains_key("oneOf") {
+            return self.one_of(name, map, pointer);
+        }
+        if let Some(Value::Array(values)) = map.get("enum") {
+            only(map, &["type", "enum"], pointer, "a string enum")?;
+            let values = values
+                .iter()
+                .map(|v| v.as_str().map(|s| EnumValue { value: s.to_string(), doc: String::new() }))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| anyhow!("unsupported construct at {pointer}/enum: only string values"))?;
+            return Ok(TypeDef::Enum(Enum { name: name.to_string(), doc: doc(map), values }));
+        }
+        if map.get("type").and_then(Value::as_str) == Some("object") && map.contains_key("properties") {
+            return Ok(TypeDef::Struct(self.strukt(name, map, pointer)?));
+        }
+        bail!("unsupported construct at {pointer}: a named type must be a struct (object with properties), a string enum or a tagged union (oneOf)")
+    }
+}
+
+fn dependencies(def: &TypeDef) -> Vec<String> {
+    fn walk(ty: &Type, out: &mut Vec<String>) {
+        match ty {
+            Type::Named { name } => out.push(name.clone()),
+            Type::Array { items } => walk(items, out),
+            Type::Map { values } => walk(values, out),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    match def {
+        TypeDef::Struct(s) => s.fields.iter().for_each(|f| walk(&f.ty, &mut out)),
+        TypeDef::Enum(_) => {}
+        TypeDef::Union(u) => out.extend(u.variants.iter().map(|v| v.ty.clone())),
+    }
+    out
+}
+
+/// Orders types so that each comes after the types it uses (stable otherwise); fails on cycles.
+fn dependency_order(types: Vec<TypeDef>) -> Result<Vec<TypeDef>> {
+    let mut by_name: BTreeMap<String, TypeDef> = types.iter().map(|t| (t.name().to_string(), t.clone())).collect();
+    let mut ordered = Vec::new();
+    fn visit(
+        name: &str,
+        by_name: &mut BTreeMap<String, TypeDef>,
+        visiting: &mut Vec<String>,
+        ordered: &mut Vec<TypeDef>,
+    ) -> Result<()> {
+        if visiting.iter().any(|v| v == name) {
+            bail!("unsupported construct at #/$defs/{name}: recursive types ({} → {name})", visiting.join(" → "));
+        }
+        let Some(def) = by_name.remove(name) else { return Ok(()) };
+        visiting.push(name.to_string());
+        for dep in dependencies(&def) {
+            visit(&dep, by_name, visiting, ordered)?;
+        }
+        visiting.pop();
+        ordered.push(def);
+        Ok(())
+    }
+    for t in &types {
+        visit(t.name(), &mut by_name, &mut Vec::new(), &mut ordered)?;
+    }
+    Ok(ordered)
+}
+
+/// Lowers a JSON Schema to the IR: the root (named by its `title`) and every type under `$defs`.
+pub fn lower(schema: &Value) -> Result<Ir> {
+    let Some(root) = schema.as_object() else { bail!("unsupported construct at (root): the schema must be an object") };
+    let empty = Map::new();
+    let defs = match root.get("$defs") {
+        None => &empty,
+        Some(Value::Object(defs)) => defs,
+        Some(_) => bail!("unsupported construct at /$defs: expected an object"),
+    };
+    let root_name = root
+        .get("title")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow!("unsupported construct at /title: the root schema needs a `title` naming its type"))?;
+    if defs.contains_key(root_name) {
+        bail!("invalid schema at /$defs/{root_name}: the root's name is also a $defs name");
+    }
+    let meta = root.get("x-rrq").ok_or_else(|| anyhow!("missing /x-rrq: protocol metadata (protocol_version, package_version, max_frame_len, max_nesting_depth)"))?;
+    let text = |key: &str| -> Result<String> {
+        meta.get(key).and_then(Value::as_str).map(str::to_string).ok_or_else(|| anyhow!("invalid /x-rrq/{key}: expected a string"))
+    };
+    let number = |key: &str| -> Result<u64> {
+        meta.get(key).and_then(Value::as_u64).ok_or_else(|| anyhow!("invalid /x-rrq/{key}: expected a non-negative integer"))
+    };
+    let meta = Meta {
+        protocol_version: text("protocol_version")?,
+        package_version: text("package_version")?,
+        max_frame_len: number("max_frame_len")?,
+        max_nesting_depth: number("max_nesting_depth")?,
+        error_types: match meta.get("error_types") {
+            None => Vec::new(),
+            Some(Value::Object(types)) => types
+                .iter()
+                .map(|(value, doc)| EnumValue { value: value.clone(), doc: doc.as_str().unwrap_or("").to_string() })
+                .collect(),
+            Some(_) => bail!("invalid /x-rrq/error_types: expected an object of descriptions"),
+        },
+    };
+    let lowering = Lowering { defs };
+    let mut types = Vec::new();
+    for (name, def) in defs {
+        types.push(lowering.def(name, def, &format!("/$defs/{}", escape_pointer(name)))?);
+    }
+    let mut root_only = root.clone();
+    for key in ["$schema", "$defs", "$id", "x-rrq"] {
+        root_only.remove(key);
+    }
+    types.push(lowering.def(root_name, &Value::Object(root_only), "")?);
+    Ok(Ir { root: root_name.to_string(), meta, types: dependency_order(types)? })
+}

@@ -1,0 +1,9 @@
+//! Python bindings (`generated/python/`): not rendered yet.
+
+use crate::ir::Ir;
+use crate::output::{GeneratedFile, Provenance};
+use anyhow::Result;
+
+pub fn render(_ir: &Ir, _provenance: &Provenance) -> Result<Vec<GeneratedFile>> {
+    Ok(Vec::new())
+}
