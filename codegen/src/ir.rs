@@ -205,7 +205,9 @@ impl Lowering<'_> {
 
     /// Lowers a field-level schema: returns the type and whether `null` is allowed.
     fn field_type(&self, schema: &Value, pointer: &str) -> Result<(Type, bool)> {
-        let Some(map) = as_object(schema, pointer)? else { return Ok((Type::Any, true)) };
+        // Any JSON (null included) is a value, not an absence: whether a `null` means "no value"
+        // is decided by the field (an optional field without default is an `Option`).
+        let Some(map) = as_object(schema, pointer)? else { return Ok((Type::Any, false)) };
         if let Some(target) = map.get("$ref").and_then(Value::as_str) {
             only(map, &["$ref"], pointer, "a reference")?;
             return Ok((Type::Named { name: self.reference(target, pointer)? }, false));
@@ -227,7 +229,7 @@ impl Lowering<'_> {
         let (names, nullable): (Vec<&str>, bool) = match map.get("type") {
             None => {
                 only(map, &[], pointer, "an any-JSON schema")?;
-                return Ok((Type::Any, true));
+                return Ok((Type::Any, false));
             }
             Some(Value::String(t)) => (vec![t.as_str()], false),
             Some(Value::Array(ts)) => {
@@ -280,7 +282,7 @@ impl Lowering<'_> {
                 only(map, &["type", "items"], pointer, "an array")?;
                 let items = map.get("items").unwrap_or(&Value::Bool(true));
                 let (items, null_items) = self.field_type(items, &format!("{pointer}/items"))?;
-                if null_items && items != Type::Any {
+                if null_items {
                     bail!("unsupported construct at {pointer}/items: nullable array items");
                 }
                 Type::Array { items: Box::new(items) }
@@ -292,7 +294,7 @@ impl Lowering<'_> {
                 only(map, &["type", "additionalProperties"], pointer, "a map")?;
                 let values = map.get("additionalProperties").unwrap_or(&Value::Bool(true));
                 let (values, null_values) = self.field_type(values, &format!("{pointer}/additionalProperties"))?;
-                if null_values && values != Type::Any {
+                if null_values {
                     bail!("unsupported construct at {pointer}/additionalProperties: nullable map values");
                 }
                 Type::Map { values: Box::new(values) }
@@ -520,4 +522,207 @@ pub fn lower(schema: &Value) -> Result<Ir> {
     }
     types.push(lowering.def(root_name, &Value::Object(root_only), "")?);
     Ok(Ir { root: root_name.to_string(), meta, types: dependency_order(types)? })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn meta() -> Value {
+        json!({"protocol_version": "7", "package_version": "1.2.3", "max_frame_len": 100, "max_nesting_depth": 8})
+    }
+
+    fn schema(defs: Value, root: Value) -> Value {
+        let mut root = root;
+        let object = root.as_object_mut().unwrap();
+        object.insert("title".into(), "Root".into());
+        object.insert("$defs".into(), defs);
+        object.insert("x-rrq".into(), meta());
+        root
+    }
+
+    fn tagged(variants: &[(&str, &str)]) -> Value {
+        let alternatives: Vec<Value> = variants
+            .iter()
+            .map(|(tag, ty)| {
+                json!({"type": "object", "properties": {"kind": {"type": "string", "const": tag},
+                    "body": {"$ref": format!("#/$defs/{ty}")}}, "required": ["kind", "body"]})
+            })
+            .collect();
+        json!({"oneOf": alternatives})
+    }
+
+    fn lower_err(schema: &Value) -> String {
+        format!("{:#}", lower(schema).unwrap_err())
+    }
+
+    fn protocol() -> Ir {
+        lower(&crate::schema::protocol_schema()).unwrap()
+    }
+
+    fn strukt<'a>(ir: &'a Ir, name: &str) -> &'a Struct {
+        match ir.get(name) {
+            Some(TypeDef::Struct(s)) => s,
+            other => panic!("{name} is not a struct: {other:?}"),
+        }
+    }
+
+    fn field<'a>(s: &'a Struct, name: &str) -> &'a Field {
+        s.fields.iter().find(|f| f.name == name).unwrap_or_else(|| panic!("no field {name}"))
+    }
+
+    #[test]
+    fn protocol_types_come_dependencies_first_with_the_root_last() {
+        let ir = protocol();
+        let names: Vec<&str> = ir.types.iter().map(TypeDef::name).collect();
+        assert_eq!(names.last(), Some(&"RunnerMessage"));
+        let position = |n: &str| names.iter().position(|x| *x == n).unwrap();
+        assert!(position("ExecutionContext") < position("ExecutionRequest"));
+        assert!(position("OutcomeStatus") < position("ExecutionOutcome"));
+        assert!(position("ExecutionError") < position("ExecutionOutcome"));
+        assert_eq!(ir.meta.protocol_version, rrq_protocol::PROTOCOL_VERSION);
+        assert_eq!(ir.meta.max_frame_len, rrq_protocol::MAX_FRAME_LEN as u64);
+        assert_eq!(ir.meta.error_types.len(), rrq_protocol::ERROR_TYPES.len());
+    }
+
+    #[test]
+    fn protocol_fields_keep_declaration_order_and_serde_shapes() {
+        let ir = protocol();
+        let request = strukt(&ir, "ExecutionRequest");
+        let order: Vec<&str> = request.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(order, ["protocol_version", "request_id", "job_id", "function_name", "args", "kwargs", "context"]);
+
+        let version = field(request, "protocol_version");
+        assert_eq!((version.required, version.nullable, version.always_written), (false, false, true));
+        assert_eq!(version.default, Some(json!("1")));
+        assert!(!version.optional_when_decoded());
+        assert_eq!(field(request, "args").ty, Type::Array { items: Box::new(Type::Any) });
+        assert_eq!(field(request, "kwargs").ty, Type::Map { values: Box::new(Type::Any) });
+        assert_eq!(field(request, "context").ty, Type::Named { name: "ExecutionContext".into() });
+
+        let context = strukt(&ir, "ExecutionContext");
+        assert_eq!(field(context, "attempt").ty, Type::Integer { min: Some(0), max: Some(u32::MAX as i128) });
+        assert_eq!(field(context, "enqueue_time").ty, Type::Timestamp);
+        let deadline = field(context, "deadline");
+        assert_eq!((deadline.required, deadline.nullable, deadline.always_written), (false, true, true));
+        let trace = field(context, "trace_context");
+        assert_eq!(trace.ty, Type::Map { values: Box::new(Type::String) });
+        assert!(trace.nullable && trace.always_written);
+
+        let outcome = strukt(&ir, "ExecutionOutcome");
+        let result = field(outcome, "result");
+        assert_eq!(result.ty, Type::Any);
+        assert_eq!((result.required, result.nullable, result.always_written), (false, true, false));
+        assert_eq!(field(outcome, "retry_after_seconds").ty, Type::Float);
+        assert_eq!(field(outcome, "status").ty, Type::Named { name: "OutcomeStatus".into() });
+        let error = field(outcome, "error");
+        assert_eq!((error.nullable, error.always_written), (true, false));
+
+        let renamed = strukt(&ir, "ExecutionError");
+        assert!(renamed.fields.iter().any(|f| f.name == "type"), "serde renames reach the IR");
+        let cancel = strukt(&ir, "CancelRequest");
+        assert_eq!(field(cancel, "hard_kill").default, Some(json!(false)));
+        assert!(!field(cancel, "request_id").always_written);
+        assert!(field(cancel, "job_id").doc.contains("job"), "docs flow from Rust");
+    }
+
+    #[test]
+    fn protocol_enum_and_union() {
+        let ir = protocol();
+        let Some(TypeDef::Enum(status)) = ir.get("OutcomeStatus") else { panic!() };
+        let values: Vec<&str> = status.values.iter().map(|v| v.value.as_str()).collect();
+        assert_eq!(values, ["success", "retry", "timeout", "error"]);
+        assert!(status.values.iter().all(|v| !v.doc.is_empty()));
+        let Some(TypeDef::Union(message)) = ir.get("RunnerMessage") else { panic!() };
+        assert_eq!((message.tag.as_str(), message.content.as_str()), ("type", "payload"));
+        let variants: Vec<(&str, &str)> = message.variants.iter().map(|v| (v.tag_value.as_str(), v.ty.as_str())).collect();
+        assert_eq!(variants, [("request", "ExecutionRequest"), ("response", "ExecutionOutcome"), ("cancel", "CancelRequest")]);
+    }
+
+    #[test]
+    fn small_schema_lowers_every_construct() {
+        let defs = json!({
+            "Thing": {"type": "object", "description": "A thing.", "properties": {
+                "n": {"type": "integer", "format": "int8", "minimum": -128, "maximum": 127},
+                "when": {"type": ["string", "null"], "format": "date-time"},
+                "tags": {"type": "array", "items": {"type": "string"}, "default": []},
+                "any": true,
+                "flag": {"type": "boolean", "default": false},
+                "kind": {"anyOf": [{"$ref": "#/$defs/Kind"}, {"type": "null"}]},
+                "ratio": {"type": "number"}
+            }, "required": ["n", "any"], "x-rrq-always-written": ["n", "when", "tags", "any", "flag"]},
+            "Kind": {"type": "string", "enum": ["a", "b"]}
+        });
+        let ir = lower(&schema(defs, tagged(&[("thing", "Thing")]))).unwrap();
+        assert_eq!(ir.meta.protocol_version, "7");
+        let names: Vec<&str> = ir.types.iter().map(TypeDef::name).collect();
+        assert_eq!(names, ["Kind", "Thing", "Root"]);
+        let thing = strukt(&ir, "Thing");
+        assert_eq!(thing.doc, "A thing.");
+        let shapes: Vec<(&str, bool, bool, bool)> =
+            thing.fields.iter().map(|f| (f.name.as_str(), f.required, f.nullable, f.always_written)).collect();
+        assert_eq!(
+            shapes,
+            [
+                ("n", true, false, true),
+                ("when", false, true, true),
+                ("tags", false, false, true),
+                ("any", true, false, true),
+                ("flag", false, false, true),
+                ("kind", false, true, false),
+                ("ratio", false, true, false),
+            ]
+        );
+        assert_eq!(field(thing, "n").ty, Type::Integer { min: Some(-128), max: Some(127) });
+        assert_eq!(field(thing, "tags").ty, Type::Array { items: Box::new(Type::String) });
+        let Some(TypeDef::Enum(kind)) = ir.get("Kind") else { panic!() };
+        assert_eq!(kind.values.len(), 2);
+    }
+
+    #[test]
+    fn without_always_written_annotation_required_fields_are_written() {
+        let defs = json!({"T": {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": ["string", "null"]}}, "required": ["a"]}});
+        let ir = lower(&schema(defs, tagged(&[("t", "T")]))).unwrap();
+        let t = strukt(&ir, "T");
+        assert!(field(t, "a").always_written && !field(t, "b").always_written);
+    }
+
+    #[test]
+    fn unsupported_constructs_name_their_json_pointer() {
+        let cases = [
+            (json!({"T": {"type": "object", "properties": {"a": {"type": "string", "minLength": 1}}}}),
+             "/$defs/T/properties/a/minLength"),
+            (json!({"T": {"type": "object", "properties": {"a/b": {"allOf": []}}}}),
+             "/$defs/T/properties/a~1b/allOf"),
+            (json!({"T": {"type": "object", "properties": {"a": {"type": ["string", "integer"]}}}}),
+             "/$defs/T/properties/a/type"),
+            (json!({"T": {"type": "object", "properties": {"a": {"type": "object", "properties": {}}}}}),
+             "/$defs/T/properties/a/properties"),
+            (json!({"T": {"type": "object", "properties": {"a": {"$ref": "#/$defs/Nope"}}}}),
+             "/$defs/T/properties/a/$ref"),
+            (json!({"T": {"type": "object", "properties": {"a": {"type": "string", "format": "uuid"}}}}),
+             "/$defs/T/properties/a/format"),
+            (json!({"T": {"type": "object", "properties": {"a": {"anyOf": [{"type": "string"}, {"type": "integer"}]}}}}),
+             "/$defs/T/properties/a/anyOf"),
+            (json!({"T": {"type": "object", "properties": {}, "additionalProperties": false}}),
+             "/$defs/T/additionalProperties"),
+            (json!({"T": {"type": "string"}}), "/$defs/T"),
+        ];
+        for (defs, pointer) in cases {
+            let err = lower_err(&schema(defs.clone(), tagged(&[("t", "T")])));
+            assert!(err.contains(pointer), "expected {pointer} in: {err}");
+        }
+        let err = lower_err(&schema(json!({"T": {"type": "object", "properties": {}}}), json!({"oneOf": [{"type": "object"}]})));
+        assert!(err.contains("/oneOf/0"), "{err}");
+    }
+
+    #[test]
+    fn recursive_types_and_missing_metadata_are_errors() {
+        let defs = json!({"T": {"type": "object", "properties": {"next": {"anyOf": [{"$ref": "#/$defs/T"}, {"type": "null"}]}}}});
+        assert!(lower_err(&schema(defs, tagged(&[("t", "T")]))).contains("recursive"));
+        let mut s = schema(json!({"T": {"type": "object", "properties": {}}}), tagged(&[("t", "T")]));
+        s.as_object_mut().unwrap().remove("x-rrq");
+        assert!(lower_err(&s).contains("x-rrq"));
+    }
 }

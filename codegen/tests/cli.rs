@@ -1,0 +1,125 @@
+//! The command line, run as a user runs it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn codegen(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rrq-codegen"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("rrq-codegen runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn generated_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = codegen(&["generate", "--out", "gen"], dir.path());
+    assert!(out.status.success(), "generate failed: {}", text(&out.stderr));
+    dir
+}
+
+#[test]
+fn check_is_clean_right_after_generate() {
+    let dir = generated_tree();
+    let out = codegen(&["check", "--out", "gen"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let again = codegen(&["generate", "--out", "gen"], dir.path());
+    assert!(text(&again.stdout).contains("(0 changed)"), "generate is idempotent: {}", text(&again.stdout));
+}
+
+#[test]
+fn check_reports_stale_missing_and_extra_files() {
+    let dir = generated_tree();
+    let gen = dir.path().join("gen");
+    let schema = gen.join("schema/rrq-protocol.schema.json");
+    let edited = std::fs::read_to_string(&schema).unwrap().replacen("\"oneOf\"", "\"anyOf\"", 1);
+    std::fs::write(&schema, edited).unwrap();
+    std::fs::write(gen.join("schema/stray.json"), "{}").unwrap();
+
+    let out = codegen(&["check", "--out", "gen"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let report = text(&out.stdout);
+    assert!(report.contains("STALE   schema/rrq-protocol.schema.json"), "{report}");
+    assert!(report.contains("-  \"anyOf\": [") && report.contains("+  \"oneOf\": ["), "unified diff: {report}");
+    assert!(report.contains("EXTRA   schema/stray.json"), "{report}");
+
+    std::fs::remove_file(&schema).unwrap();
+    let report = text(&codegen(&["check", "--out", "gen"], dir.path()).stdout);
+    assert!(report.contains("MISSING schema/rrq-protocol.schema.json"), "{report}");
+
+    // generate repairs everything, the stray file included.
+    assert!(codegen(&["generate", "--out", "gen"], dir.path()).status.success());
+    assert!(!gen.join("schema/stray.json").exists());
+    assert_eq!(codegen(&["check", "--out", "gen"], dir.path()).status.code(), Some(0));
+}
+
+#[test]
+fn build_output_is_not_reported_as_extra() {
+    let dir = generated_tree();
+    let cache = dir.path().join("gen/schema/__pycache__");
+    std::fs::create_dir_all(&cache).unwrap();
+    std::fs::write(cache.join("x.pyc"), "").unwrap();
+    assert_eq!(codegen(&["check", "--out", "gen"], dir.path()).status.code(), Some(0));
+}
+
+#[test]
+fn schema_command_prints_the_committed_schema() {
+    let dir = generated_tree();
+    let out = codegen(&["schema"], dir.path());
+    assert!(out.status.success());
+    let committed = std::fs::read(dir.path().join("gen/schema/rrq-protocol.schema.json")).unwrap();
+    assert_eq!(out.stdout, committed);
+}
+
+#[test]
+fn an_unsupported_schema_is_an_error_naming_the_pointer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut schema = rrq_codegen::schema::protocol_schema();
+    schema["$defs"]["CancelRequest"]["properties"]["job_id"]["minLength"] = 1.into();
+    std::fs::write(dir.path().join("s.json"), serde_json::to_vec(&schema).unwrap()).unwrap();
+    let out = codegen(&["generate", "--schema", "s.json", "--out", "gen"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("/$defs/CancelRequest/properties/job_id/minLength"), "{err}");
+    assert!(!dir.path().join("gen").exists(), "nothing is written on error");
+}
+
+#[test]
+fn a_schema_file_renders_without_the_corpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = rrq_codegen::schema::protocol_schema();
+    std::fs::write(dir.path().join("s.json"), serde_json::to_vec_pretty(&schema).unwrap()).unwrap();
+    let out = codegen(&["generate", "--schema", "s.json", "--out", "gen", "--lang", "python"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(dir.path().join("gen/schema/rrq-protocol.schema.json").exists());
+    assert!(!dir.path().join("gen/golden").exists());
+    assert!(!dir.path().join("gen/typescript").exists());
+}
+
+#[test]
+fn help_documents_every_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let top = text(&codegen(&["--help"], dir.path()).stdout);
+    for command in ["generate", "check", "schema", "ir"] {
+        assert!(top.contains(command), "{command} missing from --help: {top}");
+    }
+    let generate = text(&codegen(&["generate", "--help"], dir.path()).stdout);
+    for flag in ["--schema <FILE>", "--out <DIR>", "--lang <LANG>", "python", "typescript"] {
+        assert!(generate.contains(flag), "{flag} missing from generate --help: {generate}");
+    }
+}
+
+#[test]
+fn every_generated_file_carries_provenance() {
+    let files = rrq_codegen::render_all(&rrq_codegen::Source::BuiltIn, &rrq_codegen::lang::Lang::ALL).unwrap();
+    let schema = files.iter().find(|f| f.path.ends_with("rrq-protocol.schema.json")).unwrap();
+    let sha = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&schema.contents));
+    for file in files.iter().filter(|f| f.path != schema.path) {
+        let contents = String::from_utf8_lossy(&file.contents);
+        assert!(contents.contains(&sha), "{} lacks the schema's sha256", file.path.display());
+    }
+}
