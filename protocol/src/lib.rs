@@ -34,8 +34,10 @@ pub const FRAME_HEADER_LEN: usize = 4;
 /// before any of the body is buffered.
 pub const MAX_FRAME_LEN: usize = 16 * 1024 * 1024;
 /// Deepest accepted nesting of JSON arrays and objects in a frame body, counted over the whole
-/// document (ignored fields included); the envelope object itself is depth 1.
-pub const MAX_NESTING_DEPTH: usize = 128;
+/// document (ignored fields included); the envelope object itself is depth 1. This is where
+/// serde_json's recursion limit (128) bites: 127 nested containers parse, the 128th fails with
+/// `recursion limit exceeded`; the golden corpus pins both sides.
+pub const MAX_NESTING_DEPTH: usize = 127;
 
 /// Values of [`ExecutionError::error_type`] that runners produce themselves (handlers may report
 /// others, such as the name of an exception), with their meaning. Generated bindings take them
