@@ -55,8 +55,16 @@ const IGNORED: &[&str] = &[
     "node_modules", "dist", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", "build",
 ];
 
+/// Folders under the generated folders that hold kept records rather than generated files:
+/// the schemas of released protocol versions, frozen when each was released.
+const KEPT: &[&str] = &["schema/history"];
+
 fn ignored(name: &str) -> bool {
     IGNORED.contains(&name) || name.ends_with(".egg-info") || name.ends_with(".tgz")
+}
+
+fn kept(relative: &Path) -> bool {
+    KEPT.iter().any(|k| relative == Path::new(k))
 }
 
 /// Every file under `dir`, relative to `base`, skipping ignored names.
@@ -71,6 +79,9 @@ fn files_under(base: &Path, dir: &Path, out: &mut BTreeSet<PathBuf>) -> Result<(
             continue;
         }
         let path = entry.path();
+        if kept(path.strip_prefix(base)?) {
+            continue;
+        }
         if entry.file_type()?.is_dir() {
             files_under(base, &path, out)?;
         } else {

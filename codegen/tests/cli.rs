@@ -58,11 +58,14 @@ fn check_reports_stale_missing_and_extra_files() {
 }
 
 #[test]
-fn build_output_is_not_reported_as_extra() {
+fn build_output_and_schema_history_are_not_reported_as_extra() {
     let dir = generated_tree();
     let cache = dir.path().join("gen/schema/__pycache__");
     std::fs::create_dir_all(&cache).unwrap();
     std::fs::write(cache.join("x.pyc"), "").unwrap();
+    let history = dir.path().join("gen/schema/history");
+    std::fs::create_dir_all(&history).unwrap();
+    std::fs::write(history.join("0.0.1.schema.json"), "{}").unwrap();
     assert_eq!(codegen(&["check", "--out", "gen"], dir.path()).status.code(), Some(0));
 }
 
