@@ -49,6 +49,13 @@ pub(crate) fn value_map<S: Serializer>(
     serializer.collect_map(map.iter().map(|(k, v)| (k, Canonical(v))))
 }
 
+/// An optional dynamic value is omitted when it is `None` or a JSON `null`: decoding reads a
+/// `null` as `None`, so writing `null` would make `Some(Null)` encode differently from its own
+/// decoded form. With this rule decode → encode is a fixed point for every constructed value.
+pub(crate) fn is_absent(value: &Option<Value>) -> bool {
+    matches!(value, None | Some(Value::Null))
+}
+
 pub(crate) fn option_value<S: Serializer>(
     value: &Option<Value>,
     serializer: S,

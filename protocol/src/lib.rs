@@ -166,7 +166,7 @@ pub struct ExecutionOutcome {
     /// How the request ended.
     pub status: OutcomeStatus,
     /// The handler's return value (any JSON value), for `success`.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "canonical::option_value")]
+    #[serde(skip_serializing_if = "canonical::is_absent", serialize_with = "canonical::option_value")]
     pub result: Option<Value>,
     /// What went wrong, for `error`, `retry` and `timeout`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -189,7 +189,7 @@ pub struct ExecutionError {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// Structured details about the failure (any JSON value).
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "canonical::option_value")]
+    #[serde(skip_serializing_if = "canonical::is_absent", serialize_with = "canonical::option_value")]
     pub details: Option<Value>,
 }
 

@@ -337,3 +337,15 @@ fn incremental_decoder_keeps_step_after_a_bad_body() {
     assert!(decoder.next_message().unwrap().is_ok());
     assert!(decoder.next_message().is_none());
 }
+
+#[test]
+fn a_null_result_or_details_is_omitted_like_none() {
+    let mut outcome = ExecutionOutcome::success("j", "r", ());
+    assert_eq!(outcome.result, Some(serde_json::Value::Null));
+    outcome.error = Some(ExecutionError { details: Some(serde_json::Value::Null), ..ExecutionError::new("m", None) });
+    let body = encode_message(&RunnerMessage::Response { payload: outcome }).unwrap();
+    assert_eq!(
+        String::from_utf8(body).unwrap(),
+        r#"{"type":"response","payload":{"job_id":"j","request_id":"r","status":"success","error":{"message":"m"}}}"#
+    );
+}
