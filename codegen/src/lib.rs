@@ -6,6 +6,7 @@
 //! written or checked). [`golden`] adds the golden frame corpus, produced by running the Rust
 //! reference implementation.
 
+pub mod fuzz;
 pub mod golden;
 pub mod ir;
 pub mod lang;
