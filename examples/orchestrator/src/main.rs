@@ -43,6 +43,17 @@ enum Command {
     /// Send one job and print the response frame's JSON (exit 0 on success, 1 on any other
     /// outcome, 2 on a transport error).
     Send(SendArgs),
+    /// Compare the outputs of scenario runs against several runners: print a per-scenario
+    /// table, and exit 0 only if every run has every scenario, all passed, and all lines are
+    /// byte-identical across runs.
+    Compare(CompareArgs),
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// `LABEL=FILE`: the stdout of one scenario run (e.g. `python=out/python.jsonl`).
+    #[arg(required = true, num_args = 2.., value_name = "LABEL=FILE")]
+    runs: Vec<String>,
 }
 
 #[derive(Args)]
@@ -99,6 +110,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Send(args)) => send(args).await,
+        Some(Command::Compare(args)) => compare(args),
         None => run(cli.run).await,
     };
     match result {
@@ -250,5 +262,63 @@ async fn send(args: SendArgs) -> Result<ExitCode> {
             eprintln!("rrq-orchestrator: {e}");
             Ok(ExitCode::from(2))
         }
+    }
+}
+
+fn compare(args: CompareArgs) -> Result<ExitCode> {
+    let mut runs = Vec::new();
+    for spec in &args.runs {
+        let (label, path) = spec.split_once('=').context("each run is LABEL=FILE")?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
+        let mut lines = std::collections::HashMap::new();
+        for line in text.lines() {
+            let value: Value = serde_json::from_str(line)
+                .with_context(|| format!("{path}: not a scenario line: {line}"))?;
+            let name = value["scenario"].as_str().context("line without a scenario")?.to_string();
+            let passed = value["passed"] == Value::Bool(true);
+            lines.insert(name, (passed, line.to_string()));
+        }
+        runs.push((label.to_string(), lines));
+    }
+    let width = SCENARIOS.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let mut header = format!("{:<width$}", "scenario");
+    for (label, _) in &runs {
+        header.push_str(&format!("  {label:<10}"));
+    }
+    header.push_str("  identical");
+    println!("{header}");
+    let mut bad = Vec::new();
+    for scenario in SCENARIOS {
+        let mut row = format!("{:<width$}", scenario.name);
+        let cells: Vec<Option<&(bool, String)>> = runs.iter().map(|(_, l)| l.get(scenario.name)).collect();
+        for cell in &cells {
+            let text = match cell {
+                None => "missing",
+                Some((true, _)) => "pass",
+                Some((false, _)) => "FAIL",
+            };
+            row.push_str(&format!("  {text:<10}"));
+        }
+        let all_present = cells.iter().all(Option::is_some);
+        let identical = all_present && cells.windows(2).all(|w| w[0].map(|c| &c.1) == w[1].map(|c| &c.1));
+        let all_passed = all_present && cells.iter().all(|c| c.is_some_and(|c| c.0));
+        row.push_str(if identical { "  yes" } else { "  NO" });
+        println!("{row}");
+        if !identical || !all_passed {
+            bad.push((scenario.name, cells));
+        }
+    }
+    for (name, cells) in &bad {
+        eprintln!("\n{name}:");
+        for ((label, _), cell) in runs.iter().zip(cells) {
+            eprintln!("  {label}: {}", cell.map_or("(missing)", |c| c.1.as_str()));
+        }
+    }
+    if bad.is_empty() {
+        println!("all {} scenarios passed with byte-identical outcomes across {} runners", SCENARIOS.len(), runs.len());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{} scenario(s) failed or differ", bad.len());
+        Ok(ExitCode::from(1))
     }
 }
