@@ -57,6 +57,7 @@ pub const SCENARIOS: &[Scenario] = &[
     shared("sequential_one_connection", "five requests one after another on one reused connection"),
     shared("many_in_flight_one_connection", "100 requests written at once on one connection, finishing out of order -> each answered exactly once, ids correlate"),
     shared("concurrent_connections", "50 connections at once, one sleep each -> all answered, concurrently"),
+    shared("busy_beyond_in_flight_limit", "1025 sleeps written at once on one connection -> the one beyond the default limit of 1024 answered busy at once; closing the connection cancels the rest"),
     shared("invalid_frame_answered", "a request with attempt = -1 -> error invalid_frame with the decoder's message, ids echoed; the connection keeps working"),
     shared("response_frame_rejected", "a response frame sent to the runner -> error unexpected_message, ids echoed; the connection keeps working"),
     shared("zero_length_frame_closes", "a frame header of 0 -> the runner closes that connection and keeps serving others"),
@@ -126,6 +127,7 @@ pub async fn run(name: &str, addr: SocketAddr, runner: Option<&mut Runner>) -> R
         ("sequential_one_connection", _) => sequential_one_connection(addr, &mut p).await,
         ("many_in_flight_one_connection", _) => many_in_flight(addr, &mut p).await,
         ("concurrent_connections", _) => concurrent_connections(addr, &mut p).await,
+        ("busy_beyond_in_flight_limit", _) => busy_beyond_limit(addr, &mut p).await,
         ("invalid_frame_answered", _) => invalid_frame_answered(addr, &mut p).await,
         ("response_frame_rejected", _) => response_frame_rejected(addr, &mut p).await,
         ("zero_length_frame_closes", _) => zero_length_frame_closes(addr, &mut p).await,
@@ -720,6 +722,41 @@ async fn concurrent_connections(addr: SocketAddr, p: &mut Vec<String>) -> Out {
         ("answered", Out::Json(json!(answered))),
         ("statuses", status_counts(&counts)),
     ])
+}
+
+/// The runtime contract's default per-connection in-flight limit.
+const DEFAULT_IN_FLIGHT_LIMIT: usize = 1024;
+
+async fn busy_beyond_limit(addr: SocketAddr, p: &mut Vec<String>) -> Out {
+    let job = "job-busy";
+    let mut frames = Vec::new();
+    for i in 0..=DEFAULT_IN_FLIGHT_LIMIT {
+        let req = sleep_request(job, &format!("req-busy-{i:04}"), json!(5));
+        frames.extend(rrq_protocol::encode_frame(&RunnerMessage::Request { payload: req }).unwrap());
+    }
+    let last = format!("req-busy-{DEFAULT_IN_FLIGHT_LIMIT:04}");
+    let mut conn = match Conn::open(addr).await {
+        Ok(conn) => conn,
+        Err(e) => return transport(p, "connect", &e),
+    };
+    if let Err(e) = conn.write_bytes(&frames).await {
+        return transport(p, "write", &e);
+    }
+    // The sleeps take 5 s: anything sooner is the busy answer.
+    let busy = match conn.recv_response(Instant::now() + Duration::from_secs(4)).await {
+        Ok(r) => {
+            if let Err(e) = r.check_ids(job, &last) {
+                p.push(format!("the busy answer should be for the last request: {e}"));
+            }
+            check(p, &last, &r, OutcomeStatus::Error, ErrType::Is("busy"))
+        }
+        Err(e) => transport(p, "waiting for the busy answer", &e),
+    };
+    drop(conn);
+    // Closing cancelled the 1024 sleeps; the runner keeps serving.
+    let req = request("job-after-busy", "req-after-busy", "echo", json!([]), json!({}));
+    let (after, _) = call_expect(p, addr, &req, OutcomeStatus::Success, ErrType::Absent).await;
+    Out::obj([("busy", busy), ("next_connection", after)])
 }
 
 /// Sends `body` as a frame on `conn` and reads one response, which must carry `ids` and be an
