@@ -7,6 +7,7 @@
 //! reference implementation.
 
 pub mod fuzz;
+pub mod diff;
 pub mod golden;
 pub mod ir;
 pub mod lang;

@@ -1,7 +1,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use rrq_codegen::lang::Lang;
-use rrq_codegen::{ir, output, render_all, schema, Source};
+use rrq_codegen::{diff, ir, output, render_all, schema, Source};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -53,6 +53,48 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         schema: Option<PathBuf>,
     },
+    /// Compare two protocol schemas and judge every change for wire compatibility.
+    ///
+    /// Both schemas are lowered to the IR and compared: fields added (optional, required, with
+    /// a default) or removed, made required or optional, nullable or not, written always or
+    /// omitted when empty, defaults, types, integer bounds, enum values, union tags, types
+    /// added or removed, field order, frame limits, protocol and package versions.
+    ///
+    /// Each change gets two verdicts, because a message is written by one side and read by the
+    /// other and either side may be the newer one in a rolling upgrade:
+    /// `new→old` (written by the new version, read by the old one) and `old→new` (written by
+    /// the old version, read by the new one). Each change names its JSON pointer (into the new
+    /// schema, or the old one for removals) and the messages it affects. The rules are in
+    /// docs/COMPATIBILITY.md.
+    ///
+    /// Exit status: 0 when nothing is breaking (or with --allow-breaking), 1 when a change is
+    /// breaking in either direction, 2 on an error (unreadable or unsupported schema).
+    ///
+    /// Release check: `rrq-codegen diff generated/schema/history/<latest>.schema.json`.
+    #[command(long_about)]
+    Diff {
+        /// The older schema, e.g. generated/schema/history/0.1.0.schema.json.
+        #[arg(value_name = "OLD_SCHEMA")]
+        old: PathBuf,
+        /// The newer schema; the built-in protocol schema when omitted.
+        #[arg(value_name = "NEW_SCHEMA")]
+        new: Option<PathBuf>,
+        /// Output format: a report for people, or JSON for machines.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+        /// Exit 0 even when a change is breaking: for a major version (bump protocol_version).
+        #[arg(long)]
+        allow_breaking: bool,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DiffFormat {
+    /// One line per change, with the reasons of breaking verdicts and a summary.
+    Text,
+    /// One JSON object: both versions, `breaking`, and `changes` with category, pointer,
+    /// schema (old/new), detail, affects and the two verdicts.
+    Json,
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -90,6 +132,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Some(path) => schema::load(&path)?.0,
             };
             println!("{}", serde_json::to_string_pretty(&ir::lower(&value)?)?);
+        }
+        Command::Diff { old, new, format, allow_breaking } => {
+            let old_schema = schema::load(&old)?.0;
+            let (new_schema, new_label) = match &new {
+                None => (schema::protocol_schema(), "built-in protocol schema".to_string()),
+                Some(path) => (schema::load(path)?.0, path.display().to_string()),
+            };
+            let report = diff::diff(&old_schema, &new_schema)?;
+            let old_label = old.display().to_string();
+            match format {
+                DiffFormat::Text => print!("{}", report.to_text(&old_label, &new_label)),
+                DiffFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&report.to_json(&old_label, &new_label))?)
+                }
+            }
+            if report.is_breaking() {
+                if allow_breaking {
+                    eprintln!("breaking changes allowed (--allow-breaking)");
+                } else {
+                    eprintln!(
+                        "breaking changes: release them only as a new protocol version (then pass --allow-breaking)"
+                    );
+                    return Ok(ExitCode::from(1));
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,730 @@
+//! `rrq-codegen diff`: one test per category on small schema pairs (edited copies of the real
+//! schema, or hand-written ones), the real protocol against its history, and the command line.
+
+use rrq_codegen::diff::{diff, Category, Change, Report, Side, Verdict};
+use rrq_codegen::schema::protocol_schema;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/// The real schema, edited by `edit`.
+fn edited(edit: impl FnOnce(&mut Value)) -> Value {
+    let mut schema = protocol_schema();
+    edit(&mut schema);
+    schema
+}
+
+fn at<'a>(schema: &'a mut Value, pointer: &str) -> &'a mut Value {
+    schema.pointer_mut(pointer).unwrap_or_else(|| panic!("no {pointer} in the schema"))
+}
+
+fn object<'a>(schema: &'a mut Value, pointer: &str) -> &'a mut serde_json::Map<String, Value> {
+    at(schema, pointer).as_object_mut().unwrap_or_else(|| panic!("{pointer} is not an object"))
+}
+
+fn array<'a>(schema: &'a mut Value, pointer: &str) -> &'a mut Vec<Value> {
+    at(schema, pointer).as_array_mut().unwrap_or_else(|| panic!("{pointer} is not an array"))
+}
+
+/// Removes `name` from the string array at `pointer`.
+fn remove_name(schema: &mut Value, pointer: &str, name: &str) {
+    array(schema, pointer).retain(|v| v != name);
+}
+
+fn push_name(schema: &mut Value, pointer: &str, name: &str) {
+    array(schema, pointer).push(name.into());
+}
+
+fn report(old: &Value, new: &Value) -> Report {
+    diff(old, new).unwrap_or_else(|e| panic!("diff failed: {e:#}"))
+}
+
+/// The only change between the real schema and its edited copy (`forward`: old = real).
+fn only_change(old: &Value, new: &Value) -> Change {
+    let report = report(old, new);
+    assert_eq!(report.changes.len(), 1, "expected one change, got:\n{}", report.to_text("old", "new"));
+    report.changes.into_iter().next().unwrap()
+}
+
+fn change_of(report: &Report, category: Category) -> &Change {
+    report
+        .changes
+        .iter()
+        .find(|c| c.category == category)
+        .unwrap_or_else(|| panic!("no {category:?} in:\n{}", report.to_text("old", "new")))
+}
+
+const OK: bool = false;
+const BREAKS: bool = true;
+
+/// Asserts category, pointer (and which schema it points into), both verdicts and the messages.
+#[track_caller]
+fn assert_change(change: &Change, category: Category, pointer: &str, schema: Side, new_to_old: bool, old_to_new: bool, affects: &[&str]) {
+    assert_eq!(change.category, category, "{change:#?}");
+    assert_eq!(change.pointer, pointer, "{change:#?}");
+    assert_eq!(change.schema, schema, "{change:#?}");
+    assert_eq!(change.new_writer_old_reader.is_breaking(), new_to_old, "new writer → old reader: {change:#?}");
+    assert_eq!(change.old_writer_new_reader.is_breaking(), old_to_new, "old writer → new reader: {change:#?}");
+    assert_eq!(change.affects, affects, "{change:#?}");
+    for verdict in [&change.new_writer_old_reader, &change.old_writer_new_reader] {
+        if let Verdict::Breaking(why) = verdict {
+            assert!(!why.is_empty(), "a breaking verdict says why");
+        }
+    }
+}
+
+/// A small hand-written schema: a root union with one message `m` carrying struct `T`.
+fn small(fields: Value, required: &[&str], written: &[&str]) -> Value {
+    json!({
+        "title": "Root",
+        "oneOf": [{"type": "object", "properties": {"type": {"type": "string", "const": "m"},
+            "payload": {"$ref": "#/$defs/T"}}, "required": ["type", "payload"]}],
+        "$defs": {"T": {"type": "object", "properties": fields, "required": required, "x-rrq-always-written": written}},
+        "x-rrq": {"protocol_version": "1", "package_version": "1.0.0", "max_frame_len": 100, "max_nesting_depth": 8}
+    })
+}
+
+const REQUEST: &str = "/$defs/ExecutionRequest";
+const CONTEXT: &str = "/$defs/ExecutionContext";
+const OUTCOME: &str = "/$defs/ExecutionOutcome";
+const CANCEL: &str = "/$defs/CancelRequest";
+
+// ---------------------------------------------------------------------------------------------
+// No change
+
+#[test]
+fn identical_schemas_have_no_changes() {
+    let schema = protocol_schema();
+    let report = report(&schema, &schema);
+    assert!(report.changes.is_empty());
+    assert!(!report.is_breaking());
+    assert!(report.to_text("a", "b").contains("no changes"));
+}
+
+#[test]
+fn descriptions_are_not_changes() {
+    let new = edited(|s| {
+        *at(s, &format!("{CONTEXT}/properties/attempt/description")) = "Reworded.".into();
+        *at(s, "/description") = "Reworded.".into();
+    });
+    assert!(report(&protocol_schema(), &new).changes.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fields added / removed
+
+#[test]
+fn field_added_optional_is_compatible_both_ways() {
+    let new = edited(|s| {
+        object(s, &format!("{REQUEST}/properties")).insert("priority".into(), json!({"type": ["integer", "null"], "format": "uint8", "minimum": 0, "maximum": 255}));
+    });
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::FieldAddedOptional, &format!("{REQUEST}/properties/priority"), Side::New, OK, OK, &["request"]);
+}
+
+#[test]
+fn field_added_required_breaks_old_writers() {
+    let new = edited(|s| {
+        object(s, &format!("{CONTEXT}/properties")).insert("region".into(), json!({"type": "string"}));
+        push_name(s, &format!("{CONTEXT}/required"), "region");
+        push_name(s, &format!("{CONTEXT}/x-rrq-always-written"), "region");
+    });
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::FieldAddedRequired, &format!("{CONTEXT}/properties/region"), Side::New, OK, BREAKS, &["request"]);
+    assert!(change.old_writer_new_reader.why().unwrap().contains("never write `region`"));
+}
+
+#[test]
+fn field_added_with_default_is_compatible_both_ways() {
+    let new = edited(|s| {
+        object(s, &format!("{CANCEL}/properties")).insert("grace_seconds".into(), json!({"type": "number", "default": 5.0}));
+        push_name(s, &format!("{CANCEL}/x-rrq-always-written"), "grace_seconds");
+    });
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::FieldAddedWithDefault, &format!("{CANCEL}/properties/grace_seconds"), Side::New, OK, OK, &["cancel"]);
+}
+
+#[test]
+fn field_removed_breaks_old_readers_that_require_it() {
+    let new = edited(|s| {
+        object(s, &format!("{CONTEXT}/properties")).shift_remove("queue_name");
+        remove_name(s, &format!("{CONTEXT}/required"), "queue_name");
+        remove_name(s, &format!("{CONTEXT}/x-rrq-always-written"), "queue_name");
+    });
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::FieldRemoved, &format!("{CONTEXT}/properties/queue_name"), Side::Old, BREAKS, OK, &["request"]);
+}
+
+#[test]
+fn optional_field_removed_is_compatible_both_ways() {
+    let new = edited(|s| {
+        object(s, &format!("{OUTCOME}/properties")).shift_remove("retry_after_seconds");
+    });
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::FieldRemoved, &format!("{OUTCOME}/properties/retry_after_seconds"), Side::Old, OK, OK, &["response"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Required / optional
+
+#[test]
+fn field_made_required_breaks_old_writers_that_omit_it() {
+    // `job_id` of an outcome: old runners omit it when they have none.
+    let new = edited(|s| push_name(s, &format!("{OUTCOME}/required"), "job_id"));
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::FieldMadeRequired, &format!("{OUTCOME}/properties/job_id"), Side::New, OK, BREAKS, &["response"]);
+}
+
+#[test]
+fn field_made_required_is_compatible_when_old_writers_always_write_it() {
+    // `protocol_version` has a default but every writer writes it: requiring it breaks nobody.
+    let new = edited(|s| {
+        object(s, &format!("{REQUEST}/properties/protocol_version")).shift_remove("default");
+        push_name(s, &format!("{REQUEST}/required"), "protocol_version");
+    });
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::FieldMadeRequired, &format!("{REQUEST}/properties/protocol_version"), Side::New, OK, OK, &["request"]);
+}
+
+#[test]
+fn field_made_optional_but_still_written_is_compatible() {
+    // Required and always written → optional with a default, still always written.
+    let new = edited(|s| {
+        remove_name(s, &format!("{CONTEXT}/required"), "queue_name");
+        object(s, &format!("{CONTEXT}/properties/queue_name")).insert("default".into(), json!("default"));
+    });
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::FieldMadeOptional, &format!("{CONTEXT}/properties/queue_name"), Side::New, OK, OK, &["request"]);
+}
+
+#[test]
+fn field_made_optional_and_omitted_breaks_old_readers() {
+    let new = edited(|s| {
+        remove_name(s, &format!("{CANCEL}/required"), "job_id");
+        remove_name(s, &format!("{CANCEL}/x-rrq-always-written"), "job_id");
+        *at(s, &format!("{CANCEL}/properties/job_id/type")) = json!(["string", "null"]);
+    });
+    let report = report(&protocol_schema(), &new);
+    let pointer = format!("{CANCEL}/properties/job_id");
+    assert_change(change_of(&report, Category::FieldMadeOptional), Category::FieldMadeOptional, &pointer, Side::New, BREAKS, OK, &["cancel"]);
+    // The same failure (new writers omit it, old readers require it) is also the writers' change.
+    assert_change(change_of(&report, Category::AlwaysWrittenChanged), Category::AlwaysWrittenChanged, &pointer, Side::New, BREAKS, OK, &["cancel"]);
+    // Not written as null (omitted instead), so accepting null breaks nobody.
+    assert_change(change_of(&report, Category::FieldMadeNullable), Category::FieldMadeNullable, &pointer, Side::New, OK, OK, &["cancel"]);
+    assert_eq!(report.changes.len(), 3, "{}", report.to_text("old", "new"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nullability
+
+#[test]
+fn field_made_nullable_breaks_old_readers_when_null_is_written() {
+    let old = small(json!({"a": {"type": "string"}}), &["a"], &["a"]);
+    let new = small(json!({"a": {"type": ["string", "null"]}}), &["a"], &["a"]);
+    let change = only_change(&old, &new);
+    assert_change(&change, Category::FieldMadeNullable, "/$defs/T/properties/a", Side::New, BREAKS, OK, &["m"]);
+    assert!(change.new_writer_old_reader.why().unwrap().contains("write `null`"));
+}
+
+#[test]
+fn field_made_non_nullable_breaks_new_readers_of_old_nulls() {
+    let old = small(json!({"a": {"type": ["string", "null"]}}), &["a"], &["a"]);
+    let new = small(json!({"a": {"type": "string"}}), &["a"], &["a"]);
+    let change = only_change(&old, &new);
+    assert_change(&change, Category::FieldMadeNonNullable, "/$defs/T/properties/a", Side::New, OK, BREAKS, &["m"]);
+}
+
+#[test]
+fn field_made_non_nullable_is_compatible_when_old_writers_omit_rather_than_write_null() {
+    // `ExecutionOutcome.job_id` is omitted when empty, never written as null; requiring a
+    // non-null string breaks old writers only through the "required" half.
+    let new = edited(|s| {
+        push_name(s, &format!("{OUTCOME}/required"), "job_id");
+        *at(s, &format!("{OUTCOME}/properties/job_id/type")) = json!("string");
+    });
+    let report = report(&protocol_schema(), &new);
+    let pointer = format!("{OUTCOME}/properties/job_id");
+    assert_change(change_of(&report, Category::FieldMadeNonNullable), Category::FieldMadeNonNullable, &pointer, Side::New, OK, OK, &["response"]);
+    assert_change(change_of(&report, Category::FieldMadeRequired), Category::FieldMadeRequired, &pointer, Side::New, OK, BREAKS, &["response"]);
+    assert_eq!(report.changes.len(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Always-written
+
+#[test]
+fn writers_starting_to_omit_a_nullable_field_are_compatible() {
+    // `deadline`: nullable with default null; omitting it means the same as writing null.
+    let new = edited(|s| remove_name(s, &format!("{CONTEXT}/x-rrq-always-written"), "deadline"));
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::AlwaysWrittenChanged, &format!("{CONTEXT}/properties/deadline"), Side::New, OK, OK, &["request"]);
+}
+
+#[test]
+fn writers_starting_to_omit_a_required_field_break_old_readers() {
+    let new = edited(|s| remove_name(s, &format!("{CONTEXT}/x-rrq-always-written"), "attempt"));
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::AlwaysWrittenChanged, &format!("{CONTEXT}/properties/attempt"), Side::New, BREAKS, OK, &["request"]);
+}
+
+#[test]
+fn writers_starting_to_write_a_field_are_compatible() {
+    let new = edited(|s| push_name(s, &format!("{OUTCOME}/x-rrq-always-written"), "retry_after_seconds"));
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::AlwaysWrittenChanged, &format!("{OUTCOME}/properties/retry_after_seconds"), Side::New, OK, OK, &["response"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Defaults
+
+#[test]
+fn default_changed_of_an_omitted_field_breaks_both_ways() {
+    let old = small(json!({"n": {"type": "integer", "default": 1}}), &[], &[]);
+    let new = small(json!({"n": {"type": "integer", "default": 2}}), &[], &[]);
+    let change = only_change(&old, &new);
+    assert_change(&change, Category::DefaultChanged, "/$defs/T/properties/n", Side::New, BREAKS, BREAKS, &["m"]);
+    assert!(change.old_writer_new_reader.why().unwrap().contains("to mean `1`"), "{change:?}");
+}
+
+#[test]
+fn default_changed_of_an_always_written_field_is_compatible() {
+    let new = edited(|s| *at(s, &format!("{CANCEL}/properties/hard_kill/default")) = json!(true));
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::DefaultChanged, &format!("{CANCEL}/properties/hard_kill"), Side::New, OK, OK, &["cancel"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Types and bounds
+
+#[test]
+fn integer_to_float_is_a_widening() {
+    let new = edited(|s| {
+        *at(s, &format!("{CONTEXT}/properties/attempt")) = json!({"type": "number", "format": "double"});
+    });
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::TypeChanged, &format!("{CONTEXT}/properties/attempt"), Side::New, BREAKS, OK, &["request"]);
+    assert!(change.detail.contains("widened"), "{}", change.detail);
+}
+
+#[test]
+fn float_to_integer_is_a_narrowing() {
+    let new = edited(|s| {
+        *at(s, &format!("{OUTCOME}/properties/retry_after_seconds")) =
+            json!({"type": ["integer", "null"], "format": "uint32", "minimum": 0, "maximum": 4294967295u64});
+    });
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::TypeChanged, &format!("{OUTCOME}/properties/retry_after_seconds"), Side::New, OK, BREAKS, &["response"]);
+    assert!(change.detail.contains("narrowed"), "{}", change.detail);
+}
+
+#[test]
+fn unbounded_integer_to_float_is_not_exact() {
+    let old = small(json!({"n": {"type": "integer", "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX}}), &["n"], &["n"]);
+    let new = small(json!({"n": {"type": "number"}}), &["n"], &["n"]);
+    let change = only_change(&old, &new);
+    assert_change(&change, Category::TypeChanged, "/$defs/T/properties/n", Side::New, BREAKS, BREAKS, &["m"]);
+    assert!(change.old_writer_new_reader.why().unwrap().contains("2^53"));
+}
+
+#[test]
+fn unrelated_type_change_breaks_both_ways_and_points_into_nested_types() {
+    let new = edited(|s| *at(s, &format!("{CONTEXT}/properties/trace_context/additionalProperties")) = json!({"type": "boolean"}));
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(
+        &change,
+        Category::TypeChanged,
+        &format!("{CONTEXT}/properties/trace_context/additionalProperties"),
+        Side::New,
+        BREAKS,
+        BREAKS,
+        &["request"],
+    );
+}
+
+#[test]
+fn timestamp_to_string_is_a_widening() {
+    let new = edited(|s| *at(s, &format!("{CONTEXT}/properties/enqueue_time")) = json!({"type": "string"}));
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::TypeChanged, &format!("{CONTEXT}/properties/enqueue_time"), Side::New, BREAKS, OK, &["request"]);
+}
+
+#[test]
+fn renamed_type_with_the_same_shape_is_compatible() {
+    let new = edited(|s| {
+        let defs = object(s, "/$defs");
+        let error = defs.shift_remove("ExecutionError").unwrap();
+        defs.insert("Failure".into(), error);
+        *at(s, &format!("{OUTCOME}/properties/error/anyOf/0/$ref")) = json!("#/$defs/Failure");
+    });
+    let report = report(&protocol_schema(), &new);
+    let changed = change_of(&report, Category::TypeChanged);
+    assert_change(changed, Category::TypeChanged, &format!("{OUTCOME}/properties/error/anyOf/0"), Side::New, OK, OK, &["response"]);
+    assert_change(change_of(&report, Category::TypeAdded), Category::TypeAdded, "/$defs/Failure", Side::New, OK, OK, &["response"]);
+    assert_change(change_of(&report, Category::TypeRemoved), Category::TypeRemoved, "/$defs/ExecutionError", Side::Old, OK, OK, &["response"]);
+    assert_eq!(report.changes.len(), 3);
+}
+
+#[test]
+fn renamed_type_with_another_shape_is_judged_structurally() {
+    let new = edited(|s| {
+        let defs = object(s, "/$defs");
+        let mut error = defs.shift_remove("ExecutionError").unwrap();
+        error["required"] = json!(["message", "code"]);
+        defs.insert("Failure".into(), error);
+        *at(s, &format!("{OUTCOME}/properties/error/anyOf/0/$ref")) = json!("#/$defs/Failure");
+    });
+    let report = report(&protocol_schema(), &new);
+    let changed = change_of(&report, Category::TypeChanged);
+    // Old runners omit `code`; new orchestrators require it.
+    assert_change(changed, Category::TypeChanged, &format!("{OUTCOME}/properties/error/anyOf/0"), Side::New, OK, BREAKS, &["response"]);
+    assert!(changed.old_writer_new_reader.why().unwrap().contains("`code`"));
+}
+
+#[test]
+fn bound_narrowed_breaks_old_writers() {
+    let new = edited(|s| *at(s, &format!("{CONTEXT}/properties/attempt/maximum")) = json!(65535));
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::BoundNarrowed, &format!("{CONTEXT}/properties/attempt/maximum"), Side::New, OK, BREAKS, &["request"]);
+}
+
+#[test]
+fn bound_widened_breaks_old_readers() {
+    let new = edited(|s| *at(s, &format!("{CONTEXT}/properties/attempt/minimum")) = json!(-1));
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::BoundWidened, &format!("{CONTEXT}/properties/attempt/minimum"), Side::New, BREAKS, OK, &["request"]);
+}
+
+#[test]
+fn bound_removed_is_a_widening_pointing_into_the_old_schema() {
+    let new = edited(|s| {
+        object(s, &format!("{CONTEXT}/properties/attempt")).shift_remove("maximum");
+    });
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::BoundWidened, &format!("{CONTEXT}/properties/attempt/maximum"), Side::Old, BREAKS, OK, &["request"]);
+}
+
+#[test]
+fn frame_limits_are_bounds() {
+    let new = edited(|s| *at(s, "/x-rrq/max_frame_len") = json!(1024));
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::BoundNarrowed, "/x-rrq/max_frame_len", Side::New, OK, BREAKS, &["request", "response", "cancel"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Enum values and union tags
+
+#[test]
+fn enum_value_added_breaks_old_readers() {
+    let new = edited(|s| array(s, "/$defs/OutcomeStatus/oneOf").push(json!({"type": "string", "const": "skipped"})));
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::EnumValueAdded, "/$defs/OutcomeStatus/oneOf/4", Side::New, BREAKS, OK, &["response"]);
+}
+
+#[test]
+fn enum_value_removed_breaks_new_readers() {
+    let new = edited(|s| {
+        array(s, "/$defs/OutcomeStatus/oneOf").remove(1);
+    });
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::EnumValueRemoved, "/$defs/OutcomeStatus/oneOf/1", Side::Old, OK, BREAKS, &["response"]);
+    assert!(change.detail.contains("`retry`"));
+}
+
+#[test]
+fn plain_enum_values_point_into_enum() {
+    let mut old = small(json!({"k": {"$ref": "#/$defs/K"}}), &["k"], &["k"]);
+    let mut new = old.clone();
+    old["$defs"]["K"] = json!({"type": "string", "enum": ["a", "b"]});
+    new["$defs"]["K"] = json!({"type": "string", "enum": ["a", "b", "c"]});
+    let change = only_change(&old, &new);
+    assert_change(&change, Category::EnumValueAdded, "/$defs/K/enum/2", Side::New, BREAKS, OK, &["m"]);
+}
+
+#[test]
+fn tag_value_added_breaks_old_readers() {
+    let new = edited(|s| {
+        let mut ping = s["oneOf"][2].clone();
+        ping["properties"]["type"]["const"] = json!("ping");
+        array(s, "/oneOf").push(ping);
+    });
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::TagValueAdded, "/oneOf/3", Side::New, BREAKS, OK, &["ping"]);
+}
+
+#[test]
+fn tag_value_removed_breaks_new_readers() {
+    let new = edited(|s| {
+        array(s, "/oneOf").remove(2);
+        object(s, "/$defs").shift_remove("CancelRequest");
+    });
+    let report = report(&protocol_schema(), &new);
+    assert_change(change_of(&report, Category::TagValueRemoved), Category::TagValueRemoved, "/oneOf/2", Side::Old, OK, BREAKS, &["cancel"]);
+    assert_change(change_of(&report, Category::TypeRemoved), Category::TypeRemoved, CANCEL, Side::Old, OK, OK, &["cancel"]);
+    assert_eq!(report.changes.len(), 2);
+}
+
+#[test]
+fn variant_content_changed_is_judged_structurally() {
+    // `cancel` now carries an ExecutionRequest. Structurally an ExecutionRequest is a valid
+    // CancelRequest (same required `job_id`, the rest defaulted or ignored), so old readers
+    // accept it; but an old CancelRequest lacks `function_name`, which new readers require.
+    let new = edited(|s| *at(s, "/oneOf/2/properties/payload/$ref") = json!("#/$defs/ExecutionRequest"));
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::TypeChanged, "/oneOf/2/properties/payload", Side::New, OK, BREAKS, &["cancel"]);
+    assert!(change.old_writer_new_reader.why().unwrap().contains("`function_name`"), "{change:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Types, order, metadata
+
+#[test]
+fn unused_type_added_or_changed_is_compatible() {
+    let new = edited(|s| {
+        object(s, "/$defs").insert("Spare".into(), json!({"type": "object", "properties": {"x": {"type": "string"}}, "required": ["x"]}));
+    });
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::TypeAdded, "/$defs/Spare", Side::New, OK, OK, &[]);
+    // A breaking-looking change inside it reaches no message.
+    let newer = {
+        let mut s = new.clone();
+        s["$defs"]["Spare"]["required"] = json!([]);
+        s["$defs"]["Spare"]["x-rrq-always-written"] = json!([]);
+        s
+    };
+    let report = report(&new, &newer);
+    assert!(!report.is_breaking(), "{}", report.to_text("old", "new"));
+    assert!(report.changes.iter().all(|c| c.affects.is_empty()));
+}
+
+#[test]
+fn field_order_changed_is_compatible() {
+    let new = edited(|s| {
+        let properties = object(s, &format!("{CANCEL}/properties"));
+        let job_id = properties.shift_remove("job_id").unwrap();
+        properties.insert("job_id".into(), job_id);
+    });
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::FieldOrderChanged, &format!("{CANCEL}/properties"), Side::New, OK, OK, &["cancel"]);
+}
+
+#[test]
+fn protocol_version_changed_breaks_both_ways() {
+    let new = edited(|s| *at(s, "/x-rrq/protocol_version") = json!("2"));
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::ProtocolVersionChanged, "/x-rrq/protocol_version", Side::New, BREAKS, BREAKS, &["request", "response", "cancel"]);
+}
+
+#[test]
+fn package_version_and_error_types_are_compatible() {
+    let new = edited(|s| {
+        *at(s, "/x-rrq/package_version") = json!("0.2.0");
+        object(s, "/x-rrq/error_types").insert("quota_exceeded".into(), json!("Too many jobs."));
+        object(s, "/x-rrq/error_types").shift_remove("busy");
+    });
+    let report = report(&protocol_schema(), &new);
+    let all = ["request", "response", "cancel"];
+    assert_change(change_of(&report, Category::PackageVersionChanged), Category::PackageVersionChanged, "/x-rrq/package_version", Side::New, OK, OK, &all);
+    assert_change(change_of(&report, Category::ErrorTypeAdded), Category::ErrorTypeAdded, "/x-rrq/error_types/quota_exceeded", Side::New, OK, OK, &all);
+    assert_change(change_of(&report, Category::ErrorTypeRemoved), Category::ErrorTypeRemoved, "/x-rrq/error_types/busy", Side::Old, OK, OK, &all);
+    assert_eq!(report.changes.len(), 3);
+    assert!(!report.is_breaking());
+}
+
+#[test]
+fn type_kind_changed_breaks_both_ways() {
+    let new = edited(|s| {
+        *at(s, "/$defs/OutcomeStatus") = json!({"type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"]});
+    });
+    let change = only_change(&protocol_schema(), &new);
+    assert_change(&change, Category::TypeChanged, "/$defs/OutcomeStatus", Side::New, BREAKS, BREAKS, &["response"]);
+}
+
+#[test]
+fn unsupported_schemas_are_errors_naming_the_pointer() {
+    let new = edited(|s| *at(s, &format!("{CONTEXT}/properties/queue_name")) = json!({"type": "string", "minLength": 1}));
+    let err = format!("{:#}", diff(&protocol_schema(), &new).unwrap_err());
+    assert!(err.contains("new schema") && err.contains("/properties/queue_name/minLength"), "{err}");
+}
+
+#[test]
+fn every_category_is_documented() {
+    let doc = std::fs::read_to_string(repo().join("docs/COMPATIBILITY.md")).expect("docs/COMPATIBILITY.md");
+    for category in Category::ALL {
+        assert!(doc.contains(&format!("`{}`", category.id())), "docs/COMPATIBILITY.md does not describe `{}`", category.id());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real protocol against its history
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// The released schemas, oldest first (by version).
+fn history() -> Vec<(Vec<u64>, PathBuf)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(repo().join("generated/schema/history")).expect("generated/schema/history") {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if let Some(version) = name.strip_suffix(".schema.json") {
+            let numbers = version.split('.').map(|n| n.parse::<u64>().expect("history files are named <major>.<minor>.<patch>")).collect();
+            out.push((numbers, path));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn history_entries_name_their_own_package_version() {
+    let history = history();
+    assert!(!history.is_empty(), "generated/schema/history holds no released schema");
+    for (_, path) in &history {
+        let schema: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let version = schema["x-rrq"]["package_version"].as_str().unwrap();
+        assert_eq!(path.file_name().unwrap().to_string_lossy(), format!("{version}.schema.json"));
+    }
+}
+
+#[test]
+fn the_protocol_is_compatible_with_its_latest_release() {
+    let (_, latest) = history().pop().expect("a released schema");
+    let old: Value = serde_json::from_slice(&std::fs::read(&latest).unwrap()).unwrap();
+    let new = protocol_schema();
+    let report = report(&old, &new);
+    let text = report.to_text(&latest.display().to_string(), "built-in");
+    if report.old.protocol_version == report.new.protocol_version {
+        assert!(!report.is_breaking(), "a breaking change needs a new protocol_version:\n{text}");
+    }
+    if report.old.package_version == report.new.package_version {
+        // A released version is frozen: the packages of that version were generated from it.
+        assert!(
+            report.changes.is_empty(),
+            "the protocol changed since release {} but still calls itself {}: bump the version (or, if \
+             {} was never published, copy the new schema into the history):\n{text}",
+            report.old.package_version,
+            report.new.package_version,
+            report.old.package_version
+        );
+    }
+}
+
+#[test]
+fn consecutive_releases_are_compatible_unless_the_protocol_version_changed() {
+    let history = history();
+    for pair in history.windows(2) {
+        let read = |p: &Path| -> Value { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
+        let report = report(&read(&pair[0].1), &read(&pair[1].1));
+        if report.old.protocol_version == report.new.protocol_version {
+            assert!(!report.is_breaking(), "{}", report.to_text(&pair[0].1.display().to_string(), &pair[1].1.display().to_string()));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command line
+
+fn codegen(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rrq-codegen")).args(args).current_dir(cwd).output().expect("rrq-codegen runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn write(dir: &Path, name: &str, schema: &Value) {
+    std::fs::write(dir.join(name), serde_json::to_vec_pretty(schema).unwrap()).unwrap();
+}
+
+#[test]
+fn cli_exit_codes_formats_and_allow_breaking() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = protocol_schema();
+    write(dir.path(), "old.json", &base);
+    write(dir.path(), "same.json", &base);
+    write(dir.path(), "compatible.json", &edited(|s| {
+        object(s, &format!("{REQUEST}/properties")).insert("priority".into(), json!({"type": ["integer", "null"]}));
+    }));
+    write(dir.path(), "breaking.json", &edited(|s| array(s, "/$defs/OutcomeStatus/oneOf").push(json!({"type": "string", "const": "skipped"}))));
+
+    // NEW defaults to the built-in schema.
+    let out = codegen(&["diff", "old.json"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("no changes"), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("built-in"), "{}", text(&out.stdout));
+
+    let out = codegen(&["diff", "old.json", "same.json"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+
+    let out = codegen(&["diff", "old.json", "compatible.json"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("field added (optional)"), "{}", text(&out.stdout));
+
+    let out = codegen(&["diff", "old.json", "breaking.json"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let report = text(&out.stdout);
+    assert!(report.contains("BREAKING") && report.contains("enum value added"), "{report}");
+    assert!(report.contains("#/$defs/OutcomeStatus/oneOf/4"), "{report}");
+    assert!(report.contains("[response]"), "{report}");
+    assert!(report.contains("new writer → old reader: new writers may write `skipped`"), "{report}");
+    assert!(text(&out.stderr).contains("--allow-breaking"), "{}", text(&out.stderr));
+
+    let out = codegen(&["diff", "old.json", "breaking.json", "--allow-breaking"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+
+    let out = codegen(&["diff", "--format", "json", "old.json", "breaking.json"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("--format json prints JSON");
+    assert_eq!(json["breaking"], true);
+    assert_eq!(json["old"]["schema"], "old.json");
+    assert_eq!(json["new"]["protocol_version"], "1");
+    assert_eq!(json["breaking_new_writer_old_reader"], 1);
+    assert_eq!(json["breaking_old_writer_new_reader"], 0);
+    let change = &json["changes"][0];
+    assert_eq!(change["category"], "enum_value_added");
+    assert_eq!(change["pointer"], "/$defs/OutcomeStatus/oneOf/4");
+    assert_eq!(change["schema"], "new");
+    assert_eq!(change["affects"], json!(["response"]));
+    assert_eq!(change["new_writer_old_reader"]["verdict"], "breaking");
+    assert!(change["new_writer_old_reader"]["why"].as_str().unwrap().contains("skipped"));
+    assert_eq!(change["old_writer_new_reader"], json!({"verdict": "compatible"}));
+    assert!(json["messages"]["response"].is_string());
+
+    let out = codegen(&["diff", "--format", "json", "old.json"], dir.path());
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((json["breaking"].clone(), json["changes"].clone()), (json!(false), json!([])));
+}
+
+#[test]
+fn cli_errors_exit_2_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = codegen(&["diff", "missing.json"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("missing.json"), "{}", text(&out.stderr));
+
+    write(dir.path(), "bad.json", &edited(|s| *at(s, "/$defs/ExecutionError/properties/code") = json!({"type": "string", "format": "uuid"})));
+    let out = codegen(&["diff", "bad.json"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("old schema") && err.contains("/$defs/ExecutionError/properties/code/format"), "{err}");
+}
+
+#[test]
+fn cli_help_documents_diff() {
+    let out = codegen(&["diff", "--help"], Path::new("."));
+    let help = text(&out.stdout);
+    for needle in ["OLD_SCHEMA", "NEW_SCHEMA", "--allow-breaking", "--format", "new→old", "old→new", "built-in", "COMPATIBILITY.md"] {
+        assert!(help.contains(needle), "`diff --help` lacks {needle}:\n{help}");
+    }
+}
+
+#[test]
+fn cli_diff_against_the_latest_release_is_clean() {
+    let (_, latest) = history().pop().expect("a released schema");
+    let out = codegen(&["diff", latest.to_str().unwrap()], &repo());
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+}
