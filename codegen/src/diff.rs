@@ -1000,7 +1000,7 @@ impl Differ<'_> {
             match a.fields.iter().find(|f| f.name == field.name) {
                 Some(old_field) => {
                     let at_old = At { pointer: field_at(old_pointer, &field.name), schema: Side::Old, affects: affects.to_vec() };
-                    self.field(old_field, field, &at_old, &at_new);
+                    self.field(&b.name, old_field, field, &at_old, &at_new);
                 }
                 None => {
                     let category = if field.required {
@@ -1042,26 +1042,27 @@ impl Differ<'_> {
         }
     }
 
-    fn field(&mut self, old: &Field, new: &Field, at_old: &At, at_new: &At) {
+    fn field(&mut self, owner: &str, old: &Field, new: &Field, at_old: &At, at_new: &At) {
         let name = new.name.as_str();
+        let full = format!("{owner}.{name}");
         let new_to_old = presence_failures(name, Some(new), Some(old), NEW_TO_OLD);
         let old_to_new = presence_failures(name, Some(old), Some(new), OLD_TO_NEW);
         let verdicts = |attr: Attr| (verdict(&new_to_old, Some(attr)), verdict(&old_to_new, Some(attr)));
         if old.required != new.required {
             let (category, detail) = if new.required {
-                (Category::FieldMadeRequired, format!("`{name}` is now required"))
+                (Category::FieldMadeRequired, format!("`{full}` is now required"))
             } else {
                 let meaning = show_meaning(absence_meaning(new));
-                (Category::FieldMadeOptional, format!("`{name}` is no longer required (absent means {meaning})"))
+                (Category::FieldMadeOptional, format!("`{full}` is no longer required (absent means {meaning})"))
             };
             let (n, o) = verdicts(Attr::Required);
             self.push(category, at_new, detail, n, o);
         }
         if old.nullable != new.nullable {
             let (category, detail) = if new.nullable {
-                (Category::FieldMadeNullable, format!("`{name}` now accepts `null` (no value)"))
+                (Category::FieldMadeNullable, format!("`{full}` now accepts `null` (no value)"))
             } else {
-                (Category::FieldMadeNonNullable, format!("`{name}` no longer accepts `null`"))
+                (Category::FieldMadeNonNullable, format!("`{full}` no longer accepts `null`"))
             };
             let (n, o) = verdicts(Attr::Nullable);
             self.push(category, at_new, detail, n, o);
@@ -1069,7 +1070,7 @@ impl Differ<'_> {
         // A required field has no default: there the change is reported as made required/optional.
         if absence_meaning(old) != absence_meaning(new) && !old.required && !new.required {
             let detail = format!(
-                "an absent `{name}` meant {}, now {}",
+                "an absent `{full}` meant {}, now {}",
                 show_meaning(absence_meaning(old)),
                 show_meaning(absence_meaning(new))
             );
@@ -1078,16 +1079,16 @@ impl Differ<'_> {
         }
         if old.always_written != new.always_written {
             let detail = if new.always_written {
-                format!("writers now always write `{name}`{}", if new.nullable { " (`null` when empty)" } else { "" })
+                format!("writers now always write `{full}`{}", if new.nullable { " (`null` when empty)" } else { "" })
             } else {
-                format!("writers now omit `{name}` when it has no value")
+                format!("writers now omit `{full}` when it has no value")
             };
             let (n, o) = verdicts(Attr::AlwaysWritten);
             self.push(Category::AlwaysWrittenChanged, at_new, detail, n, o);
         }
         let old_type = At { pointer: self.old.type_pointer(&at_old.pointer), ..at_old.clone() };
         let new_type = At { pointer: self.new.type_pointer(&at_new.pointer), ..at_new.clone() };
-        self.ty(&old.ty, &new.ty, &old_type, &new_type, &format!("`{name}`"));
+        self.ty(&old.ty, &new.ty, &old_type, &new_type, &format!("`{full}`"));
     }
 
     /// Compares the types of the same position (a field, an array's items, a map's values).
