@@ -666,9 +666,7 @@ pub fn types() -> Vec<Case> {
         v("kwargs-array-of-pairs", "kwargs given an array of pairs", &with(request_min(), &["payload", "kwargs"], json!([["a", 1]]))),
         v("trace-context-nested-object", "a trace_context value given an object", &trace_context(json!({"traceparent": {"v": "00"}}))),
         v("trace-context-value-number-key-escaped", "a non-string trace_context value under a key that needs quoting in the path", &trace_context(json!({"a b.c": 1}))),
-        v("status-null", "status given null", &with(response_min(), &["payload", "status"], Value::Null)),
         v("status-object-with-value", "status given {\"success\": []}", &with(response_min(), &["payload", "status"], json!({"success": []}))),
-        v("error-message-null", "error.message given null", &json!({"type": "response", "payload": {"status": "error", "error": {"message": null}}})),
         v("retry-after-string", "retry_after_seconds given a numeric string", &with(response_min(), &["payload", "retry_after_seconds"], json!("2.5"))),
         v("context-string", "context given a JSON string of an object", &with(request_min(), &["payload", "context"], json!(text(&request_min()["payload"]["context"])))),
     ]

@@ -1,0 +1,143 @@
+//! Runs the golden corpus (`generated/golden/*.json`) against this crate alone.
+//!
+//! `test.sh` runs this file twice: in `cargo test --workspace`, where Cargo unifies serde_json's
+//! `preserve_order` feature in (codegen needs it), and in `cargo test -p rrq-protocol`, where
+//! serde_json's maps are sorted `BTreeMap`s. Both runs pass only if the canonical bytes and the
+//! verdicts do not depend on which map type the build ends up with.
+
+use rrq_protocol::{decode_frame, encode_frame, FrameError};
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn corpus_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../generated/golden")
+}
+
+/// Which map type serde_json was built with in this test binary.
+fn serde_json_map_mode() -> &'static str {
+    let mut map = serde_json::Map::new();
+    map.insert("b".into(), Value::Null);
+    map.insert("a".into(), Value::Null);
+    match map.keys().next().map(String::as_str) {
+        Some("b") => "preserve_order (insertion-ordered IndexMap)",
+        Some("a") => "sorted (BTreeMap, no preserve_order)",
+        other => panic!("unexpected first key {other:?}"),
+    }
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    assert!(text.len() % 4 == 0, "base64 length {}", text.len());
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    for chunk in text.as_bytes().chunks(4) {
+        let pad = chunk.iter().filter(|&&b| b == b'=').count();
+        let n = chunk[..4 - pad].iter().fold(0u32, |n, &b| {
+            let v = ALPHABET.iter().position(|&a| a == b).expect("base64 digit") as u32;
+            n << 6 | v
+        }) << (6 * pad);
+        out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8][..3 - pad]);
+    }
+    out
+}
+
+/// Reads one corpus file. Its deepest cases hold messages 127 levels deep inside the file's own
+/// nesting, beyond serde_json's default recursion limit, so the limit is lifted for this read.
+fn read_group(path: &PathBuf) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut de = serde_json::Deserializer::from_str(&text);
+    de.disable_recursion_limit();
+    let value: Value = serde::Deserialize::deserialize(&mut de)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    de.end().unwrap();
+    value
+}
+
+fn field<'a>(case: &'a Value, key: &str) -> &'a str {
+    case[key].as_str().unwrap_or_else(|| panic!("case {} lacks {key}", case["name"]))
+}
+
+/// Checks one case; returns a description of every disagreement.
+fn check_case(case: &Value) -> Vec<String> {
+    let name = field(case, "name");
+    let frame = base64_decode(field(case, "frame"));
+    let mut problems = Vec::new();
+    let decoded = decode_frame(&frame);
+    match (field(case, "verdict"), decoded) {
+        ("accept", Ok(message)) => {
+            let canonical = base64_decode(field(case, "canonical"));
+            let encoded = encode_frame(&message).expect("an accepted message encodes");
+            if encoded != canonical {
+                problems.push(format!(
+                    "{name}: canonical bytes differ\n  expected {}\n  actual   {}",
+                    String::from_utf8_lossy(&canonical[4..]),
+                    String::from_utf8_lossy(&encoded[4..])
+                ));
+            }
+            match decode_frame(&canonical) {
+                Ok(again) => {
+                    let again_bytes = encode_frame(&again).unwrap();
+                    if again_bytes != canonical || again != message {
+                        problems.push(format!("{name}: the canonical frame does not decode to itself"));
+                    }
+                }
+                Err(e) => problems.push(format!("{name}: the canonical frame is rejected: {e}")),
+            }
+            let body: Value = serde_json::from_slice(&canonical[4..]).unwrap();
+            if body != case["message"] {
+                problems.push(format!("{name}: `message` is not the canonical body"));
+            }
+        }
+        ("reject", Err(error)) => {
+            let expected = &case["error"];
+            if error.kind().as_str() != field(expected, "kind") {
+                problems.push(format!("{name}: kind {} (expected {}): {error}", error.kind().as_str(), expected["kind"]));
+            }
+            let path = match &error {
+                FrameError::Invalid(e) => Some(e.path()),
+                _ => None,
+            };
+            if path.as_deref() != expected.get("path").and_then(Value::as_str) {
+                problems.push(format!("{name}: path {path:?} (expected {})", expected["path"]));
+            }
+        }
+        ("accept", Err(error)) => problems.push(format!("{name}: rejected ({error}), corpus says accept")),
+        ("reject", Ok(message)) => problems.push(format!("{name}: accepted as {message:?}, corpus says reject")),
+        (other, _) => problems.push(format!("{name}: unknown verdict {other}")),
+    }
+    problems
+}
+
+#[test]
+fn every_golden_case_holds_whichever_serde_json_map_mode_feature_unification_picks() {
+    let mode = serde_json_map_mode();
+    eprintln!("golden corpus under serde_json map mode: {mode}");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
+        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo run -p rrq-codegen -- generate`)", corpus_dir().display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no corpus files in {}", corpus_dir().display());
+
+    let (mut total, mut problems) = (0, Vec::new());
+    for path in &files {
+        let group = read_group(path);
+        let name = group["group"].as_str().expect("a group name");
+        assert_eq!(path.file_stem().unwrap().to_str(), Some(name), "{}", path.display());
+        let cases = group["cases"].as_array().expect("a cases array");
+        assert!(!cases.is_empty(), "{name} has no cases");
+        for case in cases {
+            assert_eq!(case["group"].as_str(), Some(name));
+            total += 1;
+            problems.extend(check_case(case));
+        }
+    }
+    eprintln!("{total} golden cases checked in {} groups", files.len());
+    assert!(total >= 150, "only {total} golden cases");
+    assert!(
+        problems.is_empty(),
+        "{} of {total} golden cases disagree with rrq-protocol built with serde_json map mode {mode}:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
