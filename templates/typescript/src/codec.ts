@@ -1,0 +1,327 @@
+{{ header }}
+/**
+ * The codec: a reader (validator) and a canonical writer for every protocol type, generated
+ * from the schema, and the message and frame functions built on them.
+ *
+ * Readers take a parsed JSON value and return the decoded shape, throwing {@link FrameError}
+ * with the path and the expectation; when several fields are wrong, the one reported is the
+ * one the Rust reference reports (the first in document order, then missing fields).
+ * Writers check a value given for encoding and return its canonical JSON text, byte for byte
+ * what the Rust reference writes.
+ *
+ * @module
+ */
+
+import * as buffer from "node:buffer";
+import { FrameError, type Path } from "./errors.js";
+import { parseJson, writeAny, type JsonValue, type ParseOptions } from "./json.js";
+import { FRAME_HEADER_LEN, MAX_FRAME_LEN, MAX_NESTING_DEPTH } from "./protocol.js";
+import type { {{ type_imports }} } from "./protocol.js";
+import {
+  child,
+  missing,
+  objectOf,
+  own,
+  readAnyArray,
+  readAnyMap,
+  readArray,
+  readBool,
+  readFloat,
+  readInteger,
+  readMap,
+  readSafeInteger,
+  readString,
+  readTimestamp,
+  typeError,
+  valueError,
+  writeArray,
+  writeBool,
+  writeFloat,
+  writeInteger,
+  writeMap,
+  writeStr,
+  writeTimestamp,
+} from "./values.js";
+
+// Not every schema uses every helper.
+void [own, readAnyArray, readAnyMap, readArray, readBool, readFloat, readInteger, readMap, readSafeInteger, readString, readTimestamp];
+void [writeAny, writeArray, writeBool, writeFloat, writeInteger, writeMap, writeStr, writeTimestamp];
+
+type Key = string | number | null;
+{% for e in enums %}
+/** Reads a {@link {{ e.name }}}. */
+export function read{{ e.name }}(value: unknown, up: Path, key: Key): {{ e.name }} {
+  switch (value) {
+  {%- for m in e.members %}
+    case {{ m.value }}:
+  {%- endfor %}
+      return value as {{ e.name }};
+  }
+  if (typeof value !== "string") throw typeError(up, key, {{ e.expected }}, value);
+  throw valueError(up, key, {{ e.expected }}, value);
+}
+
+/** Writes a {@link {{ e.name }}}. */
+export function write{{ e.name }}(value: unknown, up: Path, key: Key, level: number): string {
+  void level;
+  switch (value) {
+  {%- for m in e.members %}
+    case {{ m.value }}:
+  {%- endfor %}
+      return '"' + (value as string) + '"';
+  }
+  if (typeof value !== "string") throw typeError(up, key, {{ e.expected }}, value);
+  throw valueError(up, key, {{ e.expected }}, value);
+}
+{% endfor %}
+{%- for s in structs %}
+/** Reads a {@link {{ s.name }}}: fields checked, defaults filled in, unknown fields ignored. */
+export function read{{ s.name }}(value: unknown, up: Path, key: Key): {{ s.name }} {
+  const o = objectOf(value, up, key, "struct {{ s.name }}");
+  const path = child(up, key);
+  try {
+    let v: unknown;
+  {%- for f in s.fields %}
+    v = {{ f.get }};
+    const f{{ loop.index0 }} = {{ f.read }};
+  {%- endfor %}
+    return {
+    {%- for f in s.fields %}
+      {{ f.prop }}: f{{ loop.index0 }},
+    {%- endfor %}
+    };
+  } catch (error) {
+    firstError{{ s.name }}(o, path);
+    throw error;
+  }
+}
+
+/** Throws the error the Rust reference reports for a bad {@link {{ s.name }}}. */
+function firstError{{ s.name }}(o: Record<string, unknown>, path: Path): void {
+  for (const k in o) {
+    const v = o[k];
+    switch (k) {
+    {%- for f in s.fields %}
+      case {{ f.key }}:
+        void ({{ f.read_present }});
+        break;
+    {%- endfor %}
+    }
+  }
+  {%- for f in s.fields %}{% if f.required %}
+  if ({{ f.get }} === undefined) missing(path, {{ f.key }});
+  {%- endif %}{% endfor %}
+}
+
+/** Writes a {@link {{ s.name }}} canonically; `level` is its nesting level. */
+export function write{{ s.name }}(value: unknown, up: Path, key: Key, level: number): string {
+  const o = objectOf(value, up, key, "a {{ s.name }} object");
+  const path = child(up, key);
+  let v: unknown;
+  let out = "";
+  {%- for f in s.fields %}
+  v = {{ f.get }};
+  {{ f.write }}
+  {%- endfor %}
+  return out === "" ? "{}" : "{" + out.slice(1) + "}";
+}
+{% endfor %}
+{%- for u in unions %}
+/** Reads a {@link {{ u.name }}}: the tag first, then the content it selects. */
+export function read{{ u.name }}(value: unknown, up: Path, key: Key): {{ u.name }} {
+  const o = objectOf(value, up, key, "a {{ u.name }} object");
+  const path = child(up, key);
+  const tag = {{ u.tag_access }};
+  if (tag === undefined) missing(path, {{ u.tag_key }});
+  if (typeof tag !== "string") throw typeError(path, {{ u.tag_key }}, "a {{ u.name }} tag string", tag);
+  const content = {{ u.content_access }};
+  switch (tag) {
+  {%- for v in u.variants %}
+    case {{ v.tag }}:
+      if (content === undefined) missing(path, {{ u.content_key }});
+      return { {{ u.tag_prop }}: {{ v.tag }}, {{ u.content_prop }}: read{{ v.ty }}(content, path, {{ u.content_key }}) };
+  {%- endfor %}
+    default:
+      throw valueError(path, {{ u.tag_key }}, {{ u.expected }}, tag);
+  }
+}
+
+/** Writes a {@link {{ u.name }}} canonically: the tag, then the content. */
+export function write{{ u.name }}(value: unknown, up: Path, key: Key, level: number): string {
+  const o = objectOf(value, up, key, "a {{ u.name }} object");
+  const path = child(up, key);
+  const tag = {{ u.tag_access }};
+  const content = {{ u.content_access }};
+  switch (tag) {
+  {%- for v in u.variants %}
+    case {{ v.tag }}:
+      if (content === undefined) missing(path, {{ u.content_key }});
+      return {{ v.prefix }} + write{{ v.ty }}(content, path, {{ u.content_key }}, level + 1) + "}";
+  {%- endfor %}
+    default:
+      if (tag === undefined) missing(path, {{ u.tag_key }});
+      if (typeof tag !== "string") throw typeError(path, {{ u.tag_key }}, "a {{ u.name }} tag string", tag);
+      throw valueError(path, {{ u.tag_key }}, {{ u.expected }}, tag);
+  }
+}
+{% endfor %}
+// ---------------------------------------------------------------------------------------------
+// Messages and frames
+
+/** Options of {@link decodeMessage} and {@link decodeFrame}. */
+export type DecodeOptions = ParseOptions;
+
+const fatalDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** The text of a UTF-8 body, a byte-order mark kept (the JSON parsers then reject it). */
+function utf8(body: Uint8Array): string {
+  if (typeof buffer.isUtf8 === "function") {
+    if (!buffer.isUtf8(body)) throw new FrameError("json", null, "invalid JSON (the body is not valid UTF-8)");
+    return buffer.Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8");
+  }
+  try {
+    return fatalDecoder.decode(body);
+  } catch {
+    throw new FrameError("json", null, "invalid JSON (the body is not valid UTF-8)");
+  }
+}
+
+/**
+ * Decodes one JSON body (no header) strictly: the verdict, the values and the error kind and
+ * path are those of the Rust reference.
+ * @throws FrameError
+ */
+export function decodeMessage(body: Uint8Array, options?: DecodeOptions): {{ root }} {
+  return read{{ root }}(parseJson(utf8(body), MAX_NESTING_DEPTH, options), null, null);
+}
+
+/**
+ * The canonical JSON text of a message: what the Rust reference writes for it.
+ * @throws FrameError when the message does not fit the protocol types
+ */
+export function encodeMessageText(message: {{ root }}Init): string {
+  return write{{ root }}(message, null, null, 1);
+}
+
+/**
+ * The canonical JSON body (no header) of a message, as UTF-8.
+ * @throws FrameError when the message does not fit the protocol types
+ */
+export function encodeMessage(message: {{ root }}Init): Uint8Array {
+  return buffer.Buffer.from(encodeMessageText(message), "utf8");
+}
+
+function checkLength(length: number): void {
+  if (length === 0) throw new FrameError("length", null, "expected a frame length of 1 or more, got zero-length frame");
+  if (length > MAX_FRAME_LEN) {
+    throw new FrameError("length", null, `expected a frame of at most MAX_FRAME_LEN (${MAX_FRAME_LEN}) bytes, got a frame of ${length} bytes`);
+  }
+}
+
+/**
+ * Encodes a message as one frame: the big-endian length header, then the canonical body.
+ * @throws FrameError when the message does not fit the protocol types or the frame is too long
+ */
+export function encodeFrame(message: {{ root }}Init): Uint8Array {
+  const text = encodeMessageText(message);
+  const length = buffer.Buffer.byteLength(text, "utf8");
+  checkLength(length);
+  const frame = buffer.Buffer.allocUnsafe(FRAME_HEADER_LEN + length);
+  frame.writeUInt32BE(length, 0);
+  frame.write(text, FRAME_HEADER_LEN, "utf8");
+  return frame;
+}
+
+/**
+ * Decodes exactly one complete frame: the header's length must equal the bytes that follow.
+ * @throws FrameError
+ */
+export function decodeFrame(frame: Uint8Array, options?: DecodeOptions): {{ root }} {
+  if (frame.length < FRAME_HEADER_LEN) {
+    throw new FrameError("length", null, `expected a ${FRAME_HEADER_LEN}-byte header, got ${frame.length} bytes`);
+  }
+  const length = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(0, false);
+  checkLength(length);
+  const actual = frame.length - FRAME_HEADER_LEN;
+  if (actual !== length) {
+    throw new FrameError("length", null, `expected the ${length} bytes the header announces, got ${actual}`);
+  }
+  return decodeMessage(frame.subarray(FRAME_HEADER_LEN), options);
+}
+
+/**
+ * Reads frames from a byte stream: push chunks as they arrive, take complete bodies. Each
+ * header is checked as soon as its four bytes are in, before any byte of its body is kept; a
+ * bad header fails that push and every later one (the stream is out of step: close it).
+ */
+export class FrameReader {
+  private readonly header = new Uint8Array(FRAME_HEADER_LEN);
+  private headerFill = 0;
+  private bodyLength = -1;
+  private parts: Uint8Array[] = [];
+  private bodyFill = 0;
+  private ready: Uint8Array[] = [];
+  private failure: FrameError | null = null;
+
+  /** Bytes received and not yet returned as bodies. */
+  get buffered(): number {
+    let total = this.headerFill + this.bodyFill;
+    for (const body of this.ready) total += FRAME_HEADER_LEN + body.length;
+    return total;
+  }
+
+  /** Whether a frame has started but is not complete. */
+  get partial(): boolean {
+    return this.headerFill > 0;
+  }
+
+  /**
+   * Appends bytes from the stream.
+   * @throws FrameError (kind `length`) on a header announcing 0 or more than MAX_FRAME_LEN bytes
+   */
+  push(chunk: Uint8Array): void {
+    if (this.failure) throw this.failure;
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.bodyLength < 0) {
+        const take = Math.min(FRAME_HEADER_LEN - this.headerFill, chunk.length - offset);
+        this.header.set(chunk.subarray(offset, offset + take), this.headerFill);
+        this.headerFill += take;
+        offset += take;
+        if (this.headerFill < FRAME_HEADER_LEN) break;
+        const length = new DataView(this.header.buffer).getUint32(0, false);
+        try {
+          checkLength(length);
+        } catch (error) {
+          this.failure = error as FrameError;
+          throw error;
+        }
+        this.bodyLength = length;
+      } else {
+        const take = Math.min(this.bodyLength - this.bodyFill, chunk.length - offset);
+        this.parts.push(chunk.subarray(offset, offset + take));
+        this.bodyFill += take;
+        offset += take;
+        if (this.bodyFill === this.bodyLength) {
+          const parts = this.parts;
+          this.ready.push(parts.length === 1 ? (parts[0] as Uint8Array) : buffer.Buffer.concat(parts, this.bodyLength));
+          this.parts = [];
+          this.bodyFill = 0;
+          this.bodyLength = -1;
+          this.headerFill = 0;
+        }
+      }
+    }
+  }
+
+  /** The next complete body, or `undefined`. */
+  next(): Uint8Array | undefined {
+    return this.ready.shift();
+  }
+
+  /** The next complete message (decoded), or `undefined`; a body that fails throws. */
+  nextMessage(options?: DecodeOptions): {{ root }} | undefined {
+    const body = this.next();
+    return body === undefined ? undefined : decodeMessage(body, options);
+  }
+}

@@ -1,0 +1,149 @@
+{{ header }}
+/**
+ * The runner runtime's view of the protocol, generated from the schema: which message variant
+ * asks for what, where the ids are, and how outcomes are built. `runtime.ts` uses only this.
+ *
+ * @module
+ */
+
+import { PROTOCOL_VERSION, type {{ g.root }}, type {{ g.root }}Init, type {{ g.request_type }}, type {{ g.outcome_type }}Init, type {{ g.cancel_type }} } from "./protocol.js";
+import type { JsonInput } from "./json.js";
+import type { Timestamp } from "./timestamp.js";
+
+/** A request to run a handler. */
+export type Request = {{ g.request_type }};
+/** An outcome, as given for encoding. */
+export type OutcomeInit = {{ g.outcome_type }}Init;
+/** A cancellation. */
+export type Cancel = {{ g.cancel_type }};
+/** Any decoded message. */
+export type Message = {{ g.root }};
+
+/** The protocol version this runner speaks. */
+export const SPOKEN_VERSION: string = PROTOCOL_VERSION;
+
+/** The ids an outcome echoes. */
+export interface Ids {
+  jobId?: string | undefined;
+  requestId?: string | undefined;
+}
+
+/** What a decoded message asks of the runner. */
+export type Incoming =
+  | { kind: "run"; request: Request }
+  | { kind: "stop"; cancel: Cancel }
+  | { kind: "reply"; ids: Ids };
+
+export function classify(message: Message): Incoming {
+  switch (message.{{ g.tag_prop }}) {
+    case {{ g.run_tag }}:
+      return { kind: "run", request: message.{{ g.content_prop }} };
+    case {{ g.stop_tag }}:
+      return { kind: "stop", cancel: message.{{ g.content_prop }} };
+    case {{ g.reply_tag }}: {
+      const outcome = message.{{ g.content_prop }};
+      return { kind: "reply", ids: { jobId: outcome.{{ g.out_job_id }} ?? undefined, requestId: outcome.{{ g.out_request_id }} ?? undefined } };
+    }
+  }
+}
+
+/** The facts of a request the runtime acts on. */
+export interface RequestFacts {
+  ids: Required<Ids>;
+  functionName: string;
+  protocolVersion: string;
+  deadline: Timestamp | null;
+}
+
+export function requestFacts(request: Request): RequestFacts {
+  return {
+    ids: { jobId: request.{{ g.req_job_id }}, requestId: request.{{ g.req_request_id }} },
+    functionName: request.{{ g.req_function_name }},
+    protocolVersion: request.{{ g.req_protocol_version }},
+    deadline: request.{{ g.req_context }}.{{ g.ctx_deadline }} ?? null,
+  };
+}
+
+/** Which requests a cancellation targets. */
+export interface CancelFacts {
+  jobId: string;
+  requestId: string | undefined;
+  hardKill: boolean;
+}
+
+export function cancelFacts(cancel: Cancel): CancelFacts {
+  return {
+    jobId: cancel.{{ g.cancel_job_id }},
+    requestId: cancel.{{ g.cancel_request_id }} ?? undefined,
+    hardKill: cancel.{{ g.cancel_hard_kill }},
+  };
+}
+
+/** The ids of a raw (undecodable) message body, those that are strings. */
+export function idsOfRaw(raw: unknown): Ids {
+  const content = typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>)[{{ g.content_key }}] : undefined;
+  if (typeof content !== "object" || content === null) return {};
+  const c = content as Record<string, unknown>;
+  const jobId = c.{{ g.req_job_id }};
+  const requestId = c.{{ g.req_request_id }};
+  return {
+    jobId: typeof jobId === "string" ? jobId : undefined,
+    requestId: typeof requestId === "string" ? requestId : undefined,
+  };
+}
+
+/** The ids an outcome carries, those that are strings. */
+export function idsOfOutcome(outcome: OutcomeInit): Ids {
+  const jobId: unknown = outcome.{{ g.out_job_id }};
+  const requestId: unknown = outcome.{{ g.out_request_id }};
+  return {
+    jobId: typeof jobId === "string" ? jobId : undefined,
+    requestId: typeof requestId === "string" ? requestId : undefined,
+  };
+}
+
+/** The message carrying an outcome back. */
+export function reply(outcome: OutcomeInit): {{ g.root }}Init {
+  return { {{ g.tag_prop }}: {{ g.reply_tag }}, {{ g.content_prop }}: outcome };
+}
+
+/** A successful outcome carrying `result`. */
+export function success(ids: Ids, result: unknown): OutcomeInit {
+  return { {{ g.out_job_id }}: ids.jobId, {{ g.out_request_id }}: ids.requestId, {{ g.out_status }}: {{ g.status_success }}, {{ g.out_result }}: result as JsonInput };
+}
+
+/** How a request failed. */
+export type FailureStatus = "retry" | "timeout" | "error";
+
+const STATUS = { retry: {{ g.status_retry }}, timeout: {{ g.status_timeout }}, error: {{ g.status_error }} } as const;
+
+/** A failed outcome. */
+export function failure(ids: Ids, status: FailureStatus, message: string, errorType?: string, retryAfterSeconds?: number): OutcomeInit {
+  return {
+    {{ g.out_job_id }}: ids.jobId,
+    {{ g.out_request_id }}: ids.requestId,
+    {{ g.out_status }}: STATUS[status],
+    {{ g.out_error }}: { {{ g.err_message }}: message, {{ g.err_type }}: errorType },
+    {{ g.out_retry_after }}: retryAfterSeconds,
+  };
+}
+
+/** An outcome a handler returned, with the request's ids filled in where it has none. */
+export function withIds(outcome: OutcomeInit, ids: Ids): OutcomeInit {
+  return {
+    ...outcome,
+    {{ g.out_job_id }}: outcome.{{ g.out_job_id }} ?? ids.jobId,
+    {{ g.out_request_id }}: outcome.{{ g.out_request_id }} ?? ids.requestId,
+  };
+}
+
+/** The error types the runtime reports, by role. */
+export const Failures = {
+  notFound: {{ g.et_not_found }},
+  cancelled: {{ g.et_cancelled }},
+  timeout: {{ g.et_timeout }},
+  busy: {{ g.et_busy }},
+  invalidFrame: {{ g.et_invalid_frame }},
+  unsupportedVersion: {{ g.et_unsupported_version }},
+  unexpected: {{ g.et_unexpected }},
+} as const;

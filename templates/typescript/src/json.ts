@@ -1,0 +1,568 @@
+{{ header }}{% raw %}
+/**
+ * Exact JSON for the RRQ wire format: values, the two decoders (a fast path over `JSON.parse`
+ * and an exact parser), and the canonical encoder of dynamic values.
+ *
+ * JavaScript numbers cannot tell `1` from `1.0` and lose integers beyond 2^53, while the Rust
+ * reference keeps both. Dynamic values (`JsonValue`) therefore use:
+ * - `number` for integers in the safe range (|n| <= 2^53 - 1) and for floats with a fraction;
+ * - `bigint` for integers outside the safe range but within [-2^63, 2^64) (Rust's i64/u64);
+ * - {@link JsonFloat} for floats whose value is integral (`1.0`, `-0.0`, `1e300`), so that they
+ *   re-encode as floats (`1.0`), exactly as Rust writes them.
+ * Integers outside [-2^63, 2^64) are read as floats, as serde_json does.
+ *
+ * @module
+ */
+
+import { FrameError, pathOf, type Path } from "./errors.js";
+
+/**
+ * A JSON float whose value is integral (`1.0`, `-0.0`, `1e+16`): kept apart from integers so
+ * that it re-encodes as a float. Floats with a fraction are plain `number`s.
+ */
+export class JsonFloat {
+  /** The float's value. */
+  readonly value: number;
+
+  constructor(value: number) {
+    this.value = value;
+  }
+
+  /** The number, so that arithmetic (`+f`, `f * 2`) works. */
+  valueOf(): number {
+    return this.value;
+  }
+
+  /** The float as the canonical encoder writes it (e.g. `1.0`, `1e+16`). */
+  toString(): string {
+    return formatFloat(this.value);
+  }
+
+  /** `JSON.stringify` sees the plain number. */
+  toJSON(): number {
+    return this.value;
+  }
+}
+
+/** A JSON value as the decoders produce it (see the module docs for numbers). */
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | JsonFloat
+  | JsonValue[]
+  | JsonObject;
+
+/** A JSON object as the decoders produce it. */
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+
+/**
+ * A value the encoder accepts where any JSON may go: a {@link JsonValue}, or objects with a
+ * `toJSON` method (`Date`, `Timestamp`); properties whose value is `undefined` are skipped
+ * (as `JSON.stringify` does).
+ */
+export type JsonInput =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | JsonFloat
+  | { toJSON(): unknown }
+  | readonly JsonInput[]
+  | { readonly [key: string]: JsonInput | undefined };
+
+// ---------------------------------------------------------------------------------------------
+// Describing values in error messages
+
+/** How an error message names a value it did not expect (serde's wording). */
+export function describe(value: unknown): string {
+  switch (typeof value) {
+    case "string":
+      return `string ${JSON.stringify(value.length > 60 ? value.slice(0, 57) + "..." : value)}`;
+    case "number":
+      return Number.isInteger(value) && !Object.is(value, -0)
+        ? `integer \`${value}\``
+        : `floating point \`${formatFloat(value)}\``;
+    case "bigint":
+      return `integer \`${value}\``;
+    case "boolean":
+      return `boolean \`${value}\``;
+    case "undefined":
+      return "undefined";
+    case "object":
+      if (value === null) return "null";
+      if (value instanceof JsonFloat) return `floating point \`${formatFloat(value.value)}\``;
+      if (Array.isArray(value)) return "array";
+      return "object";
+    default:
+      return typeof value;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+const MAX_SAFE_DIGITS = 15;
+const I64_MIN = -(2n ** 63n);
+const U64_LIMIT = 2n ** 64n;
+/** A `\uD800`–`\uDFFF` escape somewhere (maybe inside a string that merely mentions one). */
+const SURROGATE_ESCAPE = /\\u[dD][89abAB-fF]/;
+
+/**
+ * Whether `JSON.parse(text)` gives exactly what the exact parser would, with nothing to reject
+ * that `JSON.parse` accepts: no integral float or unsafe integer or `-0` (they need
+ * `JsonFloat` / `bigint`), no out-of-range float, no surrogate escape, nesting at most
+ * `maxDepth`. A `false` costs only speed: the exact parser decides.
+ */
+export function fastPathApplies(text: string, maxDepth: number): boolean {
+  if (text.indexOf("\\") !== -1 && SURROGATE_ESCAPE.test(text)) return false;
+  const n = text.length;
+  let depth = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: jump to its closing quote (one preceded by an even run of backslashes).
+      let j = text.indexOf('"', i + 1);
+      while (j !== -1 && text.charCodeAt(j - 1) === 0x5c) {
+        let k = j - 1;
+        while (text.charCodeAt(k) === 0x5c) k--;
+        if ((j - 1 - k) % 2 === 0) break;
+        j = text.indexOf('"', j + 1);
+      }
+      if (j === -1) return false;
+      i = j;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxDepth) return false;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      let j = i + 1;
+      let fractional = false;
+      for (; j < n; j++) {
+        const d = text.charCodeAt(j);
+        if (d >= 0x30 && d <= 0x39) continue;
+        if (d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d) fractional = true;
+        else break;
+      }
+      const digits = c === 0x2d ? j - i - 1 : j - i;
+      if (fractional) {
+        const value = Number(text.slice(i, j));
+        if (!Number.isFinite(value) || Number.isInteger(value)) return false;
+      } else if (digits > MAX_SAFE_DIGITS) {
+        if (!Number.isSafeInteger(Number(text.slice(i, j)))) return false;
+      } else if (c === 0x2d && digits === 1 && text.charCodeAt(i + 1) === 0x30) {
+        return false; // `-0` is a float for serde_json
+      }
+      i = j - 1;
+    }
+  }
+  return true;
+}
+
+/** Options of the decoders. */
+export interface ParseOptions {
+  /**
+   * `"auto"` (default): `JSON.parse` when {@link fastPathApplies}, else the exact parser;
+   * `"exact"`: always the exact parser. Both give the same values and verdicts.
+   */
+  parser?: "auto" | "exact";
+}
+
+/**
+ * Parses one JSON document as the Rust reference does (see the module docs for numbers),
+ * rejecting what serde_json rejects, with arrays and objects nested at most `maxDepth` levels
+ * deep (the outermost is level 1).
+ */
+export function parseJson(text: string, maxDepth: number, options?: ParseOptions): unknown {
+  if (options?.parser !== "exact" && fastPathApplies(text, maxDepth)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // Fall through: the exact parser names the error precisely.
+    }
+  }
+  return new ExactParser(text, maxDepth).document();
+}
+
+function jsonError(text: string, at: number, what: string): FrameError {
+  let line = 1;
+  let column = 1;
+  for (let i = 0; i < at && i < text.length; i++) {
+    if (text.charCodeAt(i) === 0x0a) {
+      line++;
+      column = 1;
+    } else {
+      column++;
+    }
+  }
+  return new FrameError("json", null, `invalid JSON (${what}) at line ${line} column ${column}`);
+}
+
+function defineKey(object: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") {
+    Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
+  } else {
+    object[key] = value;
+  }
+}
+
+/** A recursive-descent JSON parser with serde_json's verdicts and exact numbers. */
+class ExactParser {
+  private i = 0;
+  private depth = 0;
+
+  constructor(
+    private readonly text: string,
+    private readonly maxDepth: number,
+  ) {}
+
+  document(): unknown {
+    this.ws();
+    const value = this.value();
+    this.ws();
+    if (this.i < this.text.length) throw this.fail("trailing characters");
+    return value;
+  }
+
+  private fail(what: string, at = this.i): FrameError {
+    return jsonError(this.text, at, what);
+  }
+
+  private ws(): void {
+    const t = this.text;
+    let c = t.charCodeAt(this.i);
+    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = t.charCodeAt(++this.i);
+  }
+
+  private value(): unknown {
+    const t = this.text;
+    const c = t.charCodeAt(this.i);
+    switch (c) {
+      case 0x22:
+        return this.string();
+      case 0x7b:
+        return this.object();
+      case 0x5b:
+        return this.array();
+      case 0x74:
+        return this.literal("true", true);
+      case 0x66:
+        return this.literal("false", false);
+      case 0x6e:
+        return this.literal("null", null);
+      default:
+        if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
+        throw this.fail(this.i >= t.length ? "EOF while parsing a value" : "expected value");
+    }
+  }
+
+  private literal<T>(word: string, value: T): T {
+    if (!this.text.startsWith(word, this.i)) throw this.fail("expected ident");
+    this.i += word.length;
+    return value;
+  }
+
+  private enter(): void {
+    if (++this.depth > this.maxDepth) throw this.fail("recursion limit exceeded");
+  }
+
+  private array(): unknown[] {
+    this.enter();
+    this.i++;
+    const out: unknown[] = [];
+    this.ws();
+    if (this.text.charCodeAt(this.i) === 0x5d) {
+      this.i++;
+      this.depth--;
+      return out;
+    }
+    for (;;) {
+      this.ws();
+      out.push(this.value());
+      this.ws();
+      const c = this.text.charCodeAt(this.i++);
+      if (c === 0x5d) break;
+      if (c !== 0x2c) throw this.fail(Number.isNaN(c) ? "EOF while parsing a list" : "expected `,` or `]`", this.i - 1);
+    }
+    this.depth--;
+    return out;
+  }
+
+  private object(): Record<string, unknown> {
+    this.enter();
+    this.i++;
+    const out: Record<string, unknown> = {};
+    this.ws();
+    if (this.text.charCodeAt(this.i) === 0x7d) {
+      this.i++;
+      this.depth--;
+      return out;
+    }
+    for (;;) {
+      this.ws();
+      if (this.text.charCodeAt(this.i) !== 0x22) {
+        throw this.fail(this.i >= this.text.length ? "EOF while parsing an object" : "key must be a string");
+      }
+      const key = this.string();
+      this.ws();
+      if (this.text.charCodeAt(this.i) !== 0x3a) throw this.fail("expected `:`");
+      this.i++;
+      this.ws();
+      defineKey(out, key, this.value());
+      this.ws();
+      const c = this.text.charCodeAt(this.i++);
+      if (c === 0x7d) break;
+      if (c !== 0x2c) throw this.fail(Number.isNaN(c) ? "EOF while parsing an object" : "expected `,` or `}`", this.i - 1);
+    }
+    this.depth--;
+    return out;
+  }
+
+  private string(): string {
+    const t = this.text;
+    let start = ++this.i;
+    let out = "";
+    for (;;) {
+      const c = t.charCodeAt(this.i);
+      if (c === 0x22) {
+        out += t.slice(start, this.i++);
+        return out;
+      }
+      if (c === 0x5c) {
+        out += t.slice(start, this.i);
+        out += this.escape();
+        start = this.i;
+        continue;
+      }
+      if (c < 0x20) {
+        throw this.fail(Number.isNaN(c) ? "EOF while parsing a string" : "control character (\\u0000-\\u001F) found while parsing a string");
+      }
+      this.i++;
+    }
+  }
+
+  private hex4(): number {
+    const digits = this.text.slice(this.i, this.i + 4);
+    if (!/^[0-9a-fA-F]{4}$/.test(digits)) throw this.fail("invalid escape");
+    this.i += 4;
+    return parseInt(digits, 16);
+  }
+
+  private escape(): string {
+    const t = this.text;
+    const c = t.charCodeAt(++this.i);
+    this.i++;
+    switch (c) {
+      case 0x22: return '"';
+      case 0x5c: return "\\";
+      case 0x2f: return "/";
+      case 0x62: return "\b";
+      case 0x66: return "\f";
+      case 0x6e: return "\n";
+      case 0x72: return "\r";
+      case 0x74: return "\t";
+      case 0x75: {
+        const unit = this.hex4();
+        if (unit >= 0xdc00 && unit <= 0xdfff) throw this.fail("lone leading surrogate in hex escape");
+        if (unit < 0xd800 || unit > 0xdbff) return String.fromCharCode(unit);
+        if (t.charCodeAt(this.i) !== 0x5c || t.charCodeAt(this.i + 1) !== 0x75) {
+          throw this.fail("unexpected end of hex escape");
+        }
+        this.i += 2;
+        const low = this.hex4();
+        if (low < 0xdc00 || low > 0xdfff) throw this.fail("lone leading surrogate in hex escape");
+        return String.fromCharCode(unit, low);
+      }
+      default:
+        throw this.fail(Number.isNaN(c) ? "EOF while parsing a string" : "invalid escape", this.i - 1);
+    }
+  }
+
+  private number(): unknown {
+    const t = this.text;
+    const start = this.i;
+    const negative = t.charCodeAt(this.i) === 0x2d;
+    if (negative) this.i++;
+    const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+    let c = t.charCodeAt(this.i);
+    if (c === 0x30) {
+      c = t.charCodeAt(++this.i);
+    } else if (isDigit(c)) {
+      while (isDigit(c)) c = t.charCodeAt(++this.i);
+    } else {
+      throw this.fail("invalid number");
+    }
+    let float = false;
+    if (c === 0x2e) {
+      float = true;
+      c = t.charCodeAt(++this.i);
+      if (!isDigit(c)) throw this.fail("invalid number");
+      while (isDigit(c)) c = t.charCodeAt(++this.i);
+    }
+    if (c === 0x65 || c === 0x45) {
+      float = true;
+      c = t.charCodeAt(++this.i);
+      if (c === 0x2b || c === 0x2d) c = t.charCodeAt(++this.i);
+      if (!isDigit(c)) throw this.fail("invalid number");
+      while (isDigit(c)) c = t.charCodeAt(++this.i);
+    }
+    const token = t.slice(start, this.i);
+    if (!float) {
+      const digits = negative ? token.length - 1 : token.length;
+      if (digits <= MAX_SAFE_DIGITS) {
+        // serde_json reads `-0` as the float -0.0.
+        return negative && digits === 1 && token.charCodeAt(1) === 0x30 ? new JsonFloat(-0) : Number(token);
+      }
+      const big = BigInt(token);
+      if (big >= I64_MIN && big < U64_LIMIT) {
+        const n = Number(big);
+        return Number.isSafeInteger(n) && BigInt(n) === big ? n : big;
+      }
+    }
+    const value = Number(token);
+    if (!Number.isFinite(value)) throw this.fail("number out of range", start);
+    return Number.isInteger(value) ? new JsonFloat(value) : value;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+/**
+ * A float as serde_json (the Rust reference) writes it: the shortest digits that read back
+ * to the same number, in positional notation for decimal exponents -5..=15 (always with a
+ * fraction: `1.0`, `0.00001`) and otherwise as `1e+16`, `1.5e-7`; `-0.0` keeps its sign;
+ * NaN and infinities, which JSON cannot hold, become `null` as in serde_json.
+ */
+export function formatFloat(x: number): string {
+  if (!Number.isFinite(x)) return "null";
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const abs = Math.abs(x);
+  if (abs >= 1e-5 && abs < 1e16) {
+    const s = String(x); // positional in this range, shortest round-trip digits
+    return s.includes(".") ? s : s + ".0";
+  }
+  // Scientific: d[.ddd]e±x from JavaScript's shortest digits.
+  const s = x.toExponential();
+  const e = s.indexOf("e");
+  const exponent = s.slice(e + 1);
+  return s.slice(0, e) + (exponent.startsWith("-") ? "e" + exponent : "e+" + exponent.replace("+", ""));
+}
+
+const I64_MIN_NUMBER = -(2 ** 63);
+const U64_LIMIT_NUMBER = 2 ** 64;
+
+/** An integer as Rust writes it, or a float when it is outside Rust's i64/u64 range. */
+export function formatInteger(x: number | bigint): string {
+  if (typeof x === "bigint") {
+    return x >= I64_MIN && x < U64_LIMIT ? x.toString() : formatFloat(Number(x));
+  }
+  if (Number.isSafeInteger(x)) return String(x === 0 ? 0 : x);
+  return x >= I64_MIN_NUMBER && x < U64_LIMIT_NUMBER ? BigInt(x).toString() : formatFloat(x);
+}
+
+const wellFormed: (s: string) => boolean =
+  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === "function"
+    ? (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed()
+    : (s) => !/\p{Surrogate}/u.test(s);
+
+/**
+ * A string as serde_json writes it (`JSON.stringify`'s escaping is the same); a string with a
+ * lone surrogate, which no Rust string can hold, is refused.
+ */
+export function writeString(s: string, path: Path, key: string | number | null): string {
+  if (!wellFormed(s)) {
+    throw new FrameError("value", pathOf(path, key), "expected a string of Unicode scalar values, got a lone surrogate");
+  }
+  return JSON.stringify(s);
+}
+
+/** Compares strings by Unicode code point (UTF-8 byte order), not by UTF-16 code unit. */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x !== y) {
+      // Surrogates (U+D800..U+DFFF, i.e. code points >= U+10000) sort after U+E000..U+FFFF.
+      if (x >= 0xd800) x += x >= 0xe000 ? -0x800 : 0x2000;
+      if (y >= 0xd800) y += y >= 0xe000 ? -0x800 : 0x2000;
+      return x - y;
+    }
+  }
+  return a.length - b.length;
+}
+
+const HIGH_UNITS = /[\ud800-\udfff]/;
+
+/** Object keys in canonical order (by code point). */
+export function sortedKeys(object: object): string[] {
+  const keys = Object.keys(object);
+  if (keys.length < 2) return keys;
+  keys.sort();
+  // UTF-16 order equals code-point order unless a key holds a surrogate.
+  for (const key of keys) {
+    if (HIGH_UNITS.test(key)) return keys.sort(compareCodePoints);
+  }
+  return keys;
+}
+
+function notEncodable(path: Path, key: string | number | null, value: unknown): FrameError {
+  return new FrameError("type", pathOf(path, key), `expected a JSON-encodable value, got ${describe(value)}`);
+}
+
+/**
+ * Writes any JSON value canonically: object keys sorted by code point at every depth, numbers
+ * as Rust writes them (see {@link formatFloat}, {@link formatInteger}). `depth` is the nesting
+ * level of the value's container; containers nested deeper than `maxDepth` are refused (the
+ * Rust reference would not read them back).
+ */
+export function writeAny(value: unknown, path: Path, key: string | number | null, depth: number, maxDepth: number): string {
+  switch (typeof value) {
+    case "string":
+      return writeString(value, path, key);
+    case "number":
+      return Number.isInteger(value) ? formatInteger(value) : formatFloat(value);
+    case "boolean":
+      return value ? "true" : "false";
+    case "bigint":
+      return formatInteger(value);
+    case "object":
+      break;
+    default:
+      throw notEncodable(path, key, value);
+  }
+  if (value === null) return "null";
+  if (value instanceof JsonFloat) return formatFloat(value.value);
+  if (depth + 1 > maxDepth) {
+    throw new FrameError("value", pathOf(path, key), `expected JSON nested at most ${maxDepth} levels deep, got deeper nesting (or a cycle)`);
+  }
+  const here: Path = key === null ? path : { up: path, key };
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ",";
+      out += writeAny(value[i], here, i, depth + 1, maxDepth);
+    }
+    return out + "]";
+  }
+  const withJson = value as { toJSON?: unknown };
+  if (typeof withJson.toJSON === "function") {
+    return writeAny((withJson.toJSON as () => unknown).call(value), path, key, depth, maxDepth);
+  }
+  if (value instanceof Map || value instanceof Set || ArrayBuffer.isView(value)) throw notEncodable(path, key, value);
+  const object = value as Record<string, unknown>;
+  let out = "";
+  for (const k of sortedKeys(object)) {
+    const item = object[k];
+    if (item === undefined) continue;
+    out += "," + writeString(k, here, k) + ":" + writeAny(item, here, k, depth + 1, maxDepth);
+  }
+  return out === "" ? "{}" : "{" + out.slice(1) + "}";
+}
+{% endraw %}

@@ -1,0 +1,489 @@
+{{ header }}{% raw %}
+/**
+ * The runner runtime: a {@link Registry} of handlers served over loopback TCP (`node:net`).
+ *
+ * Per request: a protocol-version check, the handler lookup, the deadline (a request whose
+ * deadline has passed is answered `timeout` without running; otherwise the handler's
+ * `AbortSignal` is aborted when it passes), then the handler runs concurrently with the other
+ * requests; a cancel frame on any connection aborts it and answers it `cancelled`. Exactly one
+ * response per request; responses are written whole, in the order requests finish.
+ *
+ * @module
+ */
+
+import * as net from "node:net";
+import { decodeMessage, encodeFrame, FrameReader } from "./codec.js";
+import { FrameError } from "./errors.js";
+import * as glue from "./glue.js";
+
+/**
+ * A job handler: gets the decoded request and an `AbortSignal` that aborts on cancel, on the
+ * deadline and on shutdown. Returns (or resolves to) the result, any JSON-encodable value
+ * (`undefined` is sent as `null`), or an outcome made with {@link outcome}; throws
+ * {@link RetryError} to ask for a retry, anything else to fail the job.
+ */
+export type Handler = (request: glue.Request, signal: AbortSignal) => unknown;
+
+/** Handlers by function name. */
+export class Registry {
+  private readonly handlers = new Map<string, Handler>();
+
+  /** Registers `handler` under `name` (replacing any previous one); returns the registry. */
+  register(name: string, handler: Handler): this {
+    if (typeof handler !== "function") throw new TypeError(`handler for ${JSON.stringify(name)} is not a function`);
+    this.handlers.set(name, handler);
+    return this;
+  }
+
+  /** The handler registered under `name`. */
+  get(name: string): Handler | undefined {
+    return this.handlers.get(name);
+  }
+
+  /** Whether a handler is registered under `name`. */
+  has(name: string): boolean {
+    return this.handlers.has(name);
+  }
+
+  /** The registered names. */
+  get names(): string[] {
+    return [...this.handlers.keys()];
+  }
+}
+
+/** Thrown by a handler to ask for the job to be retried, after `retryAfterSeconds` if given. */
+export class RetryError extends Error {
+  /** How long to wait before the next attempt, in seconds. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(message = "retry requested", options: { retryAfterSeconds?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "RetryError";
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+const outcomes = new WeakSet<object>();
+
+/**
+ * Marks an outcome for a handler to return as is (instead of as a `success` result); its job
+ * and request ids are filled in from the request when absent.
+ */
+export function outcome<T extends glue.OutcomeInit>(value: T): T {
+  outcomes.add(value);
+  return value;
+}
+
+/** Settings of a {@link Runner}. */
+export interface RunnerOptions {
+  /** Requests in flight per connection before new ones are answered `busy` (default 1024). */
+  maxInFlight?: number;
+  /** Unsent response bytes per connection above which reading pauses (default 1 MiB). */
+  highWaterMark?: number;
+  /** Where diagnostics go, one line each (default: standard error). */
+  log?: (line: string) => void;
+  /** How long shutdown waits for responses to flush, in milliseconds (default 5000). */
+  shutdownGraceMs?: number;
+}
+
+/** A host and port to listen on. */
+export interface Address {
+  host: string;
+  port: number;
+}
+
+/** Parses `HOST:PORT` (`[::1]:PORT` for IPv6). */
+export function parseAddress(text: string): Address {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text.trim());
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) throw new Error(`invalid address ${JSON.stringify(text)}: expected HOST:PORT`);
+  return { host: (match[1] ?? match[2]) as string, port };
+}
+
+/** Whether `host` is a loopback address (127.0.0.0/8, ::1) or `localhost`. */
+export function isLoopback(host: string): boolean {
+  if (host === "localhost") return true;
+  if (net.isIPv4(host)) return host.startsWith("127.");
+  if (net.isIPv6(host)) {
+    const h = host.toLowerCase();
+    return h === "::1" || h === "0:0:0:0:0:0:0:1" || /^::ffff:127\./.test(h);
+  }
+  return false;
+}
+
+function formatAddress(host: string, port: number): string {
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function abortReason(message: string, name: string): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+class Job {
+  readonly controller = new AbortController();
+  done = false;
+  timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly connection: Connection,
+    readonly facts: glue.RequestFacts,
+  ) {}
+}
+
+class Connection {
+  readonly jobs = new Set<Job>();
+  private readonly reader = new FrameReader();
+  private paused = false;
+  closed = false;
+
+  constructor(
+    private readonly runner: Runner,
+    readonly socket: net.Socket,
+  ) {
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("drain", () => this.onDrain());
+    socket.on("error", () => {
+      // A reset peer: "close" follows and cleans up.
+    });
+    socket.on("close", () => this.onClose());
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    try {
+      this.reader.push(chunk);
+    } catch (error) {
+      this.runner.log(`rrq-runner: closing a connection: ${(error as Error).message}`);
+      this.socket.destroy();
+      this.onClose();
+      return;
+    }
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.paused && !this.closed) {
+      const body = this.reader.next();
+      if (body === undefined) break;
+      this.runner.handleBody(this, body);
+    }
+  }
+
+  private onDrain(): void {
+    if (this.paused && this.socket.writableLength <= this.runner.highWaterMark) {
+      this.paused = false;
+      this.socket.resume();
+      this.pump();
+    }
+  }
+
+  /** Writes one response frame (whole); pauses reading while output backs up. */
+  send(frame: Uint8Array): void {
+    if (this.closed) return;
+    this.socket.write(frame);
+    if (!this.paused && this.socket.writableLength > this.runner.highWaterMark) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.runner.dropConnection(this);
+  }
+}
+
+/** Serves a {@link Registry} on a loopback TCP address. */
+export class Runner {
+  readonly highWaterMark: number;
+  private readonly maxInFlight: number;
+  private readonly shutdownGraceMs: number;
+  readonly log: (line: string) => void;
+  private readonly server: net.Server;
+  private readonly connections = new Set<Connection>();
+  private readonly byRequest = new Map<string, Set<Job>>();
+  private readonly byJob = new Map<string, Set<Job>>();
+  private stopping: Promise<void> | null = null;
+  private bound: Address | null = null;
+
+  constructor(
+    private readonly registry: Registry,
+    options: RunnerOptions = {},
+  ) {
+    this.maxInFlight = options.maxInFlight ?? 1024;
+    this.highWaterMark = options.highWaterMark ?? 1024 * 1024;
+    this.shutdownGraceMs = options.shutdownGraceMs ?? 5000;
+    this.log = options.log ?? ((line) => void process.stderr.write(line + "\n"));
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  /** The address listened on, once listening. */
+  get address(): Address | null {
+    return this.bound;
+  }
+
+  /**
+   * Listens on a loopback address (`HOST:PORT` or an {@link Address}; port 0 picks a free one).
+   * @throws Error for a non-loopback address, or when the address cannot be bound
+   */
+  async listen(address: string | Address): Promise<Address> {
+    const { host, port } = typeof address === "string" ? parseAddress(address) : address;
+    if (!isLoopback(host)) {
+      throw new Error(`refusing to listen on ${formatAddress(host, port)}: the runner binds only loopback addresses (127.0.0.1, ::1, localhost)`);
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    const info = this.server.address() as net.AddressInfo;
+    this.bound = { host: info.address, port: info.port };
+    return this.bound;
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    this.connections.add(new Connection(this, socket));
+  }
+
+  /** @internal A connection went away: its requests are cancelled, their responses dropped. */
+  dropConnection(connection: Connection): void {
+    this.connections.delete(connection);
+    for (const job of connection.jobs) this.settle(job, null, abortReason("the connection closed", "AbortError"));
+  }
+
+  /** @internal One frame body from a connection. */
+  handleBody(connection: Connection, body: Uint8Array): void {
+    let message: glue.Message;
+    try {
+      message = decodeMessage(body);
+    } catch (error) {
+      const reason = error instanceof FrameError ? error.message : String(error);
+      const ids = idsOfBody(body);
+      if (ids.jobId !== undefined || ids.requestId !== undefined) {
+        this.send(connection, glue.failure(ids, "error", `invalid frame: ${reason}`, glue.Failures.invalidFrame));
+      } else {
+        this.log(`rrq-runner: ignoring an invalid frame: ${reason}`);
+      }
+      return;
+    }
+    const incoming = glue.classify(message);
+    switch (incoming.kind) {
+      case "run":
+        this.start(connection, incoming.request);
+        break;
+      case "stop":
+        this.cancel(glue.cancelFacts(incoming.cancel));
+        break;
+      case "reply":
+        this.send(connection, glue.failure(incoming.ids, "error", "the runner received a response frame; it accepts only requests and cancels", glue.Failures.unexpected));
+        break;
+    }
+  }
+
+  private start(connection: Connection, request: glue.Request): void {
+    const facts = glue.requestFacts(request);
+    const { ids } = facts;
+    if (facts.protocolVersion !== glue.SPOKEN_VERSION) {
+      const message = `unsupported protocol version ${JSON.stringify(facts.protocolVersion)}: this runner speaks ${JSON.stringify(glue.SPOKEN_VERSION)}`;
+      this.send(connection, glue.failure(ids, "error", message, glue.Failures.unsupportedVersion));
+      return;
+    }
+    const handler = this.registry.get(facts.functionName);
+    if (handler === undefined) {
+      this.send(connection, glue.failure(ids, "error", `no handler registered for ${JSON.stringify(facts.functionName)}`, glue.Failures.notFound));
+      return;
+    }
+    if (facts.deadline !== null && facts.deadline.epochMilliseconds <= Date.now()) {
+      this.send(connection, glue.failure(ids, "timeout", `the deadline ${facts.deadline.toString()} passed before the handler started`, glue.Failures.timeout));
+      return;
+    }
+    if (this.stopping) {
+      this.send(connection, glue.failure(ids, "error", "the runner is shutting down", glue.Failures.cancelled));
+      return;
+    }
+    if (connection.jobs.size >= this.maxInFlight) {
+      this.send(connection, glue.failure(ids, "error", `busy: ${this.maxInFlight} requests already in flight on this connection`, glue.Failures.busy));
+      return;
+    }
+    const job = new Job(connection, facts);
+    connection.jobs.add(job);
+    index(this.byRequest, ids.requestId, job);
+    index(this.byJob, ids.jobId, job);
+    if (facts.deadline !== null) this.armDeadline(job, facts.deadline.epochMilliseconds);
+    let pending: Promise<unknown>;
+    try {
+      pending = Promise.resolve(handler(request, job.controller.signal));
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending.then(
+      (value) => this.settle(job, resultOutcome(ids, value)),
+      (error: unknown) => this.settle(job, errorOutcome(ids, error)),
+    );
+  }
+
+  private armDeadline(job: Job, deadline: number): void {
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      const outcome = glue.failure(job.facts.ids, "timeout", "the deadline passed while the handler was running", glue.Failures.timeout);
+      this.settle(job, outcome, abortReason("the request's deadline passed", "TimeoutError"));
+      return;
+    }
+    job.timer = setTimeout(() => this.armDeadline(job, deadline), Math.min(left, 2 ** 31 - 1));
+  }
+
+  private cancel(target: glue.CancelFacts): void {
+    const jobs = target.requestId !== undefined ? this.byRequest.get(target.requestId) : this.byJob.get(target.jobId);
+    if (jobs === undefined) return;
+    const how = target.hardKill ? " (hard kill requested; handled as a cooperative cancel)" : "";
+    for (const job of [...jobs]) {
+      const outcome = glue.failure(job.facts.ids, "error", `cancelled by the orchestrator${how}`, glue.Failures.cancelled);
+      this.settle(job, outcome, abortReason("the request was cancelled", "AbortError"));
+    }
+  }
+
+  /** Answers a job once: `outcome` (or nothing when `null`); aborts its signal when `reason`. */
+  private settle(job: Job, outcome: glue.OutcomeInit | null, reason?: Error): void {
+    if (job.done) return;
+    job.done = true;
+    if (job.timer !== undefined) clearTimeout(job.timer);
+    job.connection.jobs.delete(job);
+    unindex(this.byRequest, job.facts.ids.requestId, job);
+    unindex(this.byJob, job.facts.ids.jobId, job);
+    if (reason !== undefined) job.controller.abort(reason);
+    if (outcome !== null) this.send(job.connection, outcome);
+  }
+
+  private send(connection: Connection, outcome: glue.OutcomeInit): void {
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame(glue.reply(outcome));
+    } catch (error) {
+      // A result or outcome that cannot be encoded: answer with an error instead.
+      const reason = error instanceof Error ? error.message : String(error);
+      const ids = glue.idsOfOutcome(outcome);
+      try {
+        frame = encodeFrame(glue.reply(glue.failure(ids, "error", `the handler's outcome cannot be encoded: ${reason}`, "FrameError")));
+      } catch (again) {
+        this.log(`rrq-runner: dropping a response that cannot be encoded: ${(again as Error).message}`);
+        return;
+      }
+    }
+    connection.send(frame);
+  }
+
+  /**
+   * Stops: no new connections, every request in flight aborted and answered `cancelled`,
+   * responses flushed, connections closed. Resolves when done (idempotent).
+   */
+  shutdown(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopping = (async () => {
+      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      for (const connection of this.connections) {
+        for (const job of [...connection.jobs]) {
+          const outcome = glue.failure(job.facts.ids, "error", "the runner is shutting down", glue.Failures.cancelled);
+          this.settle(job, outcome, abortReason("the runner is shutting down", "AbortError"));
+        }
+      }
+      const flushed = [...this.connections].map(
+        (connection) =>
+          new Promise<void>((resolve) => {
+            if (connection.socket.destroyed) return resolve();
+            connection.socket.once("close", () => resolve());
+            connection.socket.end();
+          }),
+      );
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.shutdownGraceMs);
+        timer.unref();
+      });
+      await Promise.race([Promise.all(flushed), grace]);
+      clearTimeout(timer);
+      for (const connection of this.connections) connection.socket.destroy();
+      await closed;
+    })();
+    return this.stopping;
+  }
+}
+
+function index(map: Map<string, Set<Job>>, key: string, job: Job): void {
+  let set = map.get(key);
+  if (set === undefined) map.set(key, (set = new Set()));
+  set.add(job);
+}
+
+function unindex(map: Map<string, Set<Job>>, key: string, job: Job): void {
+  const set = map.get(key);
+  if (set === undefined) return;
+  set.delete(job);
+  if (set.size === 0) map.delete(key);
+}
+
+function idsOfBody(body: Uint8Array): glue.Ids {
+  try {
+    return glue.idsOfRaw(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body)));
+  } catch {
+    return {};
+  }
+}
+
+function resultOutcome(ids: Required<glue.Ids>, value: unknown): glue.OutcomeInit {
+  if (typeof value === "object" && value !== null && outcomes.has(value)) {
+    return glue.withIds(value as glue.OutcomeInit, ids);
+  }
+  return glue.success(ids, value === undefined ? null : value);
+}
+
+function errorOutcome(ids: Required<glue.Ids>, error: unknown): glue.OutcomeInit {
+  if (error instanceof RetryError) return glue.failure(ids, "retry", error.message, undefined, error.retryAfterSeconds);
+  if (error instanceof Error) {
+    const ctor = (error.constructor as { name?: unknown } | undefined)?.name;
+    const type = error.name !== "Error" || typeof ctor !== "string" || ctor === "" ? error.name : ctor;
+    return glue.failure(ids, "error", error.message, type);
+  }
+  return glue.failure(ids, "error", String(error), typeof error);
+}
+
+/** Options of {@link serve}. */
+export interface ServeOptions extends RunnerOptions {
+  /** `HOST:PORT`; default: the `RRQ_RUNNER_TCP_SOCKET` environment variable. */
+  address?: string;
+  /** Stop on SIGTERM and SIGINT, then exit the process with status 0 (default true). */
+  handleSignals?: boolean;
+}
+
+/**
+ * Starts a {@link Runner} for `registry` on the given (or environment) address, prints
+ * `rrq-runner listening on HOST:PORT` to standard error, and (by default) shuts down cleanly
+ * and exits 0 on SIGTERM / SIGINT.
+ */
+export async function serve(registry: Registry, options: ServeOptions = {}): Promise<Runner> {
+  const address = options.address ?? process.env.RRQ_RUNNER_TCP_SOCKET;
+  if (address === undefined || address === "") {
+    throw new Error("no address: pass --tcp-socket HOST:PORT or set RRQ_RUNNER_TCP_SOCKET");
+  }
+  const runner = new Runner(registry, options);
+  const bound = await runner.listen(address);
+  runner.log(`rrq-runner listening on ${formatAddress(bound.host, bound.port)}`);
+  if (options.handleSignals ?? true) {
+    const stop = (): void => {
+      void runner.shutdown().then(() => process.exit(0));
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  }
+  return runner;
+}
+{% endraw %}
