@@ -1,9 +1,900 @@
-//! Python bindings (`generated/python/`): not rendered yet.
+//! Python bindings (`generated/python/`): the `rrq-runner` distribution, import package
+//! `rrq_runner`.
+//!
+//! This module maps the IR to Python: class, attribute and constant names, type annotations,
+//! straight-line decode and encode code per type (a decoder that reads a parsed JSON value and a
+//! canonical encoder that writes text), the tables the error-reporting slow paths walk, and the
+//! protocol roles the runner runtime needs (which field holds the function name, which error
+//! types it reports, …). The templates under `templates/python/` only lay these out in Python
+//! idiom; nothing protocol-specific is written in them.
 
-use crate::ir::Ir;
+use crate::ir::{Field, Ir, Struct, Type, TypeDef, Union};
 use crate::output::{GeneratedFile, Provenance};
-use anyhow::Result;
+use anyhow::{anyhow, bail, Context, Result};
+use askama::Template;
+use serde_json::Value;
+use std::collections::BTreeSet;
 
-pub fn render(_ir: &Ir, _provenance: &Provenance) -> Result<Vec<GeneratedFile>> {
-    Ok(Vec::new())
+/// Environment variable the RRQ orchestrator sets to the address a runner must listen on.
+const ENV_TCP_SOCKET: &str = "RRQ_RUNNER_TCP_SOCKET";
+/// Environment variable that forces the standard-library JSON path (`0`) or allows the
+/// optional accelerator (anything else, the default).
+const ENV_ACCELERATE: &str = "RRQ_RUNNER_ACCELERATE";
+/// Distribution and import names.
+const DISTRIBUTION: &str = "rrq-runner";
+const PACKAGE: &str = "rrq_runner";
+
+const PY_KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in",
+    "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with",
+    "yield", "match", "case", "_",
+];
+
+// ---------------------------------------------------------------------------------------------
+// Names and literals
+
+/// A valid Python identifier made from `raw`: other characters become `_`, a leading digit gets
+/// a `_` prefix, a keyword gets a `_` suffix (PEP 8).
+fn identifier(raw: &str) -> String {
+    let mut out: String =
+        raw.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    if PY_KEYWORDS.contains(&out.as_str()) {
+        out.push('_');
+    }
+    out
+}
+
+/// `UPPER_SNAKE` constant name for a wire value such as `handler_not_found`.
+fn constant_name(raw: &str) -> String {
+    let mut out = String::new();
+    let mut prev_lower = false;
+    for c in raw.chars() {
+        if c.is_ascii_uppercase() && prev_lower {
+            out.push('_');
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        out.push(if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' });
+    }
+    identifier(&out)
+}
+
+/// `PascalCase` class name for a wire value such as `request`.
+fn pascal_name(raw: &str) -> String {
+    let mut out = String::new();
+    let mut upper = true;
+    for c in raw.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(if upper { c.to_ascii_uppercase() } else { c });
+            upper = false;
+        } else {
+            upper = true;
+        }
+    }
+    identifier(&out)
+}
+
+/// A Python string literal (double-quoted) for any text.
+fn py_str(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A Python single-quoted string literal: for text full of double quotes (JSON).
+fn py_str_single(text: &str) -> String {
+    let inner = py_str(text);
+    let inner = &inner[1..inner.len() - 1];
+    format!("'{}'", inner.replace("\\\"", "\"").replace('\'', "\\'"))
+}
+
+/// The Python literal for a JSON value (a field default).
+fn py_literal(value: &Value) -> String {
+    match value {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => {
+            if n.is_f64() {
+                let text = n.to_string();
+                if text.contains(['.', 'e', 'E']) { text } else { format!("{text}.0") }
+            } else {
+                n.to_string()
+            }
+        }
+        Value::String(s) => py_str(s),
+        Value::Array(items) => format!("[{}]", items.iter().map(py_literal).collect::<Vec<_>>().join(", ")),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter().map(|(k, v)| format!("{}: {}", py_str(k), py_literal(v))).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// The JSON text serde_json writes for a string (the canonical key text).
+fn json_str(text: &str) -> String {
+    serde_json::to_string(text).expect("a string always serializes")
+}
+
+/// A docstring literal for `doc`, its continuation lines indented by `indent` spaces.
+fn docstring(doc: &str, fallback: &str, indent: usize) -> String {
+    let text = if doc.trim().is_empty() { fallback } else { doc.trim() };
+    let pad = " ".repeat(indent);
+    let body: Vec<String> = text
+        .replace('\\', "\\\\")
+        .replace("\"\"\"", "\\\"\\\"\\\"")
+        .lines()
+        .enumerate()
+        .map(|(i, line)| if i == 0 || line.is_empty() { line.to_string() } else { format!("{pad}{line}") })
+        .collect();
+    let body = body.join("\n");
+    if body.contains('\n') {
+        format!("\"\"\"{body}\n{pad}\"\"\"")
+    } else if body.ends_with('"') {
+        format!("\"\"\"{body} \"\"\"")
+    } else {
+        format!("\"\"\"{body}\"\"\"")
+    }
+}
+
+/// A `#` comment block (for docs where a docstring cannot go).
+fn comment(doc: &str, indent: usize) -> Vec<String> {
+    let pad = " ".repeat(indent);
+    doc.trim().lines().map(|l| if l.is_empty() { format!("{pad}#") } else { format!("{pad}# {l}") }).collect()
+}
+
+fn int_bound(bound: Option<i128>) -> String {
+    bound.map(|b| b.to_string()).unwrap_or_else(|| "None".into())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Type mapping
+
+struct Mapper<'a> {
+    ir: &'a Ir,
+}
+
+impl Mapper<'_> {
+    fn def(&self, name: &str) -> Result<&TypeDef> {
+        self.ir.get(name).ok_or_else(|| anyhow!("the IR references `{name}`, which it does not define"))
+    }
+
+    /// The Python annotation of a value of `ty`.
+    fn annotation(&self, ty: &Type) -> String {
+        match ty {
+            Type::Bool => "bool".into(),
+            Type::String => "str".into(),
+            Type::Integer { .. } => "int".into(),
+            Type::Float => "float".into(),
+            Type::Timestamp => "datetime".into(),
+            Type::Any => "JsonValue".into(),
+            Type::Array { items } => format!("List[{}]", self.annotation(items)),
+            Type::Map { values } => format!("Dict[str, {}]", self.annotation(values)),
+            Type::Named { name } => identifier(name),
+        }
+    }
+
+    /// The description of `ty` the slow paths (error reports) walk: a nested tuple.
+    fn spec(&self, ty: &Type) -> Result<String> {
+        Ok(match ty {
+            Type::Bool => "(\"bool\",)".into(),
+            Type::String => "(\"str\",)".into(),
+            Type::Integer { min, max } => format!("(\"int\", {}, {})", int_bound(*min), int_bound(*max)),
+            Type::Float => "(\"float\",)".into(),
+            Type::Timestamp => "(\"timestamp\",)".into(),
+            Type::Any => "(\"any\",)".into(),
+            Type::Array { items } => format!("(\"array\", {})", self.spec(items)?),
+            Type::Map { values } => format!("(\"map\", {})", self.spec(values)?),
+            Type::Named { name } => {
+                let kind = match self.def(name)? {
+                    TypeDef::Struct(_) => "struct",
+                    TypeDef::Enum(_) => "enum",
+                    TypeDef::Union(_) => "union",
+                };
+                format!("(\"{kind}\", {})", py_str(name))
+            }
+        })
+    }
+
+    /// A Python expression that validates the parsed JSON value `x` as `ty` and evaluates to
+    /// the model value, raising `_Bad` when it is not valid. `depth` keeps comprehension
+    /// variables apart.
+    fn decode_expr(&self, ty: &Type, x: &str, depth: usize) -> String {
+        let e = format!("e{depth}");
+        let k = format!("k{depth}");
+        match ty {
+            Type::Bool => format!("_dec_bool({x})"),
+            Type::String => format!("_dec_str({x})"),
+            Type::Integer { min, max } => format!("_dec_int({x}, {}, {})", int_bound(*min), int_bound(*max)),
+            Type::Float => format!("_dec_float({x})"),
+            Type::Timestamp => format!("_dec_timestamp({x})"),
+            Type::Any => x.to_string(),
+            Type::Array { items } => match **items {
+                Type::Any => format!("_dec_list({x})"),
+                _ => format!("[{} for {e} in _dec_list({x})]", self.decode_expr(items, &e, depth + 1)),
+            },
+            Type::Map { values } => match **values {
+                Type::Any => format!("_dec_dict({x})"),
+                Type::String => format!("_dec_str_map({x})"),
+                _ => format!(
+                    "{{{k}: {} for {k}, {e} in _dec_dict({x}).items()}}",
+                    self.decode_expr(values, &e, depth + 1)
+                ),
+            },
+            Type::Named { name } => format!("_decode_{}({x})", identifier(name)),
+        }
+    }
+
+    /// Statements that validate (and, where needed, convert in place) the local variable `v`
+    /// holding a parsed JSON value of type `ty`; cheap type tests are written inline.
+    fn decode_stmts(&self, ty: &Type, v: &str) -> Vec<String> {
+        let raise = "    raise _Bad".to_string();
+        match ty {
+            Type::String => vec![format!("if type({v}) is not str:"), raise],
+            Type::Bool => vec![format!("if type({v}) is not bool:"), raise],
+            Type::Integer { min, max } => {
+                let range = match (min, max) {
+                    (Some(lo), Some(hi)) => format!(" or not {lo} <= {v} <= {hi}"),
+                    (Some(lo), None) => format!(" or {v} < {lo}"),
+                    (None, Some(hi)) => format!(" or {v} > {hi}"),
+                    (None, None) => String::new(),
+                };
+                vec![format!("if type({v}) is not int{range}:"), raise]
+            }
+            Type::Float => vec![format!("if type({v}) is not float:"), format!("    {v} = _dec_float({v})")],
+            Type::Any => vec![],
+            Type::Array { items } if **items == Type::Any => vec![format!("if type({v}) is not list:"), raise],
+            Type::Map { values } if **values == Type::Any => vec![format!("if type({v}) is not dict:"), raise],
+            _ => vec![format!("{v} = {}", self.decode_expr(ty, v, 0))],
+        }
+    }
+
+    /// A Python expression writing the model value `x` of type `ty` as canonical JSON text.
+    fn encode_expr(&self, ty: &Type, x: &str, depth: usize) -> String {
+        let e = format!("e{depth}");
+        let k = format!("k{depth}");
+        match ty {
+            Type::Bool => format!("_enc_bool({x})"),
+            Type::String => format!("_enc_str({x})"),
+            Type::Integer { min, max } => format!("_enc_int({x}, {}, {})", int_bound(*min), int_bound(*max)),
+            Type::Float => format!("_enc_float({x})"),
+            Type::Timestamp => format!("_enc_timestamp({x})"),
+            Type::Any => format!("_enc_any({x})"),
+            Type::Array { items } => match **items {
+                Type::Any => format!("_enc_any_list({x})"),
+                _ => format!(
+                    "\"[\" + \",\".join([{} for {e} in _enc_list({x})]) + \"]\"",
+                    self.encode_expr(items, &e, depth + 1)
+                ),
+            },
+            Type::Map { values } => match **values {
+                Type::Any => format!("_enc_any_map({x})"),
+                _ => format!(
+                    "\"{{\" + \",\".join([_enc_str({k}) + \":\" + {} for {k}, {e} in _enc_items({x})]) + \"}}\"",
+                    self.encode_expr(values, &e, depth + 1)
+                ),
+            },
+            Type::Named { name } => format!("_encode_{}({x})", identifier(name)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the templates see
+
+struct ConstDef {
+    name: String,
+    value: String,
+    doc: String,
+}
+
+struct EnumDef {
+    name: String,
+    docstring: String,
+    members: Vec<ConstDef>,
+}
+
+struct FieldDef {
+    attr: String,
+    /// `attr: Annotation` or `attr: Annotation = default`.
+    declaration: String,
+    docstring: String,
+    /// The slow paths' row: `(key, attr, spec, required, nullable, always_written)`.
+    spec_row: String,
+}
+
+struct StructDef {
+    name: String,
+    docstring: String,
+    fields: Vec<FieldDef>,
+    decode_lines: Vec<String>,
+    encode_lines: Vec<String>,
+}
+
+struct VariantDef {
+    class: String,
+    tag_literal: String,
+    content_attr: String,
+    content_type: String,
+    docstring: String,
+    content_docstring: String,
+}
+
+struct UnionDef {
+    name: String,
+    doc_comment: Vec<String>,
+    docstring: String,
+    variants: Vec<VariantDef>,
+    members: String,
+    spec_row: String,
+    decode_lines: Vec<String>,
+    encode_lines: Vec<String>,
+}
+
+/// Names the runner runtime and the README need, resolved from the IR by their protocol role.
+struct Roles {
+    root: String,
+    request_variant: String,
+    response_variant: String,
+    cancel_variant: String,
+    content: String,
+    request: String,
+    outcome: String,
+    error: String,
+    cancel: String,
+    status: String,
+    req_protocol_version: String,
+    req_request_id: String,
+    req_job_id: String,
+    req_function_name: String,
+    req_args: String,
+    req_kwargs: String,
+    req_context: String,
+    ctx_deadline: String,
+    out_job_id: String,
+    out_request_id: String,
+    out_status: String,
+    out_result: String,
+    out_error: String,
+    out_retry_after: String,
+    err_message: String,
+    err_type: String,
+    cancel_job_id: String,
+    cancel_request_id: String,
+    cancel_hard_kill: String,
+    st_success: String,
+    st_retry: String,
+    st_timeout: String,
+    st_error: String,
+    et_handler_not_found: String,
+    et_cancelled: String,
+    et_timeout: String,
+    et_busy: String,
+    et_invalid_frame: String,
+    et_unsupported_protocol_version: String,
+    et_unexpected_message: String,
+    /// Wire names (for the lenient id lookup in undecodable frames).
+    content_key: String,
+    request_id_key: String,
+    job_id_key: String,
+}
+
+struct Ctx {
+    header: String,
+    distribution: String,
+    package: String,
+    package_version: String,
+    protocol_version: String,
+    max_frame_len: u64,
+    max_nesting_depth: u64,
+    env_tcp_socket: String,
+    env_accelerate: String,
+    env_accelerate_lit: String,
+    frame_header_len: usize,
+    /// The slow paths' spec of the root type.
+    root_spec: String,
+    error_types: Vec<ConstDef>,
+    enums: Vec<EnumDef>,
+    structs: Vec<StructDef>,
+    unions: Vec<UnionDef>,
+    /// Public model names, in IR order (for `__all__`).
+    model_names: Vec<String>,
+    root: String,
+    r: Roles,
+}
+
+fn field_of<'a>(s: &'a Struct, wire: &str) -> Result<&'a Field> {
+    s.fields
+        .iter()
+        .find(|f| f.name == wire)
+        .ok_or_else(|| anyhow!("the Python runtime needs a field `{wire}` in `{}`", s.name))
+}
+
+fn struct_of<'a>(ir: &'a Ir, name: &str) -> Result<&'a Struct> {
+    match ir.get(name) {
+        Some(TypeDef::Struct(s)) => Ok(s),
+        _ => bail!("the Python runtime needs `{name}` to be a struct"),
+    }
+}
+
+impl Roles {
+    fn resolve(ir: &Ir) -> Result<Roles> {
+        let Some(TypeDef::Union(root)) = ir.get(&ir.root) else {
+            bail!("the Python runtime needs the root type `{}` to be a tagged union", ir.root)
+        };
+        let variant = |tag: &str| {
+            root.variants
+                .iter()
+                .find(|v| v.tag_value == tag)
+                .ok_or_else(|| anyhow!("the Python runtime needs a `{tag}` variant in `{}`", root.name))
+        };
+        let (req_v, resp_v, cancel_v) = (variant("request")?, variant("response")?, variant("cancel")?);
+        let request = struct_of(ir, &req_v.ty)?;
+        let outcome = struct_of(ir, &resp_v.ty)?;
+        let cancel = struct_of(ir, &cancel_v.ty)?;
+        let attr = |s: &Struct, wire: &str| field_of(s, wire).map(|f| identifier(&f.name));
+        let named = |s: &Struct, wire: &str| -> Result<String> {
+            match &field_of(s, wire)?.ty {
+                Type::Named { name } => Ok(name.clone()),
+                _ => bail!("the Python runtime needs `{}.{wire}` to be a named type", s.name),
+            }
+        };
+        let context = struct_of(ir, &named(request, "context")?)?;
+        let error = struct_of(ir, &named(outcome, "error")?)?;
+        let status_name = named(outcome, "status")?;
+        let Some(TypeDef::Enum(status)) = ir.get(&status_name) else {
+            bail!("the Python runtime needs `{status_name}` to be an enum")
+        };
+        let member = |value: &str| {
+            status
+                .values
+                .iter()
+                .find(|v| v.value == value)
+                .map(|v| constant_name(&v.value))
+                .ok_or_else(|| anyhow!("the Python runtime needs the status `{value}` in `{}`", status.name))
+        };
+        let error_type = |value: &str| {
+            ir.meta
+                .error_types
+                .iter()
+                .find(|v| v.value == value)
+                .map(|v| constant_name(&v.value))
+                .ok_or_else(|| anyhow!("the Python runtime needs the error type `{value}` in x-rrq.error_types"))
+        };
+        Ok(Roles {
+            root: identifier(&root.name),
+            request_variant: variant_class(ir, root, &req_v.tag_value),
+            response_variant: variant_class(ir, root, &resp_v.tag_value),
+            cancel_variant: variant_class(ir, root, &cancel_v.tag_value),
+            content: identifier(&root.content),
+            request: identifier(&request.name),
+            outcome: identifier(&outcome.name),
+            error: identifier(&error.name),
+            cancel: identifier(&cancel.name),
+            status: identifier(&status.name),
+            req_protocol_version: attr(request, "protocol_version")?,
+            req_request_id: attr(request, "request_id")?,
+            req_job_id: attr(request, "job_id")?,
+            req_function_name: attr(request, "function_name")?,
+            req_args: attr(request, "args")?,
+            req_kwargs: attr(request, "kwargs")?,
+            req_context: attr(request, "context")?,
+            ctx_deadline: attr(context, "deadline")?,
+            out_job_id: attr(outcome, "job_id")?,
+            out_request_id: attr(outcome, "request_id")?,
+            out_status: attr(outcome, "status")?,
+            out_result: attr(outcome, "result")?,
+            out_error: attr(outcome, "error")?,
+            out_retry_after: attr(outcome, "retry_after_seconds")?,
+            err_message: attr(error, "message")?,
+            err_type: attr(error, "type")?,
+            cancel_job_id: attr(cancel, "job_id")?,
+            cancel_request_id: attr(cancel, "request_id")?,
+            cancel_hard_kill: attr(cancel, "hard_kill")?,
+            st_success: member("success")?,
+            st_retry: member("retry")?,
+            st_timeout: member("timeout")?,
+            st_error: member("error")?,
+            et_handler_not_found: error_type("handler_not_found")?,
+            et_cancelled: error_type("cancelled")?,
+            et_timeout: error_type("timeout")?,
+            et_busy: error_type("busy")?,
+            et_invalid_frame: error_type("invalid_frame")?,
+            et_unsupported_protocol_version: error_type("unsupported_protocol_version")?,
+            et_unexpected_message: error_type("unexpected_message")?,
+            content_key: py_str(&root.content),
+            request_id_key: py_str(&field_of(request, "request_id")?.name),
+            job_id_key: py_str(&field_of(request, "job_id")?.name),
+        })
+    }
+}
+
+/// The class of a union variant: its tag in PascalCase, or, when that names another type,
+/// followed by the union's name.
+fn variant_class(ir: &Ir, union: &Union, tag: &str) -> String {
+    let plain = pascal_name(tag);
+    if ir.get(&plain).is_some() || plain == identifier(&union.name) {
+        identifier(&format!("{plain}{}", union.name))
+    } else {
+        plain
+    }
+}
+
+fn indent(lines: Vec<String>, by: usize) -> Vec<String> {
+    let pad = " ".repeat(by);
+    lines.into_iter().map(|l| format!("{pad}{l}")).collect()
+}
+
+impl Ctx {
+    fn build(ir: &Ir, provenance: &Provenance) -> Result<Ctx> {
+        let m = Mapper { ir };
+        let mut seen = BTreeSet::new();
+        let mut enums = Vec::new();
+        let mut structs = Vec::new();
+        let mut unions = Vec::new();
+        let mut model_names = Vec::new();
+        for def in &ir.types {
+            let name = identifier(def.name());
+            if !seen.insert(name.clone()) {
+                bail!("two IR types map to the Python name `{name}`");
+            }
+            model_names.push(name.clone());
+            match def {
+                TypeDef::Enum(e) => {
+                    let mut members = Vec::new();
+                    let mut member_names = BTreeSet::new();
+                    for v in &e.values {
+                        let member = constant_name(&v.value);
+                        if !member_names.insert(member.clone()) {
+                            bail!("two values of enum `{}` map to the Python member `{member}`", e.name);
+                        }
+                        members.push(ConstDef { name: member, value: py_str(&v.value), doc: docstring(&v.doc, &v.value, 4) });
+                    }
+                    enums.push(EnumDef { name, docstring: docstring(&e.doc, &e.name, 4), members });
+                }
+                TypeDef::Struct(s) => structs.push(Self::strukt(&m, s, &name)?),
+                TypeDef::Union(u) => {
+                    let def = Self::union(&m, ir, u, &name)?;
+                    for v in &def.variants {
+                        if !seen.insert(v.class.clone()) {
+                            bail!("the variant class `{}` of `{}` clashes with another name", v.class, u.name);
+                        }
+                    }
+                    unions.push(def);
+                }
+            }
+        }
+        let mut error_types = Vec::new();
+        let mut error_names = BTreeSet::new();
+        for v in &ir.meta.error_types {
+            let name = constant_name(&v.value);
+            if !error_names.insert(name.clone()) {
+                bail!("two error types map to the Python constant `{name}`");
+            }
+            error_types.push(ConstDef { name, value: py_str(&v.value), doc: docstring(&v.doc, &v.value, 4) });
+        }
+        Ok(Ctx {
+            header: provenance.header("#"),
+            distribution: DISTRIBUTION.into(),
+            package: PACKAGE.into(),
+            package_version: ir.meta.package_version.clone(),
+            protocol_version: py_str(&ir.meta.protocol_version),
+            max_frame_len: ir.meta.max_frame_len,
+            max_nesting_depth: ir.meta.max_nesting_depth,
+            env_tcp_socket: ENV_TCP_SOCKET.into(),
+            env_accelerate: ENV_ACCELERATE.into(),
+            env_accelerate_lit: py_str(ENV_ACCELERATE),
+            frame_header_len: rrq_protocol::FRAME_HEADER_LEN,
+            root_spec: m.spec(&Type::Named { name: ir.root.clone() })?,
+            error_types,
+            enums,
+            structs,
+            unions,
+            model_names,
+            root: identifier(&ir.root),
+            r: Roles::resolve(ir)?,
+        })
+    }
+
+    fn strukt(m: &Mapper, s: &Struct, name: &str) -> Result<StructDef> {
+        let mut fields = Vec::new();
+        let mut attrs = BTreeSet::new();
+        let mut decode = vec!["if type(o) is not dict:".to_string(), "    raise _Bad".into(), "g = o.get".into()];
+        let mut args = Vec::new();
+        let all_written = s.fields.iter().all(|f| f.always_written);
+        let mut encode_pre = Vec::new();
+        let mut encode_parts = Vec::new();
+        let mut encode_fmt = String::from("{");
+        for (i, f) in s.fields.iter().enumerate() {
+            let attr = identifier(&f.name);
+            if !attrs.insert(attr.clone()) || attr.starts_with("__") {
+                bail!("field `{}` of `{}` maps to an unusable Python attribute `{attr}`", f.name, s.name);
+            }
+            let at = format!("fields of {}", s.name);
+            let ty = m.annotation(&f.ty);
+            let annotation = if f.nullable {
+                if f.always_written { format!("Nullable[{ty}]") } else { format!("Omittable[{ty}]") }
+            } else {
+                ty
+            };
+            let declaration = if f.required {
+                format!("{attr}: {annotation}")
+            } else {
+                match &f.default {
+                    None | Some(Value::Null) => format!("{attr}: {annotation} = None"),
+                    Some(Value::Array(a)) if a.is_empty() => format!("{attr}: {annotation} = field(default_factory=list)"),
+                    Some(Value::Object(o)) if o.is_empty() => format!("{attr}: {annotation} = field(default_factory=dict)"),
+                    Some(d @ (Value::Array(_) | Value::Object(_))) => {
+                        format!("{attr}: {annotation} = field(default_factory=lambda: {})", py_literal(d))
+                    }
+                    Some(d) => format!("{attr}: {annotation} = {}", py_literal(d)),
+                }
+            };
+            let key = py_str(&f.name);
+            let spec = m.spec(&f.ty).with_context(|| at.clone())?;
+            fields.push(FieldDef {
+                attr: attr.clone(),
+                declaration,
+                docstring: docstring(&f.doc, &f.name, 4),
+                spec_row: format!(
+                    "({key}, {}, {spec}, {}, {}, {}),",
+                    py_str(&attr),
+                    py_bool(f.required),
+                    py_bool(f.nullable),
+                    py_bool(f.always_written)
+                ),
+            });
+
+            // Decoding: absent, null and present values, as serde reads them.
+            let v = format!("v{i}");
+            let check = m.decode_stmts(&f.ty, &v);
+            let accepts_null = f.ty == Type::Any;
+            match &f.default {
+                Some(d) if !d.is_null() && !f.required => {
+                    let immutable = !matches!(d, Value::Array(_) | Value::Object(_));
+                    if immutable && !f.nullable && !check.iter().any(|l| l.contains(" = ")) {
+                        decode.push(format!("{v} = g({key}, {})", py_literal(d)));
+                        decode.extend(check);
+                    } else {
+                        decode.push(format!("{v} = g({key}, _MISSING)"));
+                        decode.push(format!("if {v} is _MISSING:"));
+                        decode.push(format!("    {v} = {}", py_literal(d)));
+                        if f.nullable {
+                            decode.push(format!("elif {v} is not None:"));
+                        } else {
+                            decode.push("else:".into());
+                        }
+                        if check.is_empty() {
+                            decode.push("    pass".into());
+                        }
+                        decode.extend(indent(check, 4));
+                    }
+                }
+                _ if f.nullable => {
+                    decode.push(format!("{v} = g({key})"));
+                    if f.required {
+                        decode.push(format!("if {v} is None and {key} not in o:"));
+                        decode.push("    raise _Bad".into());
+                    }
+                    if !check.is_empty() {
+                        decode.push(format!("if {v} is not None:"));
+                        decode.extend(indent(check, 4));
+                    }
+                }
+                _ => {
+                    if accepts_null {
+                        decode.push(format!("{v} = g({key}, _MISSING)"));
+                        decode.push(format!("if {v} is _MISSING:"));
+                        decode.push("    raise _Bad".into());
+                    } else {
+                        decode.push(format!("{v} = g({key})"));
+                    }
+                    decode.extend(check);
+                }
+            }
+            args.push(format!("{attr}={v}"));
+
+            // Encoding: declaration order; `null` or omission for fields without a value.
+            let key_json = json_str(&f.name);
+            if all_written {
+                encode_fmt.push_str(&format!("{}{}:%s", if i == 0 { "" } else { "," }, key_json.replace('%', "%%")));
+                if f.nullable {
+                    encode_pre.push(format!("{v} = v.{attr}"));
+                    encode_parts.push(format!("\"null\" if {v} is None else {},", m.encode_expr(&f.ty, &v, 0)));
+                } else {
+                    encode_parts.push(format!("{},", m.encode_expr(&f.ty, &format!("v.{attr}"), 0)));
+                }
+            } else if f.nullable && !f.always_written {
+                encode_pre.push(format!("{v} = v.{attr}"));
+                encode_pre.push(format!("if {v} is not None:"));
+                encode_pre.push(format!("    p({} + {})", py_str_single(&format!("{key_json}:")), m.encode_expr(&f.ty, &v, 0)));
+            } else if f.nullable {
+                encode_pre.push(format!("{v} = v.{attr}"));
+                encode_pre.push(format!(
+                    "p({} + (\"null\" if {v} is None else {}))",
+                    py_str_single(&format!("{key_json}:")),
+                    m.encode_expr(&f.ty, &v, 0)
+                ));
+            } else {
+                encode_pre.push(format!(
+                    "p({} + {})",
+                    py_str_single(&format!("{key_json}:")),
+                    m.encode_expr(&f.ty, &format!("v.{attr}"), 0)
+                ));
+            }
+        }
+        decode.push(format!("return {name}({})", args.join(", ")));
+        let encode_lines = if all_written {
+            encode_fmt.push('}');
+            let mut lines = encode_pre;
+            lines.push(format!("return {} % (", py_str_single(&encode_fmt)));
+            lines.extend(indent(encode_parts, 4));
+            lines.push(")".into());
+            lines
+        } else {
+            let mut lines = vec!["parts: List[str] = []".to_string(), "p = parts.append".into()];
+            lines.extend(encode_pre);
+            lines.push("return \"{\" + \",\".join(parts) + \"}\"".into());
+            lines
+        };
+        Ok(StructDef {
+            name: name.to_string(),
+            docstring: docstring(&s.doc, &s.name, 4),
+            fields,
+            decode_lines: decode,
+            encode_lines,
+        })
+    }
+
+    fn union(m: &Mapper, ir: &Ir, u: &Union, name: &str) -> Result<UnionDef> {
+        let content_attr = identifier(&u.content);
+        let mut variants = Vec::new();
+        let mut decode = vec![
+            "if type(o) is not dict:".to_string(),
+            "    raise _Bad".into(),
+            format!("tag = o.get({})", py_str(&u.tag)),
+        ];
+        let mut encode = Vec::new();
+        let mut table = Vec::new();
+        for (i, v) in u.variants.iter().enumerate() {
+            let class = variant_class(ir, u, &v.tag_value);
+            let ty = identifier(&v.ty);
+            m.def(&v.ty)?;
+            let tag_literal = py_str(&v.tag_value);
+            decode.push(format!("{} tag == {tag_literal}:", if i == 0 { "if" } else { "elif" }));
+            decode.push(format!("    return {class}({})", m.decode_expr(&Type::Named { name: v.ty.clone() }, &format!("o[{}]", py_str(&u.content)), 0)));
+            encode.push(format!("if isinstance(m, {class}):"));
+            let prefix = format!("{{{}:{},{}:", json_str(&u.tag), json_str(&v.tag_value), json_str(&u.content));
+            encode.push(format!(
+                "    return {} + {} + \"}}\"",
+                py_str_single(&prefix),
+                m.encode_expr(&Type::Named { name: v.ty.clone() }, &format!("m.{content_attr}"), 0)
+            ));
+            table.push(format!("{tag_literal}: ({class}, {}),", m.spec(&Type::Named { name: v.ty.clone() })?));
+            variants.push(VariantDef {
+                class,
+                tag_literal,
+                content_attr: content_attr.clone(),
+                content_type: ty,
+                docstring: docstring(&v.doc, &v.tag_value, 4),
+                content_docstring: docstring(&v.content_doc, &u.content, 4),
+            });
+        }
+        decode.push("raise _Bad".into());
+        encode.push("raise _Bad".into());
+        let members = variants.iter().map(|v| v.class.clone()).collect::<Vec<_>>().join(", ");
+        Ok(UnionDef {
+            name: name.to_string(),
+            doc_comment: comment(&u.doc, 0),
+            docstring: docstring(&u.doc, &u.name, 0),
+            members,
+            spec_row: format!(
+                "({}, {}, {}, {{{}}})",
+                py_str(&u.tag),
+                py_str(&u.content),
+                py_str(&content_attr),
+                table.join(" ")
+            ),
+            variants,
+            decode_lines: decode,
+            encode_lines: encode,
+        })
+    }
+}
+
+fn py_bool(b: bool) -> &'static str {
+    if b { "True" } else { "False" }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Templates
+
+macro_rules! templates {
+    ($($ty:ident => $path:literal),* $(,)?) => {
+        $(
+            #[derive(Template)]
+            #[template(path = $path, escape = "none")]
+            struct $ty<'a> {
+                c: &'a Ctx,
+            }
+        )*
+    };
+}
+
+templates! {
+    Pyproject => "python/pyproject.toml",
+    Readme => "python/README.md",
+    Init => "python/__init__.py",
+    Models => "python/_models.py",
+    Codec => "python/_codec.py",
+    Json => "python/_json.py",
+    Runtime => "python/_runtime.py",
+    Main => "python/__main__.py",
+    PyTyped => "python/py.typed",
+}
+
+/// Renders the Python package; every path starts with `python/`.
+pub fn render(ir: &Ir, provenance: &Provenance) -> Result<Vec<GeneratedFile>> {
+    let c = Ctx::build(ir, provenance).context("mapping the IR to Python")?;
+    let c = &c;
+    let pkg = format!("python/{PACKAGE}");
+    let mut files = vec![
+        ("python/pyproject.toml".to_string(), Pyproject { c }.render()?),
+        ("python/README.md".to_string(), Readme { c }.render()?),
+        (format!("{pkg}/__init__.py"), Init { c }.render()?),
+        (format!("{pkg}/_models.py"), Models { c }.render()?),
+        (format!("{pkg}/_codec.py"), Codec { c }.render()?),
+        (format!("{pkg}/_json.py"), Json { c }.render()?),
+        (format!("{pkg}/_runtime.py"), Runtime { c }.render()?),
+        (format!("{pkg}/__main__.py"), Main { c }.render()?),
+        (format!("{pkg}/py.typed"), PyTyped { c }.render()?),
+    ];
+    Ok(files
+        .drain(..)
+        .map(|(path, mut text)| {
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            GeneratedFile::new(path, text)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(identifier("class"), "class_");
+        assert_eq!(identifier("a-b"), "a_b");
+        assert_eq!(identifier("1x"), "_1x");
+        assert_eq!(constant_name("handler_not_found"), "HANDLER_NOT_FOUND");
+        assert_eq!(constant_name("camelCase"), "CAMEL_CASE");
+        assert_eq!(pascal_name("request"), "Request");
+        assert_eq!(pascal_name("hard_kill"), "HardKill");
+    }
+
+    #[test]
+    fn literals() {
+        assert_eq!(py_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+        assert_eq!(py_str_single("{\"k\":"), "'{\"k\":'");
+        assert_eq!(py_literal(&serde_json::json!({"a": [1, 2.5, null, true]})), "{\"a\": [1, 2.5, None, True]}");
+        assert_eq!(docstring("one", "x", 4), "\"\"\"one\"\"\"");
+        assert_eq!(docstring("one\ntwo", "x", 4), "\"\"\"one\n    two\n    \"\"\"");
+    }
 }

@@ -1,0 +1,466 @@
+{{ c.header -}}
+"""JSON as the wire needs it: strict parsing, canonical writing, nanosecond timestamps.
+
+Parsing gives the reference decoder's verdicts: UTF-8 only, no ``NaN``/``Infinity``, no lone
+surrogate escapes, numbers that overflow a 64-bit float rejected, integers outside
+[-2**63, 2**64) read as floats and ``-0`` read as ``-0.0`` (as the reference does), nesting deeper
+than the limit rejected, duplicate keys keeping the last value. Writing is canonical: compact,
+object keys sorted by code point at every depth, the reference's string escaping and float format.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import datetime, timedelta, timezone
+from json.encoder import encode_basestring as _c_encode_str
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeAlias, Union
+
+__all__ = [
+    "ACCELERATED",
+    "JsonError",
+    "JsonValue",
+    "Timestamp",
+    "TimestampError",
+    "encode_any",
+    "format_float",
+    "format_timestamp",
+    "loads",
+    "parse_timestamp",
+]
+
+JsonValue: TypeAlias = Union[None, bool, int, float, str, List["JsonValue"], Dict[str, "JsonValue"]]
+"""Any JSON value, as decoding produces it: ``None``, ``bool``, ``int``, ``float``, ``str``,
+``list`` and ``dict`` with ``str`` keys."""
+
+MAX_NESTING_DEPTH = {{ c.max_nesting_depth }}
+"""Deepest accepted nesting of arrays and objects (the envelope object counts as one level)."""
+
+_I64_MIN = -(2**63)
+_U64_END = 2**64
+_INF = float("inf")
+_UTC = timezone.utc
+
+
+class JsonError(ValueError):
+    """The bytes are not one well-formed JSON document the protocol accepts."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+
+
+def _parse_int(text: str) -> Union[int, float]:
+    if len(text) < 19:
+        if text == "-0":
+            return -0.0
+        return int(text)
+    value = int(text)
+    if _I64_MIN <= value < _U64_END:
+        return value
+    try:
+        return float(value)
+    except OverflowError:
+        raise JsonError(f"number out of range: {text[:24]}...") from None
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if value == _INF or value == -_INF:
+        raise JsonError(f"number out of range: {text[:24]}")
+    return value
+
+
+def _parse_constant(text: str) -> float:
+    raise JsonError(f"{text} is not a JSON value")
+
+
+_decode_text = json.JSONDecoder(
+    parse_float=_parse_float, parse_int=_parse_int, parse_constant=_parse_constant
+).decode
+
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _too_deep(body: bytes) -> bool:
+    depth = 0
+    for byte in _STRINGS.sub(b"", body).translate(None, _NOT_BRACKETS):
+        if byte == 91 or byte == 123:
+            depth += 1
+            if depth > MAX_NESTING_DEPTH:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is str:
+            if _SURROGATE.search(item) is not None:
+                return True
+        elif type(item) is dict:
+            stack.extend(item)
+            stack.extend(item.values())
+        elif type(item) is list:
+            stack.extend(item)
+    return False
+
+
+def _loads_stdlib(body: bytes) -> object:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise JsonError(f"invalid UTF-8 at byte {exc.start}") from None
+    if body.count(b"[") + body.count(b"{") > MAX_NESTING_DEPTH and _too_deep(body):
+        raise JsonError(f"arrays and objects nested deeper than {MAX_NESTING_DEPTH} levels")
+    try:
+        value: object = _decode_text(text)
+    except JsonError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise JsonError(str(exc)) from None
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None and _has_lone_surrogate(value):
+        raise JsonError("lone surrogate in a \\u escape")
+    return value
+
+
+_ACCELERATE_VAR = {{ c.env_accelerate_lit }}
+
+
+def _accelerator() -> Optional[Callable[[bytes], object]]:
+    """orjson's parser, guarded so that it is only trusted where it agrees with the stdlib."""
+    if os.environ.get(_ACCELERATE_VAR, "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    try:
+        import orjson
+    except ImportError:
+        return None
+    fast_loads: Callable[[bytes], object] = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    # Bytes after which orjson and the stdlib could disagree: escapes (surrogates), `-0`,
+    # exponents and long digit runs (big integers, out-of-range floats). Such bodies take the
+    # stdlib path, which owns every verdict and every error message.
+    risky = re.compile(rb"\\u|-0(?![.0-9])|[0-9][eE]|[0-9]{19}")
+
+    def loads_fast(body: bytes) -> object:
+        if (
+            body.count(b"[") + body.count(b"{") > MAX_NESTING_DEPTH
+            or risky.search(body) is not None
+        ):
+            return _loads_stdlib(body)
+        try:
+            return fast_loads(body)
+        except decode_error:
+            return _loads_stdlib(body)
+
+    return loads_fast
+
+
+_fast = _accelerator()
+
+ACCELERATED = _fast is not None
+"""Whether frames are parsed with orjson (installed by the ``fast`` extra, and not disabled with
+``{{ c.env_accelerate }}=0``); results are identical either way."""
+
+
+def loads(body: Union[bytes, bytearray, memoryview]) -> object:
+    """Parses one JSON document strictly; raises `JsonError`."""
+    if type(body) is not bytes:
+        body = bytes(body)
+    if _fast is not None:
+        return _fast(body)
+    return _loads_stdlib(body)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def _fix_exponent(text: str) -> str:
+    # repr() writes 1e-05 .. 9.99e-05 in exponent form; the reference writes them in full, and
+    # smaller exponents without the leading zero (1e-7).
+    mantissa, exponent = text.split("e-0")
+    if exponent != "5":
+        return mantissa + "e-" + exponent
+    sign = "-" if mantissa[0] == "-" else ""
+    return sign + "0.0000" + mantissa.lstrip("-").replace(".", "")
+
+
+def format_float(value: float) -> str:
+    """The reference's text for a finite float: shortest round-trip digits, ``1.0``, ``1e+16``,
+    ``0.00001``, ``1e-7``; raises `ValueError` for NaN and infinities."""
+    text = float.__repr__(value)
+    if "e-0" in text:
+        return _fix_exponent(text)
+    if text[-1] == "n" or text[-1] == "f":
+        raise ValueError(f"expected a finite number, got {text}")
+    return text
+
+
+_encode_plain = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
+).encode
+
+
+def _plain_values(values: Any) -> bool:
+    for v in values:
+        t = type(v)
+        if t is str or t is bool or v is None:
+            continue
+        if t is int:
+            if not _I64_MIN <= v < _U64_END:
+                return False
+        elif t is float:
+            if 9e-11 <= abs(v) < 1e-4:
+                return False
+        elif t is dict:
+            for k in v:
+                if type(k) is not str:
+                    return False
+            if not _plain_values(v.values()):
+                return False
+        elif t is list:
+            if not _plain_values(v):
+                return False
+        else:
+            return False
+    return True
+
+
+class AnyError(ValueError):
+    """A value that cannot be written as JSON; `path` locates it inside the value."""
+
+    def __init__(self, path: List[Union[str, int]], expected: str, got: str) -> None:
+        super().__init__(f"expected {expected}, got {got}")
+        self.path = path
+        self.expected = expected
+        self.got = got
+
+
+def describe(value: object) -> str:
+    """A short description of a value for error messages."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:40] + "..."
+        return "string " + json.dumps(text, ensure_ascii=False)
+    if isinstance(value, int):
+        return f"integer {int.__repr__(value)}"
+    if isinstance(value, float):
+        return f"number {float.__repr__(value)}"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    return f"a {type(value).__name__} object"
+
+
+def _encode_slow(value: object, path: List[Union[str, int]]) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        if _SURROGATE.search(value) is not None:
+            raise AnyError(path, "a string without lone surrogates", describe(value))
+        return _c_encode_str(value)
+    if isinstance(value, int):
+        if _I64_MIN <= value < _U64_END:
+            return int.__repr__(value)
+        try:
+            # The reference holds integers beyond 64 bits as floats.
+            return format_float(float(value))
+        except OverflowError:
+            raise AnyError(path, "a number within the range of a 64-bit float", describe(value)) from None
+    if isinstance(value, float):
+        if value - value != 0:
+            raise AnyError(path, "a finite number", describe(value))
+        return format_float(value)
+    if isinstance(value, dict):
+        items: List[Tuple[str, object]] = []
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise AnyError(path, "an object with string keys", f"key {k!r}")
+            items.append((k, v))
+        items.sort(key=lambda item: item[0])
+        return "{" + ",".join(
+            [_encode_slow(k, path) + ":" + _encode_slow(v, path + [k]) for k, v in items]
+        ) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join([_encode_slow(v, path + [i]) for i, v in enumerate(value)]) + "]"
+    raise AnyError(path, "a JSON value (None, bool, int, float, str, list, dict)", describe(value))
+
+
+def encode_any(value: object) -> str:
+    """Canonical JSON text of a JSON value; raises `AnyError` (a `ValueError`) for anything that
+    is not one."""
+    t = type(value)
+    if t is str:
+        if value.isascii():  # type: ignore[attr-defined]
+            return _c_encode_str(value)
+    elif t is dict or t is list:
+        if _plain_values((value,)):
+            try:
+                return _encode_plain(value)
+            except (ValueError, TypeError, RecursionError):
+                pass
+    elif t is int:
+        if _I64_MIN <= value < _U64_END:  # type: ignore[operator]
+            return int.__repr__(value)  # type: ignore[arg-type]
+    elif t is float:
+        return format_float(value)  # type: ignore[arg-type]
+    try:
+        return _encode_slow(value, [])
+    except RecursionError:
+        raise AnyError([], "a JSON value without cycles or extreme nesting", "a value nested too deep") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Timestamps
+
+
+class TimestampError(ValueError):
+    """A timestamp string outside the protocol's strict RFC 3339 grammar."""
+
+
+class Timestamp(datetime):
+    """A UTC `datetime` that keeps the nanoseconds the wire can carry.
+
+    Decoding produces these, so that a decode and re-encode round trip is byte-identical.
+    ``nanosecond`` holds the digits below the microsecond (0-999); arithmetic and ``replace()``
+    drop them. Any timezone-aware `datetime` can be used where the protocol wants a timestamp;
+    a naive one is refused when encoding.
+    """
+
+    __slots__ = ("_nanosecond",)
+    _nanosecond: int
+
+    def __new__(cls, *args: Any, nanosecond: int = 0, **kwargs: Any) -> "Timestamp":
+        self = datetime.__new__(cls, *args, **kwargs)
+        if not 0 <= nanosecond <= 999:
+            raise ValueError(f"nanosecond must be in 0..999, got {nanosecond}")
+        self._nanosecond = nanosecond
+        return self
+
+    @property
+    def nanosecond(self) -> int:
+        """Nanoseconds below the microsecond, 0-999."""
+        return self._nanosecond
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Timestamp):
+            return datetime.__eq__(self, other) is True and self._nanosecond == other._nanosecond
+        if isinstance(other, datetime):
+            return self._nanosecond == 0 and datetime.__eq__(self, other) is True
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = datetime.__hash__
+
+    def __repr__(self) -> str:
+        text = datetime.__repr__(self)
+        if self._nanosecond:
+            text = text[:-1] + f", nanosecond={self._nanosecond})"
+        return text
+
+    def __reduce__(self) -> Any:
+        return (_restore, (datetime.__reduce__(self), self._nanosecond))
+
+
+def _restore(state: Any, nanosecond: int) -> Timestamp:
+    base = state[0](*state[1])
+    return Timestamp(
+        base.year, base.month, base.day, base.hour, base.minute, base.second,
+        base.microsecond, base.tzinfo, fold=base.fold, nanosecond=nanosecond,
+    )
+
+
+_TIMESTAMP = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?:\.([0-9]*))?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+_SHAPE = "an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|\u00b1hh:mm)"
+
+
+def parse_timestamp(text: str) -> Timestamp:
+    """Parses the protocol's strict RFC 3339 grammar; raises `TimestampError` saying what was
+    expected."""
+    match = _TIMESTAMP.fullmatch(text)
+    if match is None:
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{10,}.*", text, re.DOTALL):
+            raise TimestampError("1 to 9 digits of fractional seconds")
+        raise TimestampError(_SHAPE)
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    nanos = 0
+    if fraction is not None:
+        if not 0 < len(fraction) <= 9:
+            raise TimestampError("1 to 9 digits of fractional seconds")
+        nanos = int(fraction) * 10 ** (9 - len(fraction))
+    y = int(year)
+    if y == 0:
+        raise TimestampError("a year in 0001..=9999")
+    h, mi, s = int(hour), int(minute), int(second)
+    try:
+        base = datetime(y, int(month), int(day))
+    except ValueError:
+        raise TimestampError("a date that exists") from None
+    if h > 23 or mi > 59 or s > 59:
+        raise TimestampError("a time of day in 00:00:00..=23:59:59")
+    micro, nano = divmod(nanos, 1000)
+    if zone != "Z":
+        oh, om = int(zone[1:3]), int(zone[4:6])
+        if oh > 23 or om > 59:
+            raise TimestampError("an offset in -23:59..=+23:59")
+        offset = timedelta(hours=oh, minutes=om)
+        local = base + timedelta(hours=h, minutes=mi, seconds=s)
+        try:
+            base = local - offset if zone[0] == "+" else local + offset
+        except OverflowError:
+            raise TimestampError("an instant in 0001..=9999 once converted to UTC") from None
+        h, mi, s = base.hour, base.minute, base.second
+    return Timestamp(base.year, base.month, base.day, h, mi, s, micro, _UTC, nanosecond=nano)
+
+
+def format_timestamp(value: datetime) -> str:
+    """The JSON string the reference writes for an instant: UTC, ``Z``, and 0, 3, 6 or 9
+    fraction digits. Raises `TimestampError` for a naive datetime."""
+    if type(value) is Timestamp and value.tzinfo is _UTC:
+        nanos = value._nanosecond
+        dt: datetime = value
+    else:
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {describe(value)}")
+        offset = value.utcoffset()
+        if offset is None:
+            raise TimestampError("a timezone-aware datetime, got a naive one")
+        nanos = value._nanosecond if isinstance(value, Timestamp) else 0
+        try:
+            dt = value.replace(tzinfo=None) - offset
+        except OverflowError:
+            raise TimestampError("an instant in 0001..=9999 once converted to UTC") from None
+    micro = dt.microsecond
+    if nanos:
+        fraction = ".%09d" % (micro * 1000 + nanos)
+    elif micro:
+        fraction = ".%03d" % (micro // 1000) if micro % 1000 == 0 else ".%06d" % micro
+    else:
+        fraction = ""
+    return '"%04d-%02d-%02dT%02d:%02d:%02d%sZ"' % (
+        dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, fraction
+    )

@@ -1,0 +1,521 @@
+{{ c.header -}}
+"""The runner runtime: a handler registry and an asyncio server speaking the framed protocol.
+
+Per request, in this order: an unsupported protocol version is answered with an error; an
+unknown function name with an error; a deadline already past with a timeout (the handler is not
+called); otherwise the handler runs, cancelled when its deadline passes (timeout), when a cancel
+frame names it (on any connection) or when the runner shuts down (both answered as cancelled).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+import inspect
+import ipaddress
+import json
+import signal
+import socket
+import sys
+import threading
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple, TypeVar, Union
+
+from ._codec import FRAME_HEADER_LEN, FrameError, decode_message, encode_frame
+from ._models import (
+    PROTOCOL_VERSION,
+    MAX_FRAME_LEN,
+    ErrorType,
+    {{ c.r.cancel_variant }},
+    {{ c.r.error }},
+    {{ c.r.outcome }},
+    {{ c.r.request }},
+    {{ c.r.request_variant }},
+    {{ c.r.response_variant }},
+    {{ c.r.status }},
+)
+
+__all__ = [
+    "DEFAULT_HIGH_WATER",
+    "DEFAULT_MAX_IN_FLIGHT",
+    "Handler",
+    "Registry",
+    "RetryError",
+    "Runner",
+    "parse_address",
+    "serve",
+]
+
+Handler = Callable[[{{ c.r.request }}], Union[Awaitable[object], object]]
+"""A handler: called with the decoded request, sync or async. Its return value is the result
+(any JSON value); returning a `{{ c.r.outcome }}` sends that outcome as is; raising `RetryError`
+asks for a retry; raising anything else reports an error named after the exception class."""
+
+DEFAULT_MAX_IN_FLIGHT = 1024
+"""Requests a connection may have in flight before further ones are answered as busy."""
+
+DEFAULT_HIGH_WATER = 1 << 20
+"""Unsent output (bytes) above which a connection's frames are no longer read until it drains."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class RetryError(Exception):
+    """Raise from a handler to ask for the job to run again, optionally after a delay."""
+
+    def __init__(self, message: str = "retry requested", retry_after_seconds: Optional[float] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after_seconds = retry_after_seconds
+
+
+class Registry:
+    """Handlers by function name.
+
+    ``registry.register("name", handler)``, or as a decorator: ``@registry.register("name")``.
+    """
+
+    def __init__(self) -> None:
+        self._handlers: Dict[str, Handler] = {}
+
+    def register(self, name: str, handler: Optional[F] = None) -> Any:
+        """Registers `handler` under `name` (replacing any earlier one); without a handler,
+        returns a decorator that registers the function it decorates."""
+        if handler is None:
+            def decorator(fn: F) -> F:
+                self._handlers[name] = fn
+                return fn
+
+            return decorator
+        self._handlers[name] = handler
+        return handler
+
+    def get(self, name: str) -> Optional[Handler]:
+        """The handler registered under `name`, if any."""
+        return self._handlers.get(name)
+
+    def names(self) -> List[str]:
+        """Registered function names, sorted."""
+        return sorted(self._handlers)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._handlers
+
+    def __len__(self) -> int:
+        return len(self._handlers)
+
+
+def _log(message: str) -> None:
+    print(f"rrq-runner: {message}", file=sys.stderr, flush=True)
+
+
+def _is_async(fn: object) -> bool:
+    if inspect.iscoroutinefunction(fn):
+        return True
+    call = getattr(fn, "__call__", None)
+    return inspect.iscoroutinefunction(call)
+
+
+def _outcome(request: {{ c.r.request }}, status: {{ c.r.status }}, message: str, error_type: Optional[str]) -> {{ c.r.outcome }}:
+    return {{ c.r.outcome }}(
+        {{ c.r.out_job_id }}=request.{{ c.r.req_job_id }},
+        {{ c.r.out_request_id }}=request.{{ c.r.req_request_id }},
+        {{ c.r.out_status }}=status,
+        {{ c.r.out_error }}={{ c.r.error }}({{ c.r.err_message }}=message, {{ c.r.err_type }}=error_type),
+    )
+
+
+class _InFlight:
+    """One request being executed."""
+
+    __slots__ = ("request", "connection", "stop")
+
+    def __init__(self, request: {{ c.r.request }}, connection: "_Connection", loop: asyncio.AbstractEventLoop) -> None:
+        self.request = request
+        self.connection = connection
+        # Resolved with (error type, message) to stop the handler early.
+        self.stop: "asyncio.Future[Tuple[str, str]]" = loop.create_future()
+
+    def cancel(self, error_type: str, message: str) -> None:
+        if not self.stop.done():
+            self.stop.set_result((error_type, message))
+
+
+class _Connection:
+    """One client connection: ordered reads, whole-frame writes, backpressure."""
+
+    def __init__(self, writer: asyncio.StreamWriter, high_water: int) -> None:
+        self.writer = writer
+        self.in_flight: Set[_InFlight] = set()
+        self.tasks: Set["asyncio.Task[None]"] = set()
+        self.closed = False
+        peer = writer.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer)
+        writer.transport.set_write_buffer_limits(high=high_water)
+
+    def send(self, outcome: {{ c.r.outcome }}) -> None:
+        if self.closed or self.writer.is_closing():
+            return
+        try:
+            frame = encode_frame({{ c.r.response_variant }}(outcome))
+        except FrameError as exc:
+            _log(f"could not encode a response for {self.peer}: {exc}")
+            return
+        self.writer.write(frame)
+
+
+class Runner:
+    """Serves a `Registry` over loopback TCP, as the RRQ orchestrator expects.
+
+    ``max_in_flight`` bounds the requests in flight per connection (beyond it requests are
+    answered at once as busy); ``high_water`` is the unsent output per connection above which
+    its frames are no longer read until the peer catches up (responses are never dropped).
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        high_water: int = DEFAULT_HIGH_WATER,
+    ) -> None:
+        self.registry = registry
+        self.max_in_flight = max_in_flight
+        self.high_water = high_water
+        self._by_request: Dict[str, Set[_InFlight]] = {}
+        self._by_job: Dict[str, Set[_InFlight]] = {}
+        self._connections: Set[_Connection] = set()
+        self._server: Optional[asyncio.AbstractServer] = None
+        self._stopping = False
+
+    # -- serving ------------------------------------------------------------------------------
+
+    async def start(self, host: str, port: int) -> Tuple[str, int]:
+        """Binds `host:port` (loopback only) and starts accepting; returns the bound address."""
+        await _check_loopback(host)
+        self._server = await asyncio.start_server(self._serve_connection, host, port)
+        bound = self._server.sockets[0].getsockname()
+        return str(bound[0]), int(bound[1])
+
+    async def shutdown(self) -> None:
+        """Stops accepting, cancels every request in flight (each answered as cancelled),
+        flushes the answers and closes every connection."""
+        self._stopping = True
+        if self._server is not None:
+            self._server.close()
+        for connection in list(self._connections):
+            for job in list(connection.in_flight):
+                job.cancel(ErrorType.{{ c.r.et_cancelled }}, "the runner is shutting down")
+        tasks = [task for connection in self._connections for task in connection.tasks]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for connection in list(self._connections):
+            try:
+                await asyncio.wait_for(connection.writer.drain(), timeout=5)
+            except (ConnectionError, asyncio.TimeoutError, RuntimeError):
+                pass
+            connection.closed = True
+            connection.writer.close()
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    async def serve_forever(self, host: str, port: int, *, install_signal_handlers: bool = True) -> None:
+        """Serves until SIGTERM or SIGINT (or until cancelled), then shuts down cleanly."""
+        bound_host, bound_port = await self.start(host, port)
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        print(f"rrq-runner listening on {shown}:{bound_port}", file=sys.stderr, flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        if install_signal_handlers:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await self.shutdown()
+
+    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = _Connection(writer, self.high_water)
+        self._connections.add(connection)
+        try:
+            while not self._stopping:
+                try:
+                    header = await reader.readexactly(FRAME_HEADER_LEN)
+                except asyncio.IncompleteReadError:
+                    break
+                length = int.from_bytes(header, "big")
+                if length == 0 or length > MAX_FRAME_LEN:
+                    _log(f"closing the connection from {connection.peer}: frame length {length} is not in 1..={MAX_FRAME_LEN}")
+                    break
+                try:
+                    body = await reader.readexactly(length)
+                except asyncio.IncompleteReadError:
+                    break
+                if self._stopping:
+                    break
+                self._dispatch(connection, body)
+                # Backpressure: stop reading while the peer is not taking our output.
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            if not self._stopping:
+                connection.closed = True
+                for job in list(connection.in_flight):
+                    job.cancel(ErrorType.{{ c.r.et_cancelled }}, "the connection was closed")
+                if connection.tasks:
+                    await asyncio.gather(*list(connection.tasks), return_exceptions=True)
+                writer.close()
+                self._connections.discard(connection)
+
+    # -- frames -------------------------------------------------------------------------------
+
+    def _dispatch(self, connection: _Connection, body: bytes) -> None:
+        try:
+            message = decode_message(body)
+        except FrameError as exc:
+            self._answer_undecodable(connection, body, exc)
+            return
+        if isinstance(message, {{ c.r.request_variant }}):
+            request = message.{{ c.r.content }}
+            if len(connection.in_flight) >= self.max_in_flight:
+                connection.send(_outcome(
+                    request,
+                    {{ c.r.status }}.{{ c.r.st_error }},
+                    f"the connection already has {self.max_in_flight} requests in flight",
+                    ErrorType.{{ c.r.et_busy }},
+                ))
+                return
+            job = _InFlight(request, connection, asyncio.get_running_loop())
+            self._track(job)
+            task = asyncio.ensure_future(self._run(job))
+            connection.tasks.add(task)
+            task.add_done_callback(connection.tasks.discard)
+        elif isinstance(message, {{ c.r.cancel_variant }}):
+            cancel = message.{{ c.r.content }}
+            if cancel.{{ c.r.cancel_request_id }} is not None:
+                targets = self._by_request.get(cancel.{{ c.r.cancel_request_id }}, set())
+            else:
+                targets = self._by_job.get(cancel.{{ c.r.cancel_job_id }}, set())
+            # A hard kill is handled like a cancel: the handler's task is cancelled at once.
+            for job in list(targets):
+                job.cancel(ErrorType.{{ c.r.et_cancelled }}, "the request was cancelled")
+        else:
+            outcome = message.{{ c.r.content }}
+            connection.send({{ c.r.outcome }}(
+                {{ c.r.out_job_id }}=outcome.{{ c.r.out_job_id }},
+                {{ c.r.out_request_id }}=outcome.{{ c.r.out_request_id }},
+                {{ c.r.out_status }}={{ c.r.status }}.{{ c.r.st_error }},
+                {{ c.r.out_error }}={{ c.r.error }}(
+                    {{ c.r.err_message }}="a runner accepts requests and cancels, not responses",
+                    {{ c.r.err_type }}=ErrorType.{{ c.r.et_unexpected_message }},
+                ),
+            ))
+
+    def _answer_undecodable(self, connection: _Connection, body: bytes, error: FrameError) -> None:
+        ids: Dict[str, str] = {}
+        try:
+            value = json.loads(body)
+        except (ValueError, RecursionError):
+            value = None
+        content = value.get({{ c.r.content_key }}) if isinstance(value, dict) else None
+        if isinstance(content, dict):
+            for label, key in (("request", {{ c.r.request_id_key }}), ("job", {{ c.r.job_id_key }})):
+                item = content.get(key)
+                if isinstance(item, str):
+                    try:
+                        item.encode("utf-8")
+                    except UnicodeEncodeError:
+                        continue
+                    ids[label] = item
+        if not ids:
+            _log(f"ignoring an undecodable frame from {connection.peer}: {error}")
+            return
+        connection.send({{ c.r.outcome }}(
+            {{ c.r.out_job_id }}=ids.get("job"),
+            {{ c.r.out_request_id }}=ids.get("request"),
+            {{ c.r.out_status }}={{ c.r.status }}.{{ c.r.st_error }},
+            {{ c.r.out_error }}={{ c.r.error }}({{ c.r.err_message }}=str(error), {{ c.r.err_type }}=ErrorType.{{ c.r.et_invalid_frame }}),
+        ))
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def _track(self, job: _InFlight) -> None:
+        job.connection.in_flight.add(job)
+        self._by_request.setdefault(job.request.{{ c.r.req_request_id }}, set()).add(job)
+        self._by_job.setdefault(job.request.{{ c.r.req_job_id }}, set()).add(job)
+
+    def _untrack(self, job: _InFlight) -> None:
+        job.connection.in_flight.discard(job)
+        for index, key in ((self._by_request, job.request.{{ c.r.req_request_id }}), (self._by_job, job.request.{{ c.r.req_job_id }})):
+            jobs = index.get(key)
+            if jobs is not None:
+                jobs.discard(job)
+                if not jobs:
+                    del index[key]
+
+    async def _run(self, job: _InFlight) -> None:
+        try:
+            outcome = await self._execute(job)
+        except Exception as exc:  # pragma: no cover - _execute reports every failure itself
+            outcome = _outcome(job.request, {{ c.r.status }}.{{ c.r.st_error }}, f"internal runner error: {exc}", type(exc).__name__)
+        finally:
+            self._untrack(job)
+        job.connection.send(outcome)
+
+    async def _execute(self, job: _InFlight) -> {{ c.r.outcome }}:
+        request = job.request
+        if request.{{ c.r.req_protocol_version }} != PROTOCOL_VERSION:
+            return _outcome(
+                request,
+                {{ c.r.status }}.{{ c.r.st_error }},
+                f"protocol version {request.{{ c.r.req_protocol_version }}!r} is not supported (this runner speaks {PROTOCOL_VERSION!r})",
+                ErrorType.{{ c.r.et_unsupported_protocol_version }},
+            )
+        handler = self.registry.get(request.{{ c.r.req_function_name }})
+        if handler is None:
+            return _outcome(
+                request,
+                {{ c.r.status }}.{{ c.r.st_error }},
+                f"no handler is registered for {request.{{ c.r.req_function_name }}!r}",
+                ErrorType.{{ c.r.et_handler_not_found }},
+            )
+        deadline = request.{{ c.r.req_context }}.{{ c.r.ctx_deadline }}
+        timeout: Optional[float] = None
+        if deadline is not None:
+            timeout = (deadline - datetime.now(timezone.utc)).total_seconds()
+            if timeout <= 0:
+                return _timeout(request, deadline)
+        if job.stop.done():
+            error_type, message = job.stop.result()
+            return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, message, error_type)
+        work = _start(handler, request)
+        done, _ = await asyncio.wait({work, job.stop}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if work not in done:
+            work.cancel()
+            if job.stop.done():
+                error_type, message = job.stop.result()
+                return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, message, error_type)
+            assert deadline is not None
+            return _timeout(request, deadline)
+        return _result(request, work)
+
+
+def _timeout(request: {{ c.r.request }}, deadline: datetime) -> {{ c.r.outcome }}:
+    return _outcome(
+        request,
+        {{ c.r.status }}.{{ c.r.st_timeout }},
+        f"the deadline {deadline.isoformat()} passed",
+        ErrorType.{{ c.r.et_timeout }},
+    )
+
+
+def _start(handler: Handler, request: {{ c.r.request }}) -> "asyncio.Future[object]":
+    """Runs an async handler as a task, a sync one in a daemon thread (so that it never blocks
+    the event loop, and a stuck one never blocks shutdown)."""
+    loop = asyncio.get_running_loop()
+    if _is_async(handler):
+        return asyncio.ensure_future(handler(request))  # type: ignore[arg-type]
+    future: "asyncio.Future[object]" = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(ok: bool, value: Any) -> None:
+        if future.done():
+            return
+        if ok and inspect.isawaitable(value):
+            inner = asyncio.ensure_future(value)
+            inner.add_done_callback(lambda f: _chain(f, future))
+            future.add_done_callback(lambda f: inner.cancel() if f.cancelled() else None)
+        elif ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+    def target() -> None:
+        try:
+            value = context.run(handler, request)
+        except BaseException as exc:  # noqa: BLE001 - reported as the request's outcome
+            loop.call_soon_threadsafe(settle, False, exc)
+        else:
+            loop.call_soon_threadsafe(settle, True, value)
+
+    threading.Thread(target=target, name="rrq-runner-handler", daemon=True).start()
+    return future
+
+
+def _chain(source: "asyncio.Future[object]", target: "asyncio.Future[object]") -> None:
+    if target.done():
+        return
+    if source.cancelled():
+        target.cancel()
+    elif source.exception() is not None:
+        target.set_exception(source.exception())  # type: ignore[arg-type]
+    else:
+        target.set_result(source.result())
+
+
+def _result(request: {{ c.r.request }}, work: "asyncio.Future[object]") -> {{ c.r.outcome }}:
+    if work.cancelled():
+        return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, "the handler was cancelled", ErrorType.{{ c.r.et_cancelled }})
+    error = work.exception()
+    if isinstance(error, RetryError):
+        outcome = _outcome(request, {{ c.r.status }}.{{ c.r.st_retry }}, error.message, None)
+        outcome.{{ c.r.out_retry_after }} = error.retry_after_seconds
+    elif isinstance(error, asyncio.CancelledError):
+        return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, "the handler was cancelled", ErrorType.{{ c.r.et_cancelled }})
+    elif error is not None:
+        message = str(error) or type(error).__name__
+        return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, message, type(error).__name__)
+    else:
+        value = work.result()
+        if isinstance(value, {{ c.r.outcome }}):
+            outcome = dataclasses.replace(value)
+            if outcome.{{ c.r.out_job_id }} is None:
+                outcome.{{ c.r.out_job_id }} = request.{{ c.r.req_job_id }}
+            if outcome.{{ c.r.out_request_id }} is None:
+                outcome.{{ c.r.out_request_id }} = request.{{ c.r.req_request_id }}
+        else:
+            outcome = {{ c.r.outcome }}(
+                {{ c.r.out_job_id }}=request.{{ c.r.req_job_id }},
+                {{ c.r.out_request_id }}=request.{{ c.r.req_request_id }},
+                {{ c.r.out_status }}={{ c.r.status }}.{{ c.r.st_success }},
+                {{ c.r.out_result }}=value,  # type: ignore[arg-type]
+            )
+    try:
+        encode_frame({{ c.r.response_variant }}(outcome))
+    except FrameError as exc:
+        return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, f"the handler's answer cannot be sent: {exc}", type(exc).__name__)
+    return outcome
+
+
+async def _check_loopback(host: str) -> None:
+    """Refuses any address that is not loopback: a runner must not be reachable from outside."""
+    try:
+        addresses = [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise ValueError(f"cannot resolve {host!r}: {exc}") from None
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    if not addresses or not all(address.is_loopback for address in addresses):
+        raise ValueError(
+            f"refusing to listen on {host!r}: a runner binds only to a loopback address (127.0.0.1, ::1, localhost)"
+        )
+
+
+def parse_address(text: str) -> Tuple[str, int]:
+    """Splits ``HOST:PORT`` (``[::1]:PORT`` for IPv6); raises `ValueError`."""
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def serve(registry: Registry, address: str, *, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT) -> None:
+    """Runs a `Runner` for `registry` on ``HOST:PORT`` until SIGTERM or SIGINT."""
+    host, port = parse_address(address)
+    runner = Runner(registry, max_in_flight=max_in_flight)
+    asyncio.run(runner.serve_forever(host, port))
