@@ -16,19 +16,8 @@ from ._codec import (
 )
 from ._json import ACCELERATED, JsonValue, Timestamp
 from ._models import (
-    MAX_FRAME_LEN,
-    MAX_NESTING_DEPTH,
-    PROTOCOL_VERSION,
-    ErrorType,
-    Nullable,
-    Omittable,
-{%- for name in c.model_names %}
+{%- for name in c.models_all %}
     {{ name }},
-{%- endfor %}
-{%- for u in c.unions %}
-{%- for v in u.variants %}
-    {{ v.class }},
-{%- endfor %}
 {%- endfor %}
 )
 from ._runtime import (
@@ -45,37 +34,7 @@ from ._runtime import (
 __version__ = "{{ c.package_version }}"
 
 __all__ = [
-    "ACCELERATED",
-    "DEFAULT_HIGH_WATER",
-    "DEFAULT_MAX_IN_FLIGHT",
-    "FRAME_HEADER_LEN",
-    "MAX_FRAME_LEN",
-    "MAX_NESTING_DEPTH",
-    "PROTOCOL_VERSION",
-    "ErrorType",
-    "FrameError",
-    "Handler",
-    "JsonValue",
-    "Nullable",
-    "Omittable",
-    "Registry",
-    "RetryError",
-    "Runner",
-    "Timestamp",
-    "decode_frame",
-    "decode_message",
-    "encode_frame",
-    "encode_message",
-    "parse_address",
-    "read_frame",
-    "serve",
-    "write_frame",
-{%- for name in c.model_names %}
+{%- for name in c.package_all %}
     "{{ name }}",
-{%- endfor %}
-{%- for u in c.unions %}
-{%- for v in u.variants %}
-    "{{ v.class }}",
-{%- endfor %}
 {%- endfor %}
 ]

@@ -7,7 +7,6 @@ import argparse
 import importlib
 import os
 import sys
-from typing import List, Optional
 
 from ._runtime import DEFAULT_MAX_IN_FLIGHT, Registry, serve
 
@@ -29,7 +28,7 @@ def _load_registry(spec: str) -> Registry:
     return registry
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m {{ c.package }}",
         description="Run an RRQ runner: serve the handlers of a Registry over loopback TCP.",

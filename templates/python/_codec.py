@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from json.encoder import encode_basestring as _enc_str
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any
 
 from ._json import (
     AnyError,
@@ -27,14 +27,8 @@ from ._json import (
     parse_timestamp,
 )
 from ._models import (
-    MAX_FRAME_LEN,
-{%- for name in c.model_names %}
+{%- for name in c.codec_imports %}
     {{ name }},
-{%- endfor %}
-{%- for u in c.unions %}
-{%- for v in u.variants %}
-    {{ v.class }},
-{%- endfor %}
 {%- endfor %}
 )
 
@@ -75,7 +69,7 @@ class _Bad(Exception):
 
 _MISSING: Any = object()
 
-Path = List[Union[str, int]]
+Path = list[str | int]
 
 
 def _is_plain_key(key: str) -> bool:
@@ -120,7 +114,7 @@ def _dec_str(x: object) -> str:
     return x
 
 
-def _dec_int(x: object, lo: Optional[int], hi: Optional[int]) -> int:
+def _dec_int(x: object, lo: int | None, hi: int | None) -> int:
     if type(x) is not int or (lo is not None and x < lo) or (hi is not None and x > hi):
         raise _Bad
     return x
@@ -140,19 +134,19 @@ def _dec_timestamp(x: object) -> datetime:
     return parse_timestamp(x)
 
 
-def _dec_list(x: object) -> List[Any]:
+def _dec_list(x: object) -> list[Any]:
     if type(x) is not list:
         raise _Bad
     return x
 
 
-def _dec_dict(x: object) -> Dict[str, Any]:
+def _dec_dict(x: object) -> dict[str, Any]:
     if type(x) is not dict:
         raise _Bad
     return x
 
 
-def _dec_str_map(x: object) -> Dict[str, str]:
+def _dec_str_map(x: object) -> dict[str, str]:
     if type(x) is not dict:
         raise _Bad
     for value in x.values():
@@ -173,7 +167,7 @@ def _enc_bool(x: object) -> str:
     raise _Bad
 
 
-def _enc_int(x: object, lo: Optional[int], hi: Optional[int]) -> str:
+def _enc_int(x: object, lo: int | None, hi: int | None) -> str:
     if type(x) is not int or (lo is not None and x < lo) or (hi is not None and x > hi):
         raise _Bad
     return int.__repr__(x)
@@ -207,13 +201,13 @@ def _enc_any_map(x: object) -> str:
     return encode_any(x)
 
 
-def _enc_list(x: object) -> List[Any]:
+def _enc_list(x: object) -> list[Any]:
     if type(x) is not list and type(x) is not tuple:
         raise _Bad
     return list(x)
 
 
-def _enc_items(x: object) -> List[Tuple[str, Any]]:
+def _enc_items(x: object) -> list[tuple[str, Any]]:
     if type(x) is not dict:
         raise _Bad
     for key in x:
@@ -225,8 +219,8 @@ def _enc_items(x: object) -> List[Tuple[str, Any]]:
 # ---------------------------------------------------------------------------------------------
 # Enums
 {% for e in c.enums %}
-_{{ e.name }}_BY_VALUE: Dict[str, {{ e.name }}] = {member.value: member for member in {{ e.name }}}
-_{{ e.name }}_JSON: Dict[object, str] = {
+_{{ e.name }}_BY_VALUE: dict[str, {{ e.name }}] = {member.value: member for member in {{ e.name }}}
+_{{ e.name }}_JSON: dict[object, str] = {
     **{member.value: _enc_str(member.value) for member in {{ e.name }}},
     **{member: _enc_str(member.value) for member in {{ e.name }}},
 }
@@ -280,9 +274,9 @@ def _encode_{{ u.name }}(m: object) -> str:
 # ---------------------------------------------------------------------------------------------
 # Slow paths: exact error reports
 
-Spec = Tuple[Any, ...]
+Spec = tuple[Any, ...]
 # Per struct: (wire key, attribute, type spec, required, nullable, always written).
-_STRUCTS: Dict[str, Tuple[Tuple[str, str, Spec, bool, bool, bool], ...]] = {
+_STRUCTS: dict[str, tuple[tuple[str, str, Spec, bool, bool, bool], ...]] = {
 {%- for s in c.structs %}
     "{{ s.name }}": (
 {%- for f in s.fields %}
@@ -291,18 +285,18 @@ _STRUCTS: Dict[str, Tuple[Tuple[str, str, Spec, bool, bool, bool], ...]] = {
     ),
 {%- endfor %}
 }
-_STRUCT_CLASSES: Dict[str, type] = {
+_STRUCT_CLASSES: dict[str, type] = {
 {%- for s in c.structs %}
     "{{ s.name }}": {{ s.name }},
 {%- endfor %}
 }
-_ENUMS: Dict[str, Any] = {
+_ENUMS: dict[str, Any] = {
 {%- for e in c.enums %}
     "{{ e.name }}": {{ e.name }},
 {%- endfor %}
 }
 # Per union: (tag key, content key, content attribute, {tag value: (variant class, content spec)}).
-_UNIONS: Dict[str, Tuple[str, str, str, Dict[str, Tuple[type, Spec]]]] = {
+_UNIONS: dict[str, tuple[str, str, str, dict[str, tuple[type, Spec]]]] = {
 {%- for u in c.unions %}
     "{{ u.name }}": {{ u.spec_row }},
 {%- endfor %}
@@ -336,7 +330,7 @@ def _expected(spec: Spec) -> str:
     return f"an object ({spec[1]})"
 
 
-def _explain(spec: Spec, value: object, path: Path) -> Optional[FrameError]:
+def _explain(spec: Spec, value: object, path: Path) -> FrameError | None:
     """The first problem the reference decoder reports in `value`, or None."""
     kind = spec[0]
     if kind == "struct":
@@ -417,7 +411,7 @@ def _explain(spec: Spec, value: object, path: Path) -> Optional[FrameError]:
     raise AssertionError(f"unknown spec {spec!r}")
 
 
-def _explain_encode(spec: Spec, value: object, path: Path) -> Optional[FrameError]:
+def _explain_encode(spec: Spec, value: object, path: Path) -> FrameError | None:
     """The first value of a model that cannot be encoded, or None."""
     kind = spec[0]
     if kind == "struct":
@@ -481,11 +475,16 @@ def _explain_encode(spec: Spec, value: object, path: Path) -> Optional[FrameErro
             return _error("type", path, "a list", describe(value))
         if kind == "map" and type(value) is not dict:
             return _error("type", path, "a dict", describe(value))
-        items = enumerate(value) if kind == "array" else value.items()  # type: ignore[attr-defined]
-        for key, item in items:
-            if not isinstance(key, (str, int)) or (kind == "map" and not isinstance(key, str)):
-                return _error("type", path, "a dict with string keys", f"key {key!r}")
-            problem = _explain_encode(spec[1], item, path + [key])
+        entries: list[tuple[str | int, object]] = []
+        if isinstance(value, (list, tuple)):
+            entries.extend(enumerate(value))
+        elif isinstance(value, dict):
+            for name, item in value.items():
+                if not isinstance(name, str):
+                    return _error("type", path, "a dict with string keys", f"key {name!r}")
+                entries.append((name, item))
+        for place, item in entries:
+            problem = _explain_encode(spec[1], item, path + [place])
             if problem is not None:
                 return problem
         return None
@@ -501,7 +500,7 @@ def _explain_encode(spec: Spec, value: object, path: Path) -> Optional[FrameErro
 # Messages and frames
 
 
-def decode_message(body: Union[bytes, bytearray, memoryview]) -> {{ c.root }}:
+def decode_message(body: bytes | bytearray | memoryview) -> {{ c.root }}:
     """Decodes one frame body (the JSON, without the header); raises `FrameError`."""
     try:
         value = loads(body)
@@ -544,7 +543,7 @@ def encode_frame(message: {{ c.root }}) -> bytes:
     return len(body).to_bytes(FRAME_HEADER_LEN, "big") + body
 
 
-def decode_frame(data: Union[bytes, bytearray, memoryview]) -> {{ c.root }}:
+def decode_frame(data: bytes | bytearray | memoryview) -> {{ c.root }}:
     """Decodes exactly one complete frame (header and body); raises `FrameError`."""
     data = bytes(data)
     if len(data) < FRAME_HEADER_LEN:
@@ -558,7 +557,7 @@ def decode_frame(data: Union[bytes, bytearray, memoryview]) -> {{ c.root }}:
     return decode_message(data[FRAME_HEADER_LEN:])
 
 
-async def read_frame(reader: asyncio.StreamReader) -> Optional[bytes]:
+async def read_frame(reader: asyncio.StreamReader) -> bytes | None:
     """Reads one frame body from a stream; None when the stream ends cleanly between frames.
 
     The header is checked before any of the body is read: a zero or oversized length raises

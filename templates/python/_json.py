@@ -13,9 +13,13 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from json.encoder import encode_basestring as _c_encode_str
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeAlias, Union
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = [
     "ACCELERATED",
@@ -30,7 +34,7 @@ __all__ = [
     "parse_timestamp",
 ]
 
-JsonValue: TypeAlias = Union[None, bool, int, float, str, List["JsonValue"], Dict[str, "JsonValue"]]
+JsonValue: TypeAlias = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
 """Any JSON value, as decoding produces it: ``None``, ``bool``, ``int``, ``float``, ``str``,
 ``list`` and ``dict`` with ``str`` keys."""
 
@@ -51,7 +55,7 @@ class JsonError(ValueError):
 # Parsing
 
 
-def _parse_int(text: str) -> Union[int, float]:
+def _parse_int(text: str) -> int | float:
     if len(text) < 19:
         if text == "-0":
             return -0.0
@@ -134,7 +138,7 @@ def _loads_stdlib(body: bytes) -> object:
 _ACCELERATE_VAR = {{ c.env_accelerate_lit }}
 
 
-def _accelerator() -> Optional[Callable[[bytes], object]]:
+def _accelerator() -> Callable[[bytes], object] | None:
     """orjson's parser, guarded so that it is only trusted where it agrees with the stdlib."""
     if os.environ.get(_ACCELERATE_VAR, "1").strip().lower() in ("0", "false", "no", "off"):
         return None
@@ -170,7 +174,7 @@ ACCELERATED = _fast is not None
 ``{{ c.env_accelerate }}=0``); results are identical either way."""
 
 
-def loads(body: Union[bytes, bytearray, memoryview]) -> object:
+def loads(body: bytes | bytearray | memoryview) -> object:
     """Parses one JSON document strictly; raises `JsonError`."""
     if type(body) is not bytes:
         body = bytes(body)
@@ -237,7 +241,7 @@ def _plain_values(values: Any) -> bool:
 class AnyError(ValueError):
     """A value that cannot be written as JSON; `path` locates it inside the value."""
 
-    def __init__(self, path: List[Union[str, int]], expected: str, got: str) -> None:
+    def __init__(self, path: list[str | int], expected: str, got: str) -> None:
         super().__init__(f"expected {expected}, got {got}")
         self.path = path
         self.expected = expected
@@ -266,7 +270,7 @@ def describe(value: object) -> str:
     return f"a {type(value).__name__} object"
 
 
-def _encode_slow(value: object, path: List[Union[str, int]]) -> str:
+def _encode_slow(value: object, path: list[str | int]) -> str:
     if value is None:
         return "null"
     if value is True:
@@ -290,7 +294,7 @@ def _encode_slow(value: object, path: List[Union[str, int]]) -> str:
             raise AnyError(path, "a finite number", describe(value))
         return format_float(value)
     if isinstance(value, dict):
-        items: List[Tuple[str, object]] = []
+        items: list[tuple[str, object]] = []
         for k, v in value.items():
             if not isinstance(k, str):
                 raise AnyError(path, "an object with string keys", f"key {k!r}")
@@ -306,22 +310,21 @@ def _encode_slow(value: object, path: List[Union[str, int]]) -> str:
 
 def encode_any(value: object) -> str:
     """Canonical JSON text of a JSON value; raises `AnyError` (a `ValueError`) for anything that
-    is not one."""
-    t = type(value)
-    if t is str:
-        if value.isascii():  # type: ignore[attr-defined]
-            return _c_encode_str(value)
-    elif t is dict or t is list:
+    is not one. (Strings are written as given: a lone surrogate fails when the text is encoded
+    to UTF-8.)"""
+    if type(value) is str:
+        return _c_encode_str(value)
+    if type(value) is dict or type(value) is list:
         if _plain_values((value,)):
             try:
                 return _encode_plain(value)
             except (ValueError, TypeError, RecursionError):
                 pass
-    elif t is int:
-        if _I64_MIN <= value < _U64_END:  # type: ignore[operator]
-            return int.__repr__(value)  # type: ignore[arg-type]
-    elif t is float:
-        return format_float(value)  # type: ignore[arg-type]
+    elif type(value) is int:
+        if _I64_MIN <= value < _U64_END:
+            return int.__repr__(value)
+    elif type(value) is float:
+        return format_float(value)
     try:
         return _encode_slow(value, [])
     except RecursionError:
@@ -348,7 +351,7 @@ class Timestamp(datetime):
     __slots__ = ("_nanosecond",)
     _nanosecond: int
 
-    def __new__(cls, *args: Any, nanosecond: int = 0, **kwargs: Any) -> "Timestamp":
+    def __new__(cls, *args: Any, nanosecond: int = 0, **kwargs: Any) -> Self:
         self = datetime.__new__(cls, *args, **kwargs)
         if not 0 <= nanosecond <= 999:
             raise ValueError(f"nanosecond must be in 0..999, got {nanosecond}")
@@ -456,11 +459,9 @@ def format_timestamp(value: datetime) -> str:
             raise TimestampError("an instant in 0001..=9999 once converted to UTC") from None
     micro = dt.microsecond
     if nanos:
-        fraction = ".%09d" % (micro * 1000 + nanos)
+        fraction = f".{micro * 1000 + nanos:09d}"
     elif micro:
-        fraction = ".%03d" % (micro // 1000) if micro % 1000 == 0 else ".%06d" % micro
+        fraction = f".{micro // 1000:03d}" if micro % 1000 == 0 else f".{micro:06d}"
     else:
         fraction = ""
-    return '"%04d-%02d-%02dT%02d:%02d:%02d%sZ"' % (
-        dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, fraction
-    )
+    return f'"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}{fraction}Z"'

@@ -20,33 +20,22 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Dict, Final, List, Optional, TypeAlias, TypeVar, Union
+from typing import ClassVar, Final, TypeAlias, TypeVar
 
 from ._json import JsonValue
 
 __all__ = [
-    "MAX_FRAME_LEN",
-    "MAX_NESTING_DEPTH",
-    "PROTOCOL_VERSION",
-    "ErrorType",
-    "Nullable",
-    "Omittable",
-{%- for name in c.model_names %}
+{%- for name in c.models_all %}
     "{{ name }}",
-{%- endfor %}
-{%- for u in c.unions %}
-{%- for v in u.variants %}
-    "{{ v.class }}",
-{%- endfor %}
 {%- endfor %}
 ]
 
 T = TypeVar("T")
 
-Nullable: TypeAlias = Optional[T]
+Nullable: TypeAlias = T | None
 """A field that may be ``None``, written on the wire as ``null``."""
 
-Omittable: TypeAlias = Optional[T]
+Omittable: TypeAlias = T | None
 """A field that may be ``None``, written on the wire by leaving it out."""
 
 PROTOCOL_VERSION: Final = {{ c.protocol_version }}
@@ -108,6 +97,6 @@ class {{ v.class }}:
     {{ v.content_docstring }}
 {% endfor %}
 
-{{ u.name }}: TypeAlias = Union[{{ u.members }}]
+{{ u.name }}: TypeAlias = {{ u.members }}
 {{ u.docstring }}
 {% endfor %}

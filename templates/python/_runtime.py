@@ -19,21 +19,15 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple, TypeVar, Union
+from typing import Any, TypeVar, cast
 
 from ._codec import FRAME_HEADER_LEN, FrameError, decode_message, encode_frame
 from ._models import (
-    PROTOCOL_VERSION,
-    MAX_FRAME_LEN,
-    ErrorType,
-    {{ c.r.cancel_variant }},
-    {{ c.r.error }},
-    {{ c.r.outcome }},
-    {{ c.r.request }},
-    {{ c.r.request_variant }},
-    {{ c.r.response_variant }},
-    {{ c.r.status }},
+{%- for name in c.runtime_imports %}
+    {{ name }},
+{%- endfor %}
 )
 
 __all__ = [
@@ -47,7 +41,7 @@ __all__ = [
     "serve",
 ]
 
-Handler = Callable[[{{ c.r.request }}], Union[Awaitable[object], object]]
+Handler = Callable[[{{ c.r.request }}], Awaitable[object] | object]
 """A handler: called with the decoded request, sync or async. Its return value is the result
 (any JSON value); returning a `{{ c.r.outcome }}` sends that outcome as is; raising `RetryError`
 asks for a retry; raising anything else reports an error named after the exception class."""
@@ -64,7 +58,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class RetryError(Exception):
     """Raise from a handler to ask for the job to run again, optionally after a delay."""
 
-    def __init__(self, message: str = "retry requested", retry_after_seconds: Optional[float] = None) -> None:
+    def __init__(self, message: str = "retry requested", retry_after_seconds: float | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after_seconds = retry_after_seconds
@@ -77,9 +71,9 @@ class Registry:
     """
 
     def __init__(self) -> None:
-        self._handlers: Dict[str, Handler] = {}
+        self._handlers: dict[str, Handler] = {}
 
-    def register(self, name: str, handler: Optional[F] = None) -> Any:
+    def register(self, name: str, handler: F | None = None) -> Any:
         """Registers `handler` under `name` (replacing any earlier one); without a handler,
         returns a decorator that registers the function it decorates."""
         if handler is None:
@@ -91,11 +85,11 @@ class Registry:
         self._handlers[name] = handler
         return handler
 
-    def get(self, name: str) -> Optional[Handler]:
+    def get(self, name: str) -> Handler | None:
         """The handler registered under `name`, if any."""
         return self._handlers.get(name)
 
-    def names(self) -> List[str]:
+    def names(self) -> list[str]:
         """Registered function names, sorted."""
         return sorted(self._handlers)
 
@@ -113,11 +107,10 @@ def _log(message: str) -> None:
 def _is_async(fn: object) -> bool:
     if inspect.iscoroutinefunction(fn):
         return True
-    call = getattr(fn, "__call__", None)
-    return inspect.iscoroutinefunction(call)
+    return callable(fn) and inspect.iscoroutinefunction(type(fn).__call__)
 
 
-def _outcome(request: {{ c.r.request }}, status: {{ c.r.status }}, message: str, error_type: Optional[str]) -> {{ c.r.outcome }}:
+def _outcome(request: {{ c.r.request }}, status: {{ c.r.status }}, message: str, error_type: str | None) -> {{ c.r.outcome }}:
     return {{ c.r.outcome }}(
         {{ c.r.out_job_id }}=request.{{ c.r.req_job_id }},
         {{ c.r.out_request_id }}=request.{{ c.r.req_request_id }},
@@ -129,13 +122,13 @@ def _outcome(request: {{ c.r.request }}, status: {{ c.r.status }}, message: str,
 class _InFlight:
     """One request being executed."""
 
-    __slots__ = ("request", "connection", "stop")
+    __slots__ = ("connection", "request", "stop")
 
-    def __init__(self, request: {{ c.r.request }}, connection: "_Connection", loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, request: {{ c.r.request }}, connection: _Connection, loop: asyncio.AbstractEventLoop) -> None:
         self.request = request
         self.connection = connection
         # Resolved with (error type, message) to stop the handler early.
-        self.stop: "asyncio.Future[Tuple[str, str]]" = loop.create_future()
+        self.stop: asyncio.Future[tuple[str, str]] = loop.create_future()
 
     def cancel(self, error_type: str, message: str) -> None:
         if not self.stop.done():
@@ -147,8 +140,8 @@ class _Connection:
 
     def __init__(self, writer: asyncio.StreamWriter, high_water: int) -> None:
         self.writer = writer
-        self.in_flight: Set[_InFlight] = set()
-        self.tasks: Set["asyncio.Task[None]"] = set()
+        self.in_flight: set[_InFlight] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
         self.closed = False
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer)
@@ -183,15 +176,15 @@ class Runner:
         self.registry = registry
         self.max_in_flight = max_in_flight
         self.high_water = high_water
-        self._by_request: Dict[str, Set[_InFlight]] = {}
-        self._by_job: Dict[str, Set[_InFlight]] = {}
-        self._connections: Set[_Connection] = set()
-        self._server: Optional[asyncio.AbstractServer] = None
+        self._by_request: dict[str, set[_InFlight]] = {}
+        self._by_job: dict[str, set[_InFlight]] = {}
+        self._connections: set[_Connection] = set()
+        self._server: asyncio.AbstractServer | None = None
         self._stopping = False
 
     # -- serving ------------------------------------------------------------------------------
 
-    async def start(self, host: str, port: int) -> Tuple[str, int]:
+    async def start(self, host: str, port: int) -> tuple[str, int]:
         """Binds `host:port` (loopback only) and starts accepting; returns the bound address."""
         await _check_loopback(host)
         self._server = await asyncio.start_server(self._serve_connection, host, port)
@@ -314,7 +307,7 @@ class Runner:
             ))
 
     def _answer_undecodable(self, connection: _Connection, body: bytes, error: FrameError) -> None:
-        ids: Dict[str, str] = {}
+        ids: dict[str, str] = {}
         try:
             value = json.loads(body)
         except (ValueError, RecursionError):
@@ -358,7 +351,7 @@ class Runner:
     async def _run(self, job: _InFlight) -> None:
         try:
             outcome = await self._execute(job)
-        except Exception as exc:  # pragma: no cover - _execute reports every failure itself
+        except Exception as exc:  # noqa: BLE001 - _execute reports every failure itself
             outcome = _outcome(job.request, {{ c.r.status }}.{{ c.r.st_error }}, f"internal runner error: {exc}", type(exc).__name__)
         finally:
             self._untrack(job)
@@ -382,7 +375,7 @@ class Runner:
                 ErrorType.{{ c.r.et_handler_not_found }},
             )
         deadline = request.{{ c.r.req_context }}.{{ c.r.ctx_deadline }}
-        timeout: Optional[float] = None
+        timeout: float | None = None
         if deadline is not None:
             timeout = (deadline - datetime.now(timezone.utc)).total_seconds()
             if timeout <= 0:
@@ -391,7 +384,8 @@ class Runner:
             error_type, message = job.stop.result()
             return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, message, error_type)
         work = _start(handler, request)
-        done, _ = await asyncio.wait({work, job.stop}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        waiters: set[asyncio.Future[Any]] = {work, job.stop}
+        done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if work not in done:
             work.cancel()
             if job.stop.done():
@@ -411,13 +405,13 @@ def _timeout(request: {{ c.r.request }}, deadline: datetime) -> {{ c.r.outcome }
     )
 
 
-def _start(handler: Handler, request: {{ c.r.request }}) -> "asyncio.Future[object]":
+def _start(handler: Handler, request: {{ c.r.request }}) -> asyncio.Future[object]:
     """Runs an async handler as a task, a sync one in a daemon thread (so that it never blocks
     the event loop, and a stuck one never blocks shutdown)."""
     loop = asyncio.get_running_loop()
     if _is_async(handler):
-        return asyncio.ensure_future(handler(request))  # type: ignore[arg-type]
-    future: "asyncio.Future[object]" = loop.create_future()
+        return asyncio.ensure_future(cast(Awaitable[object], handler(request)))
+    future: asyncio.Future[object] = loop.create_future()
     context = contextvars.copy_context()
 
     def settle(ok: bool, value: Any) -> None:
@@ -444,7 +438,7 @@ def _start(handler: Handler, request: {{ c.r.request }}) -> "asyncio.Future[obje
     return future
 
 
-def _chain(source: "asyncio.Future[object]", target: "asyncio.Future[object]") -> None:
+def _chain(source: asyncio.Future[object], target: asyncio.Future[object]) -> None:
     if target.done():
         return
     if source.cancelled():
@@ -455,7 +449,7 @@ def _chain(source: "asyncio.Future[object]", target: "asyncio.Future[object]") -
         target.set_result(source.result())
 
 
-def _result(request: {{ c.r.request }}, work: "asyncio.Future[object]") -> {{ c.r.outcome }}:
+def _result(request: {{ c.r.request }}, work: asyncio.Future[object]) -> {{ c.r.outcome }}:
     if work.cancelled():
         return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, "the handler was cancelled", ErrorType.{{ c.r.et_cancelled }})
     error = work.exception()
@@ -506,7 +500,7 @@ async def _check_loopback(host: str) -> None:
         )
 
 
-def parse_address(text: str) -> Tuple[str, int]:
+def parse_address(text: str) -> tuple[str, int]:
     """Splits ``HOST:PORT`` (``[::1]:PORT`` for IPv6); raises `ValueError`."""
     host, sep, port = text.strip().rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:

@@ -157,6 +157,12 @@ fn comment(doc: &str, indent: usize) -> Vec<String> {
     doc.trim().lines().map(|l| if l.is_empty() { format!("{pad}#") } else { format!("{pad}# {l}") }).collect()
 }
 
+/// Literal text inside a single-quoted Python f-string: braces doubled, quotes and backslashes
+/// escaped.
+fn fstring_text(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('\'', "\\'").replace('{', "{{").replace('}', "}}")
+}
+
 fn int_bound(bound: Option<i128>) -> String {
     bound.map(|b| b.to_string()).unwrap_or_else(|| "None".into())
 }
@@ -182,8 +188,8 @@ impl Mapper<'_> {
             Type::Float => "float".into(),
             Type::Timestamp => "datetime".into(),
             Type::Any => "JsonValue".into(),
-            Type::Array { items } => format!("List[{}]", self.annotation(items)),
-            Type::Map { values } => format!("Dict[str, {}]", self.annotation(values)),
+            Type::Array { items } => format!("list[{}]", self.annotation(items)),
+            Type::Map { values } => format!("dict[str, {}]", self.annotation(values)),
             Type::Named { name } => identifier(name),
         }
     }
@@ -239,13 +245,12 @@ impl Mapper<'_> {
         }
     }
 
-    /// Statements that validate (and, where needed, convert in place) the local variable `v`
-    /// holding a parsed JSON value of type `ty`; cheap type tests are written inline.
-    fn decode_stmts(&self, ty: &Type, v: &str) -> Vec<String> {
-        let raise = "    raise _Bad".to_string();
+    /// How to validate (and, where needed, convert in place) the local variable `v` holding a
+    /// parsed JSON value of type `ty`; cheap type tests are written inline.
+    fn decode_check(&self, ty: &Type, v: &str) -> Check {
         match ty {
-            Type::String => vec![format!("if type({v}) is not str:"), raise],
-            Type::Bool => vec![format!("if type({v}) is not bool:"), raise],
+            Type::String => Check::Reject(format!("type({v}) is not str")),
+            Type::Bool => Check::Reject(format!("type({v}) is not bool")),
             Type::Integer { min, max } => {
                 let range = match (min, max) {
                     (Some(lo), Some(hi)) => format!(" or not {lo} <= {v} <= {hi}"),
@@ -253,13 +258,13 @@ impl Mapper<'_> {
                     (None, Some(hi)) => format!(" or {v} > {hi}"),
                     (None, None) => String::new(),
                 };
-                vec![format!("if type({v}) is not int{range}:"), raise]
+                Check::Reject(format!("type({v}) is not int{range}"))
             }
-            Type::Float => vec![format!("if type({v}) is not float:"), format!("    {v} = _dec_float({v})")],
-            Type::Any => vec![],
-            Type::Array { items } if **items == Type::Any => vec![format!("if type({v}) is not list:"), raise],
-            Type::Map { values } if **values == Type::Any => vec![format!("if type({v}) is not dict:"), raise],
-            _ => vec![format!("{v} = {}", self.decode_expr(ty, v, 0))],
+            Type::Float => Check::Convert(format!("type({v}) is not float"), format!("{v} = _dec_float({v})")),
+            Type::Any => Check::Nothing,
+            Type::Array { items } if **items == Type::Any => Check::Reject(format!("type({v}) is not list")),
+            Type::Map { values } if **values == Type::Any => Check::Reject(format!("type({v}) is not dict")),
+            _ => Check::Assign(format!("{v} = {}", self.decode_expr(ty, v, 0))),
         }
     }
 
@@ -289,6 +294,39 @@ impl Mapper<'_> {
                 ),
             },
             Type::Named { name } => format!("_encode_{}({x})", identifier(name)),
+        }
+    }
+}
+
+/// What decoding does with a field's value once it is known to be present (and not `null`).
+enum Check {
+    /// Nothing to check.
+    Nothing,
+    /// Raise `_Bad` when the condition holds.
+    Reject(String),
+    /// When the condition holds, run the statement (which converts or raises).
+    Convert(String, String),
+    /// Always run the statement.
+    Assign(String),
+}
+
+impl Check {
+    /// The check as statements, guarded by `guard` (a condition that must hold for the check
+    /// to apply), each line at the given nesting; `keyword` opens the first test (`if`/`elif`).
+    fn lines(&self, keyword: &str, guard: Option<&str>) -> Vec<String> {
+        let both = |cond: &str| match guard {
+            Some(g) => format!("{g} and ({cond})"),
+            None => cond.to_string(),
+        };
+        match self {
+            Check::Nothing => vec![],
+            Check::Reject(cond) => vec![format!("{keyword} {}:", both(cond)), "    raise _Bad".into()],
+            Check::Convert(cond, stmt) => vec![format!("{keyword} {}:", both(cond)), format!("    {stmt}")],
+            Check::Assign(stmt) => match guard {
+                Some(g) => vec![format!("{keyword} {g}:"), format!("    {stmt}")],
+                None if keyword == "if" => vec![stmt.clone()],
+                None => vec!["else:".into(), format!("    {stmt}")],
+            },
         }
     }
 }
@@ -411,8 +449,14 @@ struct Ctx {
     enums: Vec<EnumDef>,
     structs: Vec<StructDef>,
     unions: Vec<UnionDef>,
-    /// Public model names, in IR order (for `__all__`).
+    /// Public model names, in IR order, then the union variant classes.
     model_names: Vec<String>,
+    /// `__all__` of the models module and of the package, sorted as ruff wants them.
+    models_all: Vec<String>,
+    package_all: Vec<String>,
+    /// What the codec and runtime modules import from the models module, sorted.
+    codec_imports: Vec<String>,
+    runtime_imports: Vec<String>,
     root: String,
     r: Roles,
 }
@@ -534,6 +578,27 @@ fn variant_class(ir: &Ir, union: &Union, tag: &str) -> String {
     }
 }
 
+/// Names the package exports besides the models (from its hand-written modules).
+const PACKAGE_EXTRA_EXPORTS: &[&str] = &[
+    "ACCELERATED", "DEFAULT_HIGH_WATER", "DEFAULT_MAX_IN_FLIGHT", "FRAME_HEADER_LEN", "FrameError", "Handler",
+    "JsonValue", "Registry", "RetryError", "Runner", "Timestamp", "decode_frame", "decode_message", "encode_frame",
+    "encode_message", "parse_address", "read_frame", "serve", "write_frame",
+];
+
+/// isort-style order (ruff's RUF022): constants, then classes, then the rest, each sorted.
+fn sort_exports(names: &mut [String]) {
+    names.sort_by_key(|n| {
+        let class = if n.chars().all(|c| !c.is_ascii_lowercase()) {
+            0
+        } else if n.starts_with(|c: char| c.is_ascii_uppercase()) {
+            1
+        } else {
+            2
+        };
+        (class, n.clone())
+    });
+}
+
 fn indent(lines: Vec<String>, by: usize) -> Vec<String> {
     let pad = " ".repeat(by);
     lines.into_iter().map(|l| format!("{pad}{l}")).collect()
@@ -587,8 +652,38 @@ impl Ctx {
             }
             error_types.push(ConstDef { name, value: py_str(&v.value), doc: docstring(&v.doc, &v.value, 4) });
         }
+        for u in &unions {
+            model_names.extend(u.variants.iter().map(|v| v.class.clone()));
+        }
+        let mut models_all: Vec<String> = ["MAX_FRAME_LEN", "MAX_NESTING_DEPTH", "PROTOCOL_VERSION", "ErrorType", "Nullable", "Omittable"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(model_names.iter().cloned())
+            .collect();
+        let mut package_all: Vec<String> = models_all
+            .iter()
+            .cloned()
+            .chain(PACKAGE_EXTRA_EXPORTS.iter().map(|s| s.to_string()))
+            .collect();
+        sort_exports(&mut models_all);
+        sort_exports(&mut package_all);
+        let mut codec_imports: Vec<String> = std::iter::once("MAX_FRAME_LEN".to_string()).chain(model_names.iter().cloned()).collect();
+        sort_exports(&mut codec_imports);
+        let r = Roles::resolve(ir)?;
+        let mut runtime_imports: Vec<String> = ["PROTOCOL_VERSION", "MAX_FRAME_LEN", "ErrorType"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([&r.cancel_variant, &r.error, &r.outcome, &r.request, &r.request_variant, &r.response_variant, &r.status].into_iter().cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        sort_exports(&mut runtime_imports);
         Ok(Ctx {
             header: provenance.header("#"),
+            models_all,
+            package_all,
+            codec_imports,
+            runtime_imports,
             distribution: DISTRIBUTION.into(),
             package: PACKAGE.into(),
             package_version: ir.meta.package_version.clone(),
@@ -606,7 +701,7 @@ impl Ctx {
             unions,
             model_names,
             root: identifier(&ir.root),
-            r: Roles::resolve(ir)?,
+            r,
         })
     }
 
@@ -617,8 +712,7 @@ impl Ctx {
         let mut args = Vec::new();
         let all_written = s.fields.iter().all(|f| f.always_written);
         let mut encode_pre = Vec::new();
-        let mut encode_parts = Vec::new();
-        let mut encode_fmt = String::from("{");
+        let mut encode_fmt = String::from("{{");
         for (i, f) in s.fields.iter().enumerate() {
             let attr = identifier(&f.name);
             if !attrs.insert(attr.clone()) || attr.starts_with("__") {
@@ -661,27 +755,20 @@ impl Ctx {
 
             // Decoding: absent, null and present values, as serde reads them.
             let v = format!("v{i}");
-            let check = m.decode_stmts(&f.ty, &v);
+            let check = m.decode_check(&f.ty, &v);
             let accepts_null = f.ty == Type::Any;
+            let not_null = format!("{v} is not None");
             match &f.default {
                 Some(d) if !d.is_null() && !f.required => {
                     let immutable = !matches!(d, Value::Array(_) | Value::Object(_));
-                    if immutable && !f.nullable && !check.iter().any(|l| l.contains(" = ")) {
+                    if immutable && !f.nullable && !matches!(check, Check::Assign(_)) {
                         decode.push(format!("{v} = g({key}, {})", py_literal(d)));
-                        decode.extend(check);
+                        decode.extend(check.lines("if", None));
                     } else {
                         decode.push(format!("{v} = g({key}, _MISSING)"));
                         decode.push(format!("if {v} is _MISSING:"));
                         decode.push(format!("    {v} = {}", py_literal(d)));
-                        if f.nullable {
-                            decode.push(format!("elif {v} is not None:"));
-                        } else {
-                            decode.push("else:".into());
-                        }
-                        if check.is_empty() {
-                            decode.push("    pass".into());
-                        }
-                        decode.extend(indent(check, 4));
+                        decode.extend(check.lines("elif", f.nullable.then_some(not_null.as_str())));
                     }
                 }
                 _ if f.nullable => {
@@ -690,10 +777,7 @@ impl Ctx {
                         decode.push(format!("if {v} is None and {key} not in o:"));
                         decode.push("    raise _Bad".into());
                     }
-                    if !check.is_empty() {
-                        decode.push(format!("if {v} is not None:"));
-                        decode.extend(indent(check, 4));
-                    }
+                    decode.extend(check.lines("if", Some(&not_null)));
                 }
                 _ => {
                     if accepts_null {
@@ -703,7 +787,7 @@ impl Ctx {
                     } else {
                         decode.push(format!("{v} = g({key})"));
                     }
-                    decode.extend(check);
+                    decode.extend(check.lines("if", None));
                 }
             }
             args.push(format!("{attr}={v}"));
@@ -711,13 +795,13 @@ impl Ctx {
             // Encoding: declaration order; `null` or omission for fields without a value.
             let key_json = json_str(&f.name);
             if all_written {
-                encode_fmt.push_str(&format!("{}{}:%s", if i == 0 { "" } else { "," }, key_json.replace('%', "%%")));
-                if f.nullable {
+                let value = if f.nullable {
                     encode_pre.push(format!("{v} = v.{attr}"));
-                    encode_parts.push(format!("\"null\" if {v} is None else {},", m.encode_expr(&f.ty, &v, 0)));
+                    format!("\"null\" if {v} is None else {}", m.encode_expr(&f.ty, &v, 0))
                 } else {
-                    encode_parts.push(format!("{},", m.encode_expr(&f.ty, &format!("v.{attr}"), 0)));
-                }
+                    m.encode_expr(&f.ty, &format!("v.{attr}"), 0)
+                };
+                encode_fmt.push_str(&format!("{}{}:{{{value}}}", if i == 0 { "" } else { "," }, fstring_text(&key_json)));
             } else if f.nullable && !f.always_written {
                 encode_pre.push(format!("{v} = v.{attr}"));
                 encode_pre.push(format!("if {v} is not None:"));
@@ -739,14 +823,12 @@ impl Ctx {
         }
         decode.push(format!("return {name}({})", args.join(", ")));
         let encode_lines = if all_written {
-            encode_fmt.push('}');
+            encode_fmt.push_str("}}");
             let mut lines = encode_pre;
-            lines.push(format!("return {} % (", py_str_single(&encode_fmt)));
-            lines.extend(indent(encode_parts, 4));
-            lines.push(")".into());
+            lines.push(format!("return f'{encode_fmt}'"));
             lines
         } else {
-            let mut lines = vec!["parts: List[str] = []".to_string(), "p = parts.append".into()];
+            let mut lines = vec!["parts: list[str] = []".to_string(), "p = parts.append".into()];
             lines.extend(encode_pre);
             lines.push("return \"{\" + \",\".join(parts) + \"}\"".into());
             lines
@@ -796,7 +878,7 @@ impl Ctx {
         }
         decode.push("raise _Bad".into());
         encode.push("raise _Bad".into());
-        let members = variants.iter().map(|v| v.class.clone()).collect::<Vec<_>>().join(", ");
+        let members = variants.iter().map(|v| v.class.clone()).collect::<Vec<_>>().join(" | ");
         Ok(UnionDef {
             name: name.to_string(),
             doc_comment: comment(&u.doc, 0),
