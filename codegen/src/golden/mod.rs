@@ -147,8 +147,11 @@ fn check_stable(name: &str, frame: &[u8], canonical: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Rearranges the entries of one object.
+type KeyOrder = fn(&mut Vec<(&String, &Value)>);
+
 /// `value` with the keys of every object rearranged by `order` (at every depth).
-fn reorder(value: &Value, order: fn(&mut Vec<(&String, &Value)>)) -> Value {
+fn reorder(value: &Value, order: KeyOrder) -> Value {
     match value {
         Value::Array(items) => Value::Array(items.iter().map(|v| reorder(v, order)).collect()),
         Value::Object(object) => {
@@ -175,7 +178,7 @@ fn check_order_independent(name: &str, frame: &[u8], verdict: &Verdict) -> Resul
     if !matches!(verdict, Verdict::Accept { .. } | Verdict::Reject { kind: "type" | "missing" | "value", .. }) {
         return Ok(());
     }
-    let orders: [(&str, fn(&mut Vec<(&String, &Value)>)); 3] = [
+    let orders: [(&str, KeyOrder); 3] = [
         ("reversed", |e| e.reverse()),
         ("sorted", |e| e.sort_by(|a, b| a.0.cmp(b.0))),
         ("reverse-sorted", |e| e.sort_by(|a, b| b.0.cmp(a.0))),
