@@ -10,6 +10,11 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
+if [ ! -x tests/typescript/node_modules/.bin/tsc ]; then
+  echo "== e2e: npm ci in tests/typescript (the TypeScript compiler examples/typescript/run.sh uses)"
+  (cd tests/typescript && npm ci --no-audit --no-fund --silent)
+fi
+
 echo "== e2e: build the orchestrator"
 cargo build --quiet -p rrq-example-orchestrator
 orchestrator="$root/target/debug/rrq-orchestrator"
