@@ -24,6 +24,13 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// `println!` that ignores a closed stdout (e.g. piped into `head`) instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "rrq-orchestrator",
@@ -116,7 +123,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("rrq-orchestrator: {err:#}");
+            esay!("rrq-orchestrator: {err:#}");
             ExitCode::from(2)
         }
     }
@@ -133,7 +140,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     if args.list {
         for s in SCENARIOS {
             let runner = if s.own_runner { " [own runner]" } else { "" };
-            println!("{:<32} {}{runner}", s.name, s.description);
+            say!("{:<32} {}{runner}", s.name, s.description);
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -194,11 +201,11 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     if let Some(Ok(mut runner)) = shared {
         let status = runner.stop(Duration::from_secs(10)).await;
         if !status.is_some_and(|s| s.success()) {
-            eprintln!("rrq-orchestrator: the shared runner did not exit cleanly on SIGTERM: {status:?}");
+            esay!("rrq-orchestrator: the shared runner did not exit cleanly on SIGTERM: {status:?}");
         }
     }
     if failed > 0 {
-        eprintln!("rrq-orchestrator: {failed} scenario(s) failed");
+        esay!("rrq-orchestrator: {failed} scenario(s) failed");
         Ok(ExitCode::from(1))
     } else {
         Ok(ExitCode::SUCCESS)
@@ -247,7 +254,7 @@ async fn send(args: SendArgs) -> Result<ExitCode> {
             // The response exactly as the runner wrote it.
             emit(&received.body);
             if !received.is_canonical() {
-                eprintln!(
+                esay!(
                     "rrq-orchestrator: warning: the response is not in canonical form; canonical: {}",
                     String::from_utf8_lossy(&received.canonical)
                 );
@@ -259,7 +266,7 @@ async fn send(args: SendArgs) -> Result<ExitCode> {
             })
         }
         Err(e) => {
-            eprintln!("rrq-orchestrator: {e}");
+            esay!("rrq-orchestrator: {e}");
             Ok(ExitCode::from(2))
         }
     }
@@ -286,7 +293,7 @@ fn compare(args: CompareArgs) -> Result<ExitCode> {
         header.push_str(&format!("  {label:<10}"));
     }
     header.push_str("  identical");
-    println!("{header}");
+    say!("{header}");
     let mut bad = Vec::new();
     for scenario in SCENARIOS {
         let mut row = format!("{:<width$}", scenario.name);
@@ -303,22 +310,22 @@ fn compare(args: CompareArgs) -> Result<ExitCode> {
         let identical = all_present && cells.windows(2).all(|w| w[0].map(|c| &c.1) == w[1].map(|c| &c.1));
         let all_passed = all_present && cells.iter().all(|c| c.is_some_and(|c| c.0));
         row.push_str(if identical { "  yes" } else { "  NO" });
-        println!("{row}");
+        say!("{row}");
         if !identical || !all_passed {
             bad.push((scenario.name, cells));
         }
     }
     for (name, cells) in &bad {
-        eprintln!("\n{name}:");
+        esay!("\n{name}:");
         for ((label, _), cell) in runs.iter().zip(cells) {
-            eprintln!("  {label}: {}", cell.map_or("(missing)", |c| c.1.as_str()));
+            esay!("  {label}: {}", cell.map_or("(missing)", |c| c.1.as_str()));
         }
     }
     if bad.is_empty() {
-        println!("all {} scenarios passed with byte-identical outcomes across {} runners", SCENARIOS.len(), runs.len());
+        say!("all {} scenarios passed with byte-identical outcomes across {} runners", SCENARIOS.len(), runs.len());
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("{} scenario(s) failed or differ", bad.len());
+        say!("{} scenario(s) failed or differ", bad.len());
         Ok(ExitCode::from(1))
     }
 }
