@@ -123,7 +123,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            esay!("rrq-orchestrator: {err:#}");
+            eprintln!("rrq-orchestrator: {err:#}");
             ExitCode::from(2)
         }
     }
@@ -201,11 +201,11 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     if let Some(Ok(mut runner)) = shared {
         let status = runner.stop(Duration::from_secs(10)).await;
         if !status.is_some_and(|s| s.success()) {
-            esay!("rrq-orchestrator: the shared runner did not exit cleanly on SIGTERM: {status:?}");
+            eprintln!("rrq-orchestrator: the shared runner did not exit cleanly on SIGTERM: {status:?}");
         }
     }
     if failed > 0 {
-        esay!("rrq-orchestrator: {failed} scenario(s) failed");
+        eprintln!("rrq-orchestrator: {failed} scenario(s) failed");
         Ok(ExitCode::from(1))
     } else {
         Ok(ExitCode::SUCCESS)
@@ -254,7 +254,7 @@ async fn send(args: SendArgs) -> Result<ExitCode> {
             // The response exactly as the runner wrote it.
             emit(&received.body);
             if !received.is_canonical() {
-                esay!(
+                eprintln!(
                     "rrq-orchestrator: warning: the response is not in canonical form; canonical: {}",
                     String::from_utf8_lossy(&received.canonical)
                 );
@@ -266,7 +266,7 @@ async fn send(args: SendArgs) -> Result<ExitCode> {
             })
         }
         Err(e) => {
-            esay!("rrq-orchestrator: {e}");
+            eprintln!("rrq-orchestrator: {e}");
             Ok(ExitCode::from(2))
         }
     }
@@ -316,9 +316,9 @@ fn compare(args: CompareArgs) -> Result<ExitCode> {
         }
     }
     for (name, cells) in &bad {
-        esay!("\n{name}:");
+        eprintln!("\n{name}:");
         for ((label, _), cell) in runs.iter().zip(cells) {
-            esay!("  {label}: {}", cell.map_or("(missing)", |c| c.1.as_str()));
+            eprintln!("  {label}: {}", cell.map_or("(missing)", |c| c.1.as_str()));
         }
     }
     if bad.is_empty() {
