@@ -252,7 +252,7 @@ async fn serve_connection(
                 Ok(RunnerMessage::Cancel { payload }) => {
                     inflight.abort_where(Abort::Cancelled, |e| {
                         e.job_id == payload.job_id
-                            && payload.request_id.as_ref().is_none_or(|r| *r == e.request_id)
+                            && payload.request_id.as_ref().map_or(true, |r| *r == e.request_id)
                     });
                 }
                 Ok(RunnerMessage::Response { payload }) => {
