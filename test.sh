@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh machine: installs what it needs itself (cargo, pip into .venv, npm ci).
+# Runs every test on a fresh machine: installs what it needs itself (cargo crates, Python venvs,
+# npm ci). CI runs exactly this (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-echo "== rust: workspace tests"
+step() { printf '\n== %s\n' "$*"; }
+
+step "rust: workspace tests (serde_json with preserve_order, unified from codegen)"
 cargo test --workspace --quiet
 
-echo "== rust: rrq-protocol built alone (serde_json without preserve_order)"
+step "rust: rrq-protocol built alone (serde_json without preserve_order): same canonical bytes"
 cargo test -p rrq-protocol --quiet
 
-echo "== codegen: generated/ is what the generator produces"
+step "codegen: generated/ is exactly what the generator produces"
 cargo run --quiet -p rrq-codegen -- check
+
+step "schema: draft 2020-12 metaschema and verdicts against the Rust crate (Python jsonschema)"
+tests/schema/run.sh
+
+step "schema: compatibility with the latest release (rrq-codegen diff)"
+tests/diff/run.sh

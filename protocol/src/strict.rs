@@ -12,7 +12,7 @@ use crate::frame::{DecodeError, ErrorKind, PathSegment};
 use crate::{CancelRequest, ExecutionOutcome, ExecutionRequest, RunnerMessage};
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Unexpected, Visitor};
 use serde::{Deserialize, Deserializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 impl de::Error for DecodeError {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
@@ -67,7 +67,8 @@ impl<'de> Deserializer<'de> for Strict<'de> {
             },
             Value::String(s) => visitor.visit_borrowed_str(s),
             Value::Array(items) => visitor.visit_seq(Seq { items: items.iter(), index: 0 }),
-            Value::Object(map) => visitor.visit_map(Fields::new(map)),
+            // Any-JSON values cannot fail inside, so their entries' order does not matter.
+            Value::Object(map) => visitor.visit_map(Fields::new(map.iter().collect())),
         }
     }
 
@@ -78,18 +79,33 @@ impl<'de> Deserializer<'de> for Strict<'de> {
         }
     }
 
+    /// Presents the known fields in declaration order (unknown ones are never looked at), so
+    /// the first invalid field reported is the first in declaration order whatever the input's
+    /// key order; absent required fields are reported after that, also in declaration order.
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
-        _fields: &'static [&'static str],
+        fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DecodeError> {
-        self.deserialize_map(visitor)
+        match self.0 {
+            Value::Object(map) => {
+                let entries = fields.iter().filter_map(|f| map.get_key_value(*f)).collect();
+                visitor.visit_map(Fields::new(entries))
+            }
+            other => Err(de::Error::invalid_type(unexpected(other), &visitor)),
+        }
     }
 
+    /// Presents the entries sorted by key (code point order), so the first invalid entry
+    /// reported does not depend on the input's order or on serde_json's map implementation.
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         match self.0 {
-            Value::Object(map) => visitor.visit_map(Fields::new(map)),
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                visitor.visit_map(Fields::new(entries))
+            }
             other => Err(de::Error::invalid_type(unexpected(other), &visitor)),
         }
     }
@@ -149,13 +165,13 @@ impl<'de> de::SeqAccess<'de> for Seq<'de> {
 }
 
 struct Fields<'a> {
-    entries: serde_json::map::Iter<'a>,
+    entries: std::vec::IntoIter<(&'a String, &'a Value)>,
     current: Option<(&'a String, &'a Value)>,
 }
 
 impl<'a> Fields<'a> {
-    fn new(map: &'a Map<String, Value>) -> Self {
-        Fields { entries: map.iter(), current: None }
+    fn new(entries: Vec<(&'a String, &'a Value)>) -> Self {
+        Fields { entries: entries.into_iter(), current: None }
     }
 }
 

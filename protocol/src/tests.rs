@@ -349,3 +349,22 @@ fn a_null_result_or_details_is_omitted_like_none() {
         r#"{"type":"response","payload":{"job_id":"j","request_id":"r","status":"success","error":{"message":"m"}}}"#
     );
 }
+
+#[test]
+fn the_first_error_is_the_same_whatever_the_key_order() {
+    // Several errors: the first field in declaration order wins, then absent required fields.
+    for body in [
+        r#"{"type":"cancel","payload":{"job_id":1,"hard_kill":"x"}}"#,
+        r#"{"payload":{"hard_kill":"x","job_id":1},"type":"cancel"}"#,
+    ] {
+        let FrameError::Invalid(e) = decode_message(body.as_bytes()).unwrap_err() else { panic!() };
+        assert_eq!((e.kind(), e.path()), (ErrorKind::Type, "payload.job_id".to_string()));
+    }
+    let body = r#"{"type":"cancel","payload":{"hard_kill":"x"}}"#;
+    let FrameError::Invalid(e) = decode_message(body.as_bytes()).unwrap_err() else { panic!() };
+    assert_eq!(e.path(), "payload.hard_kill", "a present invalid field before an absent one");
+    // Map entries: the first in code-point order of their keys.
+    let mut v = minimal_request();
+    v["payload"]["context"]["trace_context"] = json!({"b": 1, "a": 2});
+    assert_eq!(rejection(v), (ErrorKind::Type, "payload.context.trace_context.a".into()));
+}

@@ -98,7 +98,7 @@ impl de::Visitor<'_> for Visitor {
     }
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
-        parse(text).map_err(|err| E::invalid_value(de::Unexpected::Str(text), &err.0))
+        parse(text).map_err(|err| E::custom(format_args!("invalid timestamp {text:?}: {err}")))
     }
 }
 
