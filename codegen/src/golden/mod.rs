@@ -20,7 +20,6 @@
 //! depends on the order of keys in the input objects, when a case name repeats, or when a
 //! fixture no longer covers every field of the schema.
 
-mod base64;
 mod fixtures;
 mod groups;
 mod systematic;
@@ -31,7 +30,16 @@ use rrq_protocol::{decode_frame, encode_frame, FrameError, FRAME_HEADER_LEN};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 
-pub use base64::{decode as base64_decode, encode as base64_encode};
+use base64::Engine as _;
+
+/// Frames are stored as standard, padded base64.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+pub fn base64_decode(text: &str) -> Result<Vec<u8>> {
+    Ok(base64::engine::general_purpose::STANDARD.decode(text)?)
+}
 
 /// One input frame of the corpus, before the reference has judged it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,8 +203,7 @@ fn check_order_independent(name: &str, frame: &[u8], verdict: &Verdict) -> Resul
         };
         ensure!(
             same,
-            "{name}: the verdict depends on key order ({verdict:?} as written, {other:?} with keys {label}); \
-             a corpus case must have a single error"
+            "{name}: the verdict depends on key order ({verdict:?} as written, {other:?} with keys {label})"
         );
     }
     Ok(())
