@@ -17,7 +17,9 @@ fi
 
 echo "== e2e: build the orchestrator"
 cargo build --quiet -p rrq-example-orchestrator
-orchestrator="$root/target/debug/rrq-orchestrator"
+target_dir="${CARGO_TARGET_DIR:-target}"
+case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
+orchestrator="$target_dir/debug/rrq-orchestrator"
 
 out="$(mktemp -d "${TMPDIR:-/tmp}/rrq-e2e.XXXXXX")"
 trap 'rm -rf "$out"' EXIT
