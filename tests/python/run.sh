@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Tests of the generated Python package (generated/python), self-contained from any cwd:
+#   - a venv of its own (tests/python/.venv) with the pinned test tools and the optional accelerator;
+#   - mypy --strict and ruff check over generated/python;
+#   - the pytest suite (golden corpus, models, runtime over loopback, CLI) in stdlib mode and in
+#     accelerated (orjson) mode;
+#   - the package pip-installs into a fresh venv and `python -m rrq_runner --help` works from it.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+VENV="$HERE/.venv"
+PYTHON="${PYTHON:-python3}"
+TOOLS="pytest==9.2.0 mypy==2.4.1 ruff==0.17.6 orjson==3.13.0"
+
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+if [ "$(cat "$VENV/.tools" 2>/dev/null || true)" != "$TOOLS" ]; then
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check $TOOLS
+    echo "$TOOLS" > "$VENV/.tools"
+fi
+
+SCRATCH="$(mktemp -d)"
+trap 'rm -rf "$SCRATCH"' EXIT
+cd "$ROOT"
+cargo run --quiet -p rrq-codegen -- ir > "$SCRATCH/ir.json"
+export RRQ_IR_JSON="$SCRATCH/ir.json"
+export RRQ_PYTHON_PACKAGE="$ROOT/generated/python"
+export MYPY_CACHE_DIR="$VENV/.mypy_cache" RUFF_CACHE_DIR="$VENV/.ruff_cache" PYTHONDONTWRITEBYTECODE=1
+
+echo "== python: mypy --strict, ruff check (generated/python)"
+(cd generated/python && "$VENV/bin/mypy" --strict rrq_runner && "$VENV/bin/ruff" check rrq_runner)
+
+for mode in 0 1; do
+    echo "== python: pytest, $([ $mode = 0 ] && echo stdlib || echo accelerated) mode"
+    RRQ_RUNNER_ACCELERATE=$mode "$VENV/bin/python" -c \
+        "import sys; sys.path.insert(0, 'generated/python'); import rrq_runner; assert rrq_runner.ACCELERATED == bool($mode)"
+    RRQ_RUNNER_ACCELERATE=$mode "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$HERE"
+done
+
+echo "== python: pip install into a fresh venv"
+cp -r generated/python "$SCRATCH/package"
+"$PYTHON" -m venv "$SCRATCH/venv"
+"$SCRATCH/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$SCRATCH/package"
+(cd "$SCRATCH" && "$SCRATCH/venv/bin/python" -m rrq_runner --help > /dev/null && "$SCRATCH/venv/bin/rrq-runner" --help > /dev/null)
+(cd "$SCRATCH" && "$SCRATCH/venv/bin/python" -c "import rrq_runner, sys; assert not rrq_runner.ACCELERATED; print('installed rrq-runner', rrq_runner.__version__)")

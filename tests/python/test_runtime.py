@@ -1,0 +1,331 @@
+"""The runner runtime over a real loopback socket: every behaviour of RUNTIME.md.
+
+Requests are built from an accepted request of the golden corpus; status and error-type values
+come from the package (`OutcomeStatus`, `ErrorType`)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from conftest import CORPUS, IR, frame_of
+from rrq_runner import (
+    Cancel,
+    CancelRequest,
+    ErrorType,
+    ExecutionOutcome,
+    ExecutionRequest,
+    OutcomeStatus,
+    Registry,
+    Request,
+    Response,
+    RetryError,
+    Runner,
+    decode_frame,
+    decode_message,
+    encode_frame,
+    read_frame,
+)
+
+TEMPLATE: ExecutionRequest = next(
+    m.payload for m in (decode_frame(frame_of(c)) for c in CORPUS if c["verdict"] == "accept") if isinstance(m, Request)
+)
+
+
+def request(function: str, request_id: str = "req-1", job_id: str = "job-1", **changes: Any) -> ExecutionRequest:
+    context = dataclasses.replace(TEMPLATE.context, job_id=job_id, deadline=changes.pop("deadline", None))
+    return dataclasses.replace(
+        TEMPLATE, function_name=function, request_id=request_id, job_id=job_id, context=context, **changes
+    )
+
+
+class Client:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def send(self, message: Any) -> None:
+        self.writer.write(encode_frame(message))
+        await self.writer.drain()
+
+    async def send_raw(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def receive(self, timeout: float = 5) -> ExecutionOutcome:
+        body = await asyncio.wait_for(read_frame(self.reader), timeout)
+        assert body is not None, "connection closed"
+        message = decode_message(body)
+        assert isinstance(message, Response)
+        return message.payload
+
+    async def closed(self, timeout: float = 5) -> bool:
+        return await asyncio.wait_for(self.reader.read(1), timeout) == b""
+
+    async def call(self, req: ExecutionRequest) -> ExecutionOutcome:
+        await self.send(Request(req))
+        return await self.receive()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+@asynccontextmanager
+async def running(registry: Registry, **options: Any) -> AsyncIterator[Callable[[], Awaitable[Client]]]:
+    runner = Runner(registry, **options)
+    host, port = await runner.start("127.0.0.1", 0)
+    clients: list[Client] = []
+
+    async def connect() -> Client:
+        client = Client(*await asyncio.open_connection(host, port))
+        clients.append(client)
+        return client
+
+    try:
+        yield connect
+    finally:
+        for client in clients:
+            client.close()
+        await runner.shutdown()
+
+
+def run(coro: Awaitable[None]) -> None:
+    asyncio.run(asyncio.wait_for(coro, 30))  # type: ignore[arg-type]
+
+
+def registry() -> Registry:
+    reg = Registry()
+    reg.register("echo", lambda r: {"args": r.args, "kwargs": r.kwargs})
+
+    @reg.register("aecho")
+    async def aecho(r: ExecutionRequest) -> object:
+        await asyncio.sleep(0)
+        return r.args
+
+    @reg.register("sleep")
+    async def sleep(r: ExecutionRequest) -> object:
+        await asyncio.sleep(float(r.kwargs.get("seconds", 30)))  # type: ignore[arg-type]
+        return "slept"
+
+    @reg.register("boom")
+    def boom(r: ExecutionRequest) -> object:
+        raise KeyError("no such thing")
+
+    @reg.register("retry")
+    async def retry(r: ExecutionRequest) -> object:
+        raise RetryError("later", retry_after_seconds=2.5)
+
+    reg.register("outcome", lambda r: ExecutionOutcome(status=OutcomeStatus.SUCCESS, result=[1, 2]))
+    reg.register("not_json", lambda r: {1, 2})
+    return reg
+
+
+def assert_error(outcome: ExecutionOutcome, error_type: str, ids: tuple[str | None, str | None] = ("job-1", "req-1")) -> None:
+    assert outcome.status == OutcomeStatus.ERROR, outcome
+    assert outcome.error is not None and outcome.error.type == error_type, outcome
+    assert (outcome.job_id, outcome.request_id) == ids
+
+
+def test_success_sync_and_async() -> None:
+    async def main() -> None:
+        async with running(registry()) as connect:
+            client = await connect()
+            req = request("echo", args=[1, "two"], kwargs={"k": {"b": 1, "a": None}})
+            outcome = await client.call(req)
+            assert outcome.status == OutcomeStatus.SUCCESS
+            assert outcome.result == {"args": [1, "two"], "kwargs": {"k": {"b": 1, "a": None}}}
+            assert (outcome.job_id, outcome.request_id) == ("job-1", "req-1")
+            outcome = await client.call(request("aecho", args=[3]))
+            assert (outcome.status, outcome.result) == (OutcomeStatus.SUCCESS, [3])
+    run(main())
+
+
+def test_raise_retry_outcome_and_unencodable_result() -> None:
+    async def main() -> None:
+        async with running(registry()) as connect:
+            client = await connect()
+            outcome = await client.call(request("boom"))
+            assert_error(outcome, "KeyError")
+            assert outcome.error is not None and "no such thing" in outcome.error.message
+            outcome = await client.call(request("retry"))
+            assert outcome.status == OutcomeStatus.RETRY and outcome.retry_after_seconds == 2.5
+            assert outcome.error is not None and outcome.error.message == "later"
+            outcome = await client.call(request("outcome", request_id="req-9"))
+            assert (outcome.status, outcome.result, outcome.request_id, outcome.job_id) == (
+                OutcomeStatus.SUCCESS, [1, 2], "req-9", "job-1")
+            outcome = await client.call(request("not_json"))
+            assert outcome.status == OutcomeStatus.ERROR and outcome.error is not None
+            assert "cannot be sent" in outcome.error.message
+    run(main())
+
+
+def test_handler_not_found_and_protocol_version() -> None:
+    async def main() -> None:
+        async with running(registry()) as connect:
+            client = await connect()
+            assert_error(await client.call(request("missing")), ErrorType.HANDLER_NOT_FOUND)
+            other = IR["meta"]["protocol_version"] + "-other"
+            assert_error(await client.call(request("echo", protocol_version=other)), ErrorType.UNSUPPORTED_PROTOCOL_VERSION)
+    run(main())
+
+
+def test_deadline_past_and_during() -> None:
+    called = threading.Event()
+    reg = registry()
+    reg.register("flag", lambda r: called.set())
+
+    async def main() -> None:
+        async with running(reg) as connect:
+            client = await connect()
+            past = datetime.now(timezone.utc) - timedelta(seconds=1)
+            outcome = await client.call(request("flag", deadline=past))
+            assert outcome.status == OutcomeStatus.TIMEOUT and not called.is_set()
+            assert outcome.error is not None and outcome.error.type == ErrorType.TIMEOUT
+            soon = datetime.now(timezone.utc) + timedelta(milliseconds=300)
+            started = time.monotonic()
+            outcome = await client.call(request("sleep", deadline=soon))
+            assert outcome.status == OutcomeStatus.TIMEOUT and time.monotonic() - started < 5
+    run(main())
+
+
+def test_cancel_by_request_id_and_job_id_from_another_connection() -> None:
+    async def main() -> None:
+        async with running(registry()) as connect:
+            worker, canceller = await connect(), await connect()
+            await worker.send(Request(request("sleep", request_id="a", job_id="j")))
+            await worker.send(Request(request("sleep", request_id="b", job_id="j")))
+            await worker.send(Request(request("sleep", request_id="c", job_id="k", kwargs={"seconds": 0.5})))
+            await asyncio.sleep(0.1)
+            await canceller.send(Cancel(CancelRequest(job_id="j", request_id="a")))
+            first = await worker.receive()
+            assert_error(first, ErrorType.CANCELLED, ("j", "a"))
+            await canceller.send(Cancel(CancelRequest(job_id="nobody")))  # ignored
+            await canceller.send(Cancel(CancelRequest(job_id="j", hard_kill=True)))
+            second = await worker.receive()
+            assert_error(second, ErrorType.CANCELLED, ("j", "b"))
+            third = await worker.receive()
+            assert (third.status, third.request_id) == (OutcomeStatus.SUCCESS, "c")
+    run(main())
+
+
+def test_many_in_flight_and_busy_limit() -> None:
+    async def main() -> None:
+        async with running(registry(), max_in_flight=2) as connect:
+            client = await connect()
+            for i in range(2):
+                await client.send(Request(request("sleep", request_id=f"s{i}", kwargs={"seconds": 0.3})))
+            await client.send(Request(request("echo", request_id="over")))
+            assert_error(await client.receive(), ErrorType.BUSY, ("job-1", "over"))
+            done = {(await client.receive()).request_id for _ in range(2)}
+            assert done == {"s0", "s1"}
+            assert (await client.call(request("echo"))).status == OutcomeStatus.SUCCESS
+    run(main())
+
+
+@pytest.mark.parametrize("header", [0, "max+1"])
+def test_bad_length_closes_only_that_connection(header: Any) -> None:
+    import rrq_runner
+
+    length = 0 if header == 0 else rrq_runner.MAX_FRAME_LEN + 1
+
+    async def main() -> None:
+        async with running(registry()) as connect:
+            bad, good = await connect(), await connect()
+            await good.send(Request(request("sleep", kwargs={"seconds": 0.2})))
+            await bad.send_raw(length.to_bytes(4, "big") + b"{}")
+            assert await bad.closed()
+            assert (await good.receive()).status == OutcomeStatus.SUCCESS
+    run(main())
+
+
+def test_truncated_frame_and_readiness_probe() -> None:
+    async def main() -> None:
+        async with running(registry()) as connect:
+            probe = await connect()
+            probe.close()
+            truncated = await connect()
+            await truncated.send_raw((100).to_bytes(4, "big") + b"{")
+            truncated.writer.write_eof()
+            assert await truncated.closed()
+            client = await connect()
+            assert (await client.call(request("echo"))).status == OutcomeStatus.SUCCESS
+    run(main())
+
+
+def test_undecodable_frames_keep_the_connection() -> None:
+    ok = frame_of(next(c for c in CORPUS if c["verdict"] == "accept"))
+    invalid = [c for c in CORPUS if c["verdict"] == "reject" and c["error"]["kind"] != "length"]
+
+    async def main() -> None:
+        async with running(registry()) as connect:
+            client = await connect()
+            for case in invalid:
+                frame = frame_of(case)
+                await client.send_raw(frame)
+                # The runtime answers whenever the ids can be read (leniently) from the body.
+                try:
+                    body = json.loads(frame[4:])
+                except (ValueError, RecursionError):
+                    body = None
+                payload = body.get("payload") if isinstance(body, dict) else None
+                readable = isinstance(payload, dict) and any(
+                    isinstance(payload.get(k), str) and payload[k].isprintable() for k in ("request_id", "job_id")
+                )
+                if readable:
+                    outcome = await client.receive()
+                    assert outcome.error is not None and outcome.error.type == ErrorType.INVALID_FRAME, case["name"]
+                    assert outcome.status == OutcomeStatus.ERROR
+                    if "path" in case["error"]:
+                        assert outcome.error.message.startswith(case["error"]["path"] + ": ")
+            # Still working after every bad frame.
+            assert (await client.call(request("echo"))).status == OutcomeStatus.SUCCESS
+            await client.send_raw(ok)
+    run(main())
+
+
+def test_response_frame_is_unexpected() -> None:
+    async def main() -> None:
+        async with running(registry()) as connect:
+            client = await connect()
+            await client.send(Response(ExecutionOutcome(job_id="jx", request_id="rx", status=OutcomeStatus.SUCCESS)))
+            assert_error(await client.receive(), ErrorType.UNEXPECTED_MESSAGE, ("jx", "rx"))
+            assert (await client.call(request("echo"))).status == OutcomeStatus.SUCCESS
+    run(main())
+
+
+def test_peer_closing_cancels_its_requests() -> None:
+    cancelled = asyncio.Event()
+    reg = registry()
+
+    @reg.register("watch")
+    async def watch(r: ExecutionRequest) -> object:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return None
+
+    async def main() -> None:
+        async with running(reg) as connect:
+            client = await connect()
+            await client.send(Request(request("watch")))
+            await asyncio.sleep(0.1)
+            client.close()
+            await asyncio.wait_for(cancelled.wait(), 5)
+    run(main())
+
+
+def test_non_loopback_bind_is_refused() -> None:
+    async def main() -> None:
+        for host in ["0.0.0.0", "192.0.2.1", "::"]:
+            with pytest.raises(ValueError, match="loopback"):
+                await Runner(Registry()).start(host, 0)
+    run(main())
