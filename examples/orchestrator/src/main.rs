@@ -158,11 +158,18 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         }
     }
     let ready = seconds(args.ready_timeout);
-    // Stop everything we started on Ctrl-C / SIGTERM of the orchestrator itself: runners live in
-    // their own process groups and would not see the terminal's signal.
+    // On Ctrl-C / SIGTERM of the orchestrator itself, stop and drop everything we started
+    // (dropping a Runner kills its process group): runners live in their own process groups and
+    // would not see the terminal's signal.
     let mut shared: Option<Result<Runner, String>> = None;
     let mut failed = 0;
-    let interrupted = tokio::signal::ctrl_c();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let interrupted = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    };
     tokio::pin!(interrupted);
     for scenario in selected {
         let report = if scenario.own_runner {
