@@ -68,6 +68,7 @@ class _Bad(Exception):
 
 
 _MISSING: Any = object()
+_new = object.__new__
 
 Path = list[str | int]
 

@@ -80,9 +80,22 @@ def _parse_constant(text: str) -> float:
     raise JsonError(f"{text} is not a JSON value")
 
 
-_decode_text = json.JSONDecoder(
+# Bodies without `-0`, exponents or long digit runs parse with the C scanner's own number
+# conversions (they agree with the reference there); the others go through the hooks above.
+_decode_hooked = json.JSONDecoder(
     parse_float=_parse_float, parse_int=_parse_int, parse_constant=_parse_constant
 ).decode
+_decode_plain = json.JSONDecoder(parse_constant=_parse_constant).decode
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789E", b"000000000e")
+_LONG_DIGITS = b"0" * 19
+
+
+def _risky_numbers(body: bytes) -> bool:
+    """Whether the body may hold `-0`, an exponent or a 19+ digit number (cheap, conservative)."""
+    if b"-0" in body:
+        return True
+    shape = body.translate(_DIGITS_TO_ZERO)
+    return b"0e" in shape or _LONG_DIGITS in shape
 
 _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
@@ -125,7 +138,7 @@ def _loads_stdlib(body: bytes) -> object:
     if body.count(b"[") + body.count(b"{") > MAX_NESTING_DEPTH and _too_deep(body):
         raise JsonError(f"arrays and objects nested deeper than {MAX_NESTING_DEPTH} levels")
     try:
-        value: object = _decode_text(text)
+        value: object = _decode_hooked(text) if _risky_numbers(body) else _decode_plain(text)
     except JsonError:
         raise
     except (ValueError, RecursionError) as exc:
@@ -148,15 +161,14 @@ def _accelerator() -> Callable[[bytes], object] | None:
         return None
     fast_loads: Callable[[bytes], object] = orjson.loads
     decode_error = orjson.JSONDecodeError
-    # Bytes after which orjson and the stdlib could disagree: escapes (surrogates), `-0`,
-    # exponents and long digit runs (big integers, out-of-range floats). Such bodies take the
-    # stdlib path, which owns every verdict and every error message.
-    risky = re.compile(rb"\\u|-0(?![.0-9])|[0-9][eE]|[0-9]{19}")
-
+    # Bodies where orjson and the stdlib could disagree (escapes: surrogates; `-0`, exponents and
+    # long digit runs: big integers, out-of-range floats; deep nesting) take the stdlib path,
+    # which owns every verdict and every error message.
     def loads_fast(body: bytes) -> object:
         if (
-            body.count(b"[") + body.count(b"{") > MAX_NESTING_DEPTH
-            or risky.search(body) is not None
+            b"\\u" in body
+            or body.count(b"[") + body.count(b"{") > MAX_NESTING_DEPTH
+            or _risky_numbers(body)
         ):
             return _loads_stdlib(body)
         try:
@@ -401,9 +413,38 @@ _TIMESTAMP = re.compile(
 _SHAPE = "an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|\u00b1hh:mm)"
 
 
+_fromisoformat = datetime.fromisoformat
+_new_datetime = datetime.__new__
+
+
 def parse_timestamp(text: str) -> Timestamp:
     """Parses the protocol's strict RFC 3339 grammar; raises `TimestampError` saying what was
     expected."""
+    match = _TIMESTAMP.fullmatch(text)
+    if match is not None and match.group(8) == "Z" and text[11:13] <= "23":
+        fraction = match.group(7)
+        try:
+            # The shape is checked: this validates the date and the time of day, in C.
+            base = _fromisoformat(text[:19])
+        except ValueError:
+            pass
+        else:
+            if fraction is None:
+                nanos = 0
+            elif 0 < len(fraction) <= 9:
+                nanos = int(fraction) * 10 ** (9 - len(fraction))
+            else:
+                raise TimestampError("1 to 9 digits of fractional seconds")
+            value: Timestamp = _new_datetime(
+                Timestamp, base.year, base.month, base.day, base.hour, base.minute, base.second,
+                nanos // 1000, _UTC,
+            )
+            value._nanosecond = nanos % 1000
+            return value
+    return _parse_timestamp_slow(text)
+
+
+def _parse_timestamp_slow(text: str) -> Timestamp:
     match = _TIMESTAMP.fullmatch(text)
     if match is None:
         if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{10,}.*", text, re.DOTALL):
