@@ -151,11 +151,6 @@ fn docstring(doc: &str, fallback: &str, indent: usize) -> String {
     }
 }
 
-/// A `#` comment block (for docs where a docstring cannot go).
-fn comment(doc: &str, indent: usize) -> Vec<String> {
-    let pad = " ".repeat(indent);
-    doc.trim().lines().map(|l| if l.is_empty() { format!("{pad}#") } else { format!("{pad}# {l}") }).collect()
-}
 
 /// Literal text inside a single-quoted Python f-string: braces doubled, quotes and backslashes
 /// escaped.
@@ -347,7 +342,6 @@ struct EnumDef {
 }
 
 struct FieldDef {
-    attr: String,
     /// `attr: Annotation` or `attr: Annotation = default`.
     declaration: String,
     docstring: String,
@@ -374,7 +368,6 @@ struct VariantDef {
 
 struct UnionDef {
     name: String,
-    doc_comment: Vec<String>,
     docstring: String,
     variants: Vec<VariantDef>,
     members: String,
@@ -385,7 +378,6 @@ struct UnionDef {
 
 /// Names the runner runtime and the README need, resolved from the IR by their protocol role.
 struct Roles {
-    root: String,
     request_variant: String,
     response_variant: String,
     cancel_variant: String,
@@ -393,7 +385,6 @@ struct Roles {
     request: String,
     outcome: String,
     error: String,
-    cancel: String,
     status: String,
     req_protocol_version: String,
     req_request_id: String,
@@ -413,7 +404,6 @@ struct Roles {
     err_type: String,
     cancel_job_id: String,
     cancel_request_id: String,
-    cancel_hard_kill: String,
     st_success: String,
     st_retry: String,
     st_timeout: String,
@@ -449,8 +439,6 @@ struct Ctx {
     enums: Vec<EnumDef>,
     structs: Vec<StructDef>,
     unions: Vec<UnionDef>,
-    /// Public model names, in IR order, then the union variant classes.
-    model_names: Vec<String>,
     /// `__all__` of the models module and of the package, sorted as ruff wants them.
     models_all: Vec<String>,
     package_all: Vec<String>,
@@ -520,7 +508,6 @@ impl Roles {
                 .ok_or_else(|| anyhow!("the Python runtime needs the error type `{value}` in x-rrq.error_types"))
         };
         Ok(Roles {
-            root: identifier(&root.name),
             request_variant: variant_class(ir, root, &req_v.tag_value),
             response_variant: variant_class(ir, root, &resp_v.tag_value),
             cancel_variant: variant_class(ir, root, &cancel_v.tag_value),
@@ -528,7 +515,6 @@ impl Roles {
             request: identifier(&request.name),
             outcome: identifier(&outcome.name),
             error: identifier(&error.name),
-            cancel: identifier(&cancel.name),
             status: identifier(&status.name),
             req_protocol_version: attr(request, "protocol_version")?,
             req_request_id: attr(request, "request_id")?,
@@ -548,7 +534,6 @@ impl Roles {
             err_type: attr(error, "type")?,
             cancel_job_id: attr(cancel, "job_id")?,
             cancel_request_id: attr(cancel, "request_id")?,
-            cancel_hard_kill: attr(cancel, "hard_kill")?,
             st_success: member("success")?,
             st_retry: member("retry")?,
             st_timeout: member("timeout")?,
@@ -599,10 +584,6 @@ fn sort_exports(names: &mut [String]) {
     });
 }
 
-fn indent(lines: Vec<String>, by: usize) -> Vec<String> {
-    let pad = " ".repeat(by);
-    lines.into_iter().map(|l| format!("{pad}{l}")).collect()
-}
 
 impl Ctx {
     fn build(ir: &Ir, provenance: &Provenance) -> Result<Ctx> {
@@ -699,7 +680,6 @@ impl Ctx {
             enums,
             structs,
             unions,
-            model_names,
             root: identifier(&ir.root),
             r,
         })
@@ -741,7 +721,6 @@ impl Ctx {
             let key = py_str(&f.name);
             let spec = m.spec(&f.ty).with_context(|| at.clone())?;
             fields.push(FieldDef {
-                attr: attr.clone(),
                 declaration,
                 docstring: docstring(&f.doc, &f.name, 4),
                 spec_row: format!(
@@ -884,7 +863,6 @@ impl Ctx {
         let members = variants.iter().map(|v| v.class.clone()).collect::<Vec<_>>().join(" | ");
         Ok(UnionDef {
             name: name.to_string(),
-            doc_comment: comment(&u.doc, 0),
             docstring: docstring(&u.doc, &u.name, 0),
             members,
             spec_row: format!(
