@@ -445,6 +445,7 @@ struct Glue {
     req_args: String,
     req_kwargs: String,
     ctx_deadline: String,
+    ctx_job_id: String,
     /// Property names of an outcome and its error.
     out_job_id: String,
     out_request_id: String,
@@ -537,6 +538,7 @@ impl Glue {
             req_args: field(&run.ty, "args")?,
             req_kwargs: field(&run.ty, "kwargs")?,
             ctx_deadline: field(&context, "deadline")?,
+            ctx_job_id: field(&context, "job_id")?,
             out_job_id: field(&reply.ty, "job_id")?,
             out_request_id: field(&reply.ty, "request_id")?,
             out_status: field(&reply.ty, "status")?,

@@ -8,12 +8,14 @@
  * @module
  */
 
-import { PROTOCOL_VERSION, type RunnerMessage, type RunnerMessageInit, type ExecutionRequest, type ExecutionOutcomeInit, type CancelRequest } from "./protocol.js";
+import { PROTOCOL_VERSION, type RunnerMessage, type RunnerMessageInit, type ExecutionRequest, type ExecutionOutcome, type ExecutionOutcomeInit, type CancelRequest } from "./protocol.js";
 import type { JsonInput } from "./json.js";
 import type { Timestamp } from "./timestamp.js";
 
 /** A request to run a handler. */
 export type Request = ExecutionRequest;
+/** An outcome, as decoded. */
+export type Outcome = ExecutionOutcome;
 /** An outcome, as given for encoding. */
 export type OutcomeInit = ExecutionOutcomeInit;
 /** A cancellation. */
@@ -34,7 +36,7 @@ export interface Ids {
 export type Incoming =
   | { kind: "run"; request: Request }
   | { kind: "stop"; cancel: Cancel }
-  | { kind: "reply"; ids: Ids };
+  | { kind: "reply"; ids: Ids; outcome: Outcome };
 
 export function classify(message: Message): Incoming {
   switch (message.type) {
@@ -44,7 +46,7 @@ export function classify(message: Message): Incoming {
       return { kind: "stop", cancel: message.payload };
     case "response": {
       const outcome = message.payload;
-      return { kind: "reply", ids: { jobId: outcome.job_id ?? undefined, requestId: outcome.request_id ?? undefined } };
+      return { kind: "reply", ids: { jobId: outcome.job_id ?? undefined, requestId: outcome.request_id ?? undefined }, outcome };
     }
   }
 }
@@ -149,3 +151,72 @@ export const Failures = {
   unsupportedVersion: "unsupported_protocol_version",
   unexpected: "unexpected_message",
 } as const;
+
+/** The outcome statuses, by role. */
+export const Statuses = { success: "success", ...STATUS } as const;
+
+/** What an outcome says, in the runtime's terms (for tools and tests). */
+export interface OutcomeFacts {
+  ids: Ids;
+  status: string;
+  result: unknown;
+  message: string | undefined;
+  errorType: string | undefined;
+  retryAfterSeconds: number | undefined;
+}
+
+export function outcomeFacts(outcome: Outcome): OutcomeFacts {
+  const error = outcome.error;
+  return {
+    ids: { jobId: outcome.job_id ?? undefined, requestId: outcome.request_id ?? undefined },
+    status: outcome.status,
+    result: outcome.result,
+    message: error?.message,
+    errorType: error?.type ?? undefined,
+    retryAfterSeconds: outcome.retry_after_seconds ?? undefined,
+  };
+}
+
+/** What to change in a request (for tools and tests): see {@link requestWith}. */
+export interface RequestChanges {
+  jobId?: string;
+  requestId?: string;
+  functionName?: string;
+  protocolVersion?: string;
+  deadline?: Timestamp | null;
+  args?: JsonInput[];
+  kwargs?: { [key: string]: JsonInput };
+}
+
+/** A request message: `request` with `changes` applied (the job id also in its context). */
+export function requestWith(request: Request, changes: RequestChanges): RunnerMessageInit {
+  const context = { ...request.context };
+  if (changes.jobId !== undefined) context.job_id = changes.jobId;
+  if (changes.deadline !== undefined) context.deadline = changes.deadline;
+  return {
+    type: "request",
+    payload: {
+      ...request,
+      job_id: changes.jobId ?? request.job_id,
+      request_id: changes.requestId ?? request.request_id,
+      function_name: changes.functionName ?? request.function_name,
+      protocol_version: changes.protocolVersion ?? request.protocol_version,
+      args: changes.args ?? request.args,
+      kwargs: changes.kwargs ?? request.kwargs,
+      context: context,
+    },
+  };
+}
+
+/** A cancel message. */
+export function cancelMessage(target: { jobId: string; requestId?: string; hardKill?: boolean }): RunnerMessageInit {
+  return {
+    type: "cancel",
+    payload: { job_id: target.jobId, request_id: target.requestId, hard_kill: target.hardKill ?? false },
+  };
+}
+
+/** A response message (which a runner refuses). */
+export function replyMessage(ids: Ids): RunnerMessageInit {
+  return reply(success(ids, null));
+}

@@ -341,7 +341,7 @@ class ExactParser {
         start = this.i;
         continue;
       }
-      if (c < 0x20) {
+      if (!(c >= 0x20)) {
         throw this.fail(Number.isNaN(c) ? "EOF while parsing a string" : "control character (\\u0000-\\u001F) found while parsing a string");
       }
       this.i++;

@@ -6,12 +6,14 @@
  * @module
  */
 
-import { PROTOCOL_VERSION, type {{ g.root }}, type {{ g.root }}Init, type {{ g.request_type }}, type {{ g.outcome_type }}Init, type {{ g.cancel_type }} } from "./protocol.js";
+import { PROTOCOL_VERSION, type {{ g.root }}, type {{ g.root }}Init, type {{ g.request_type }}, type {{ g.outcome_type }}, type {{ g.outcome_type }}Init, type {{ g.cancel_type }} } from "./protocol.js";
 import type { JsonInput } from "./json.js";
 import type { Timestamp } from "./timestamp.js";
 
 /** A request to run a handler. */
 export type Request = {{ g.request_type }};
+/** An outcome, as decoded. */
+export type Outcome = {{ g.outcome_type }};
 /** An outcome, as given for encoding. */
 export type OutcomeInit = {{ g.outcome_type }}Init;
 /** A cancellation. */
@@ -32,7 +34,7 @@ export interface Ids {
 export type Incoming =
   | { kind: "run"; request: Request }
   | { kind: "stop"; cancel: Cancel }
-  | { kind: "reply"; ids: Ids };
+  | { kind: "reply"; ids: Ids; outcome: Outcome };
 
 export function classify(message: Message): Incoming {
   switch (message.{{ g.tag_prop }}) {
@@ -42,7 +44,7 @@ export function classify(message: Message): Incoming {
       return { kind: "stop", cancel: message.{{ g.content_prop }} };
     case {{ g.reply_tag }}: {
       const outcome = message.{{ g.content_prop }};
-      return { kind: "reply", ids: { jobId: outcome.{{ g.out_job_id }} ?? undefined, requestId: outcome.{{ g.out_request_id }} ?? undefined } };
+      return { kind: "reply", ids: { jobId: outcome.{{ g.out_job_id }} ?? undefined, requestId: outcome.{{ g.out_request_id }} ?? undefined }, outcome };
     }
   }
 }
@@ -147,3 +149,72 @@ export const Failures = {
   unsupportedVersion: {{ g.et_unsupported_version }},
   unexpected: {{ g.et_unexpected }},
 } as const;
+
+/** The outcome statuses, by role. */
+export const Statuses = { success: {{ g.status_success }}, ...STATUS } as const;
+
+/** What an outcome says, in the runtime's terms (for tools and tests). */
+export interface OutcomeFacts {
+  ids: Ids;
+  status: string;
+  result: unknown;
+  message: string | undefined;
+  errorType: string | undefined;
+  retryAfterSeconds: number | undefined;
+}
+
+export function outcomeFacts(outcome: Outcome): OutcomeFacts {
+  const error = outcome.{{ g.out_error }};
+  return {
+    ids: { jobId: outcome.{{ g.out_job_id }} ?? undefined, requestId: outcome.{{ g.out_request_id }} ?? undefined },
+    status: outcome.{{ g.out_status }},
+    result: outcome.{{ g.out_result }},
+    message: error?.{{ g.err_message }},
+    errorType: error?.{{ g.err_type }} ?? undefined,
+    retryAfterSeconds: outcome.{{ g.out_retry_after }} ?? undefined,
+  };
+}
+
+/** What to change in a request (for tools and tests): see {@link requestWith}. */
+export interface RequestChanges {
+  jobId?: string;
+  requestId?: string;
+  functionName?: string;
+  protocolVersion?: string;
+  deadline?: Timestamp | null;
+  args?: JsonInput[];
+  kwargs?: { [key: string]: JsonInput };
+}
+
+/** A request message: `request` with `changes` applied (the job id also in its context). */
+export function requestWith(request: Request, changes: RequestChanges): {{ g.root }}Init {
+  const context = { ...request.{{ g.req_context }} };
+  if (changes.jobId !== undefined) context.{{ g.ctx_job_id }} = changes.jobId;
+  if (changes.deadline !== undefined) context.{{ g.ctx_deadline }} = changes.deadline;
+  return {
+    {{ g.tag_prop }}: {{ g.run_tag }},
+    {{ g.content_prop }}: {
+      ...request,
+      {{ g.req_job_id }}: changes.jobId ?? request.{{ g.req_job_id }},
+      {{ g.req_request_id }}: changes.requestId ?? request.{{ g.req_request_id }},
+      {{ g.req_function_name }}: changes.functionName ?? request.{{ g.req_function_name }},
+      {{ g.req_protocol_version }}: changes.protocolVersion ?? request.{{ g.req_protocol_version }},
+      {{ g.req_args }}: changes.args ?? request.{{ g.req_args }},
+      {{ g.req_kwargs }}: changes.kwargs ?? request.{{ g.req_kwargs }},
+      {{ g.req_context }}: context,
+    },
+  };
+}
+
+/** A cancel message. */
+export function cancelMessage(target: { jobId: string; requestId?: string; hardKill?: boolean }): {{ g.root }}Init {
+  return {
+    {{ g.tag_prop }}: {{ g.stop_tag }},
+    {{ g.content_prop }}: { {{ g.cancel_job_id }}: target.jobId, {{ g.cancel_request_id }}: target.requestId, {{ g.cancel_hard_kill }}: target.hardKill ?? false },
+  };
+}
+
+/** A response message (which a runner refuses). */
+export function replyMessage(ids: Ids): {{ g.root }}Init {
+  return reply(success(ids, null));
+}
