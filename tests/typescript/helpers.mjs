@@ -125,3 +125,26 @@ export function deferred() {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+import { execFileSync } from "node:child_process";
+let irCache;
+/** The IR, as `rrq-codegen ir` prints it (from $RRQ_IR when run.sh wrote it already). */
+export function loadIr() {
+  if (irCache) return irCache;
+  const text = process.env.RRQ_IR
+    ? readFileSync(process.env.RRQ_IR, "utf8")
+    : execFileSync("cargo", ["run", "-q", "-p", "rrq-codegen", "--", "ir"], { cwd: join(here, "../..") }).toString();
+  irCache = JSON.parse(text);
+  return irCache;
+}
+
+/** A path as FrameError names it (the Rust crate's convention). */
+export function formatPath(segments) {
+  let out = "";
+  for (const s of segments) {
+    if (typeof s === "number") out += `[${s}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(s)) out += out === "" ? s : `.${s}`;
+    else out += `[${JSON.stringify(s)}]`;
+  }
+  return out === "" ? "$" : out;
+}
