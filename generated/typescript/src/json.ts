@@ -478,10 +478,31 @@ const wellFormed: (s: string) => boolean =
  * lone surrogate, which no Rust string can hold, is refused.
  */
 export function writeString(s: string, path: Path, key: string | number | null): string {
+  if (isPlain(s)) return '"' + s + '"';
   if (!wellFormed(s)) {
     throw new FrameError("value", pathOf(path, key), "expected a string of Unicode scalar values, got a lone surrogate");
   }
   return JSON.stringify(s);
+}
+
+const NEEDS_CARE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
+/** Whether a string is written as is between quotes: nothing to escape, no surrogate. */
+function isPlain(s: string): boolean {
+  if (s.length > 64) return !NEEDS_CARE.test(s);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return false;
+  }
+  return true;
+}
+
+function hasSurrogate(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdfff) return true;
+  }
+  return false;
 }
 
 /** Compares strings by Unicode code point (UTF-8 byte order), not by UTF-16 code unit. */
@@ -500,16 +521,30 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
-const HIGH_UNITS = /[\ud800-\udfff]/;
-
 /** Object keys in canonical order (by code point). */
 export function sortedKeys(object: object): string[] {
   const keys = Object.keys(object);
-  if (keys.length < 2) return keys;
-  keys.sort();
+  const n = keys.length;
+  if (n < 2) return keys;
   // UTF-16 order equals code-point order unless a key holds a surrogate.
-  for (const key of keys) {
-    if (HIGH_UNITS.test(key)) return keys.sort(compareCodePoints);
+  let surrogates = false;
+  for (let i = 0; i < n; i++) {
+    if (hasSurrogate(keys[i] as string)) {
+      surrogates = true;
+      break;
+    }
+  }
+  if (surrogates) return keys.sort(compareCodePoints);
+  if (n > 16) return keys.sort();
+  // Insertion sort: faster than Array#sort for the few keys objects usually have.
+  for (let i = 1; i < n; i++) {
+    const key = keys[i] as string;
+    let j = i - 1;
+    while (j >= 0 && (keys[j] as string) > key) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = key;
   }
   return keys;
 }
