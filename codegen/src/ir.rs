@@ -35,6 +35,29 @@ pub struct Meta {
     pub max_nesting_depth: u64,
     /// The `error.type` values runners report themselves, with their meaning.
     pub error_types: Vec<EnumValue>,
+    /// The messages runners write with those error types, identical in every language.
+    pub error_messages: Vec<ErrorMessage>,
+}
+
+/// A message a runner writes in an `error` it produces itself.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorMessage {
+    /// What the message is for (e.g. `handler_not_found`, `shutting_down`).
+    pub name: String,
+    /// The `error.type` it goes with (one of `Meta::error_types`).
+    pub error_type: String,
+    /// The text, with `{placeholder}`s for the values the runner fills in.
+    pub template: String,
+    /// The placeholders of `template`, in order of appearance.
+    pub placeholders: Vec<String>,
+}
+
+fn placeholders(template: &str) -> Vec<String> {
+    template
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_string()))
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -510,6 +533,27 @@ pub fn lower(schema: &Value) -> Result<Ir> {
                 .collect(),
             Some(_) => bail!("invalid /x-rrq/error_types: expected an object of descriptions"),
         },
+        error_messages: match meta.get("error_messages") {
+            None => Vec::new(),
+            Some(Value::Object(messages)) => messages
+                .iter()
+                .map(|(name, m)| {
+                    let field = |key: &str| {
+                        m.get(key).and_then(Value::as_str).map(str::to_string).ok_or_else(|| {
+                            anyhow!("invalid /x-rrq/error_messages/{}/{key}: expected a string", escape_pointer(name))
+                        })
+                    };
+                    let template = field("template")?;
+                    Ok(ErrorMessage {
+                        name: name.clone(),
+                        error_type: field("error_type")?,
+                        placeholders: placeholders(&template),
+                        template,
+                    })
+                })
+                .collect::<Result<_>>()?,
+            Some(_) => bail!("invalid /x-rrq/error_messages: expected an object"),
+        },
     };
     let lowering = Lowering { defs };
     let mut types = Vec::new();
@@ -584,6 +628,11 @@ mod tests {
         assert_eq!(ir.meta.protocol_version, rrq_protocol::PROTOCOL_VERSION);
         assert_eq!(ir.meta.max_frame_len, rrq_protocol::MAX_FRAME_LEN as u64);
         assert_eq!(ir.meta.error_types.len(), rrq_protocol::ERROR_TYPES.len());
+        let busy = ir.meta.error_messages.iter().find(|m| m.name == "busy").unwrap();
+        assert_eq!((busy.error_type.as_str(), busy.placeholders.as_slice()), ("busy", &["limit".to_string()][..]));
+        for message in &ir.meta.error_messages {
+            assert!(ir.meta.error_types.iter().any(|t| t.value == message.error_type), "{}", message.name);
+        }
     }
 
     #[test]

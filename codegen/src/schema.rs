@@ -9,7 +9,7 @@
 //!   from schemars' serialize contract), so that the encoders know which empty fields to omit
 //!   and which to write as `null`;
 //! - the root gets `x-rrq`: protocol version, package version, the limits of the framing, and
-//!   the error types runners report themselves.
+//!   the error types runners report themselves and the messages they write with them.
 
 use anyhow::{bail, Context, Result};
 use schemars::generate::SchemaSettings;
@@ -103,6 +103,12 @@ pub fn protocol_schema() -> Value {
             "error_types": rrq_protocol::ERROR_TYPES
                 .iter()
                 .map(|(name, doc)| (name.to_string(), Value::from(*doc)))
+                .collect::<Map<String, Value>>(),
+            "error_messages": rrq_protocol::ERROR_MESSAGES
+                .iter()
+                .map(|(name, error_type, template)| {
+                    (name.to_string(), json!({"error_type": error_type, "template": template}))
+                })
                 .collect::<Map<String, Value>>(),
         }),
     );

@@ -52,6 +52,26 @@ pub const ERROR_TYPES: &[(&str, &str)] = &[
     ("unexpected_message", "A `response` frame reached the runner, which only accepts requests and cancels."),
 ];
 
+/// The messages runners write with the error types above, so that every runner, whatever its
+/// language, answers the same situation with the same bytes: `(name, error type, template)`.
+/// `{placeholder}`s are replaced by the value named (timestamps in the canonical format); the
+/// generated bindings take them from the schema (`x-rrq.error_messages`).
+pub const ERROR_MESSAGES: &[(&str, &str, &str)] = &[
+    ("handler_not_found", "handler_not_found", "no handler is registered for function `{function_name}`"),
+    ("cancelled", "cancelled", "the request was cancelled"),
+    ("shutting_down", "cancelled", "the runner is shutting down"),
+    ("deadline_passed", "timeout", "the deadline {deadline} passed before the handler started"),
+    ("deadline_exceeded", "timeout", "the deadline {deadline} passed while the handler was running"),
+    ("busy", "busy", "the connection already has {limit} requests in flight"),
+    ("invalid_frame", "invalid_frame", "invalid frame: {error}"),
+    (
+        "unsupported_protocol_version",
+        "unsupported_protocol_version",
+        "protocol version `{received}` is not supported (this runner speaks `{supported}`)",
+    ),
+    ("unexpected_message", "unexpected_message", "a runner accepts requests and cancels, not `{type}` frames"),
+];
+
 fn default_protocol_version() -> String {
     PROTOCOL_VERSION.to_string()
 }
