@@ -20,3 +20,15 @@ tests/schema/run.sh
 
 step "schema: compatibility with the latest release (rrq-codegen diff)"
 tests/diff/run.sh
+
+step "python: generated package (mypy --strict, ruff, pytest in stdlib and accelerated mode, pip install)"
+tests/python/run.sh
+
+step "typescript: generated package (tsc --strict, node:test, npm pack)"
+tests/typescript/run.sh
+
+step "differential fuzzing: Rust, Python (both modes) and TypeScript agree on IR-generated inputs"
+tests/differential/run.sh 20000
+
+step "end to end: the Rust orchestrator drives the Python and TypeScript runners"
+tests/e2e/run.sh
