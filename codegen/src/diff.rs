@@ -636,9 +636,7 @@ fn above(a: Option<i128>, b: Option<i128>) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Walking the two schemas
 
-fn escape(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
-}
+use crate::ir::escape_pointer as escape;
 
 /// One schema: its JSON (for pointers), its IR and which messages reach each type.
 struct Version<'a> {
@@ -648,24 +646,6 @@ struct Version<'a> {
     reach: BTreeMap<String, Vec<String>>,
     /// The root's messages with the first line of their description.
     messages: Vec<(String, String)>,
-}
-
-fn type_dependencies(def: &TypeDef) -> Vec<String> {
-    fn walk(ty: &Type, out: &mut Vec<String>) {
-        match ty {
-            Type::Named { name } => out.push(name.clone()),
-            Type::Array { items } => walk(items, out),
-            Type::Map { values } => walk(values, out),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    match def {
-        TypeDef::Struct(s) => s.fields.iter().for_each(|f| walk(&f.ty, &mut out)),
-        TypeDef::Enum(_) => {}
-        TypeDef::Union(u) => out.extend(u.variants.iter().map(|v| v.ty.clone())),
-    }
-    out
 }
 
 impl<'a> Version<'a> {
@@ -689,7 +669,7 @@ impl<'a> Version<'a> {
                 }
                 seen.push(message.clone());
                 if let Some(def) = ir.get(&name) {
-                    stack.extend(type_dependencies(def));
+                    stack.extend(def.dependencies());
                 }
             }
         }

@@ -69,6 +69,25 @@ pub enum TypeDef {
 }
 
 impl TypeDef {
+    /// The named types this type refers to directly (with repetitions, in field order).
+    pub fn dependencies(&self) -> Vec<String> {
+        fn walk(ty: &Type, out: &mut Vec<String>) {
+            match ty {
+                Type::Named { name } => out.push(name.clone()),
+                Type::Array { items } => walk(items, out),
+                Type::Map { values } => walk(values, out),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        match self {
+            TypeDef::Struct(s) => s.fields.iter().for_each(|f| walk(&f.ty, &mut out)),
+            TypeDef::Enum(_) => {}
+            TypeDef::Union(u) => out.extend(u.variants.iter().map(|v| v.ty.clone())),
+        }
+        out
+    }
+
     pub fn name(&self) -> &str {
         match self {
             TypeDef::Struct(s) => &s.name,
@@ -185,7 +204,8 @@ impl Ir {
 const ANNOTATIONS: &[&str] =
     &["description", "title", "default", "$comment", "examples", "deprecated", "readOnly", "writeOnly"];
 
-fn escape_pointer(segment: &str) -> String {
+/// Escapes one segment of a JSON pointer (RFC 6901).
+pub(crate) fn escape_pointer(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 
@@ -451,24 +471,6 @@ impl Lowering<'_> {
     }
 }
 
-fn dependencies(def: &TypeDef) -> Vec<String> {
-    fn walk(ty: &Type, out: &mut Vec<String>) {
-        match ty {
-            Type::Named { name } => out.push(name.clone()),
-            Type::Array { items } => walk(items, out),
-            Type::Map { values } => walk(values, out),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    match def {
-        TypeDef::Struct(s) => s.fields.iter().for_each(|f| walk(&f.ty, &mut out)),
-        TypeDef::Enum(_) => {}
-        TypeDef::Union(u) => out.extend(u.variants.iter().map(|v| v.ty.clone())),
-    }
-    out
-}
-
 /// Orders types so that each comes after the types it uses (stable otherwise); fails on cycles.
 fn dependency_order(types: Vec<TypeDef>) -> Result<Vec<TypeDef>> {
     let mut by_name: BTreeMap<String, TypeDef> = types.iter().map(|t| (t.name().to_string(), t.clone())).collect();
@@ -484,7 +486,7 @@ fn dependency_order(types: Vec<TypeDef>) -> Result<Vec<TypeDef>> {
         }
         let Some(def) = by_name.remove(name) else { return Ok(()) };
         visiting.push(name.to_string());
-        for dep in dependencies(&def) {
+        for dep in def.dependencies() {
             visit(&dep, by_name, visiting, ordered)?;
         }
         visiting.pop();
