@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Benchmarks of the generated bindings (issue 7), outside the test command:
+#   codec-py  Python codec micro-benchmarks (floor json.loads / JSONEncoder; peers pydantic v2
+#             strict, msgspec; ours in stdlib and accelerated mode), interleaved in one process
+#   codec-ts  TypeScript codec micro-benchmarks (floor JSON.parse / JSON.stringify; peers zod,
+#             ajv compiled from generated/schema, valibot; ours from generated/typescript/dist)
+#   load      runner throughput: the Rust load generator (rrq-bench load) against the generated
+#             Python (stdlib and accelerated) and TypeScript runners, raw echo runners (the
+#             ceiling) and the Rust reference runner, four modes, interleaved rounds
+#   codegen   `rrq-codegen generate` / `check` wall time (release build)
+#
+#   ./bench.sh                    # everything (~10 min); writes bench/results/latest.{md,json}
+#   ./bench.sh --quick            # everything, short (< 2 min); writes bench/results/quick.{md,json}
+#   ./bench.sh --only codec-py,load [--quick]   # a subset; writes bench/results/partial.{md,json}
+#   ./bench.sh --profile          # also write pyinstrument profiles of our Python codec and a
+#                                 # node --cpu-prof of our TypeScript codec to bench/results/profiles/
+#
+# It installs what it needs itself: bench/.venv (pydantic, msgspec, orjson, pyinstrument),
+# `npm ci` in bench/ (zod, ajv, valibot), `npm ci` in tests/typescript when its TypeScript
+# compiler is missing (the README's set-up, used to build generated/typescript/dist), and release
+# builds of rrq-codegen and the orchestrator crate's rrq-bench and rrq-reference-runner.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BENCH="$ROOT/bench"
+ALL="codec-py,codec-ts,load,codegen"
+QUICK=0
+ONLY="$ALL"
+PROFILE=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) QUICK=1 ;;
+        --only) ONLY="$2"; shift ;;
+        --only=*) ONLY="${1#--only=}" ;;
+        --profile) PROFILE=1 ;;
+        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+for part in ${ONLY//,/ }; do
+    case ",$ALL," in *",$part,"*) ;; *) echo "bench.sh: unknown part $part (parts: $ALL)" >&2; exit 2 ;; esac
+done
+want() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+if [ "$ONLY" != "$ALL" ]; then NAME=partial; elif [ $QUICK = 1 ]; then NAME=quick; else NAME=latest; fi
+
+if [ $QUICK = 1 ]; then
+    PY_ROUNDS=12; TS_ROUNDS=20; LOAD_ROUNDS=1; SLICE_MS=500; WARMUP_MS=150; CG_RUNS=3
+else
+    PY_ROUNDS=150; TS_ROUNDS=250; LOAD_ROUNDS=6; SLICE_MS=2500; WARMUP_MS=1000; CG_RUNS=15
+fi
+
+start=$SECONDS
+RUN="$(mktemp -d)"
+trap 'rm -rf "$RUN"' EXIT
+mkdir -p "$BENCH/results"
+cd "$ROOT"
+load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+echo "== build (release): rrq-codegen, rrq-bench, rrq-reference-runner" >&2
+cargo build --quiet --release -p rrq-codegen -p rrq-example-orchestrator \
+    --bin rrq-codegen --bin rrq-bench --bin rrq-reference-runner
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+BIN="$TARGET_DIR/release"
+"$BIN/rrq-bench" fixtures --out "$RUN/fixtures"
+
+PY_TOOLS="pydantic==2.14.3 msgspec==0.22.0 orjson==3.13.0 pyinstrument==5.1.3"
+VPY="$BENCH/.venv/bin/python"
+if want codec-py || want load; then
+    if [ ! -x "$VPY" ]; then
+        echo "== python venv (bench/.venv)" >&2
+        "${PYTHON:-python3}" -m venv "$BENCH/.venv"
+    fi
+    if [ "$(cat "$BENCH/.venv/.tools" 2>/dev/null || true)" != "$PY_TOOLS" ]; then
+        "$VPY" -m pip install --quiet --disable-pip-version-check $PY_TOOLS
+        echo "$PY_TOOLS" > "$BENCH/.venv/.tools"
+    fi
+fi
+
+if want codec-ts || want load; then
+    if [ ! -d "$BENCH/node_modules" ] || [ "$BENCH/package-lock.json" -nt "$BENCH/node_modules/.package-lock.json" ]; then
+        echo "== npm ci (bench)" >&2
+        (cd "$BENCH" && npm ci --no-audit --no-fund --silent)
+    fi
+    TOOLS="$ROOT/tests/typescript/node_modules"
+    if [ ! -x "$TOOLS/.bin/tsc" ]; then
+        echo "== npm ci (tests/typescript: the TypeScript compiler of the README set-up)" >&2
+        (cd "$ROOT/tests/typescript" && npm ci --no-audit --no-fund --silent)
+    fi
+    PKG="$ROOT/generated/typescript"
+    if [ ! -e "$PKG/dist/index.js" ] || [ -n "$(find "$PKG/src" "$PKG/tsconfig.json" -newer "$PKG/dist/index.js" -print -quit)" ]; then
+        echo "== tsc (generated/typescript/dist)" >&2
+        "$TOOLS/.bin/tsc" -p "$PKG/tsconfig.json" --typeRoots "$TOOLS/@types"
+    fi
+fi
+
+if want codec-py; then
+    echo "== python codec ($PY_ROUNDS rounds)" >&2
+    prof=()
+    [ $PROFILE = 1 ] && prof=(--profile "$BENCH/results/profiles")
+    "$VPY" "$BENCH/py/codec_bench.py" "$RUN/fixtures" "$ROOT/generated/python" \
+        --rounds "$PY_ROUNDS" --json "$RUN/codec-py.json" "${prof[@]}"
+fi
+
+if want codec-ts; then
+    echo "== typescript codec ($TS_ROUNDS rounds)" >&2
+    node "$BENCH/ts/codec_bench.mjs" "$RUN/fixtures" "$ROOT/generated/typescript/dist" \
+        "$ROOT/generated/schema/rrq-protocol.schema.json" --rounds "$TS_ROUNDS" --json "$RUN/codec-ts.json"
+    if [ $PROFILE = 1 ]; then
+        mkdir -p "$BENCH/results/profiles"
+        node --cpu-prof --cpu-prof-dir="$RUN/cpuprof" "$BENCH/ts/codec_bench.mjs" "$RUN/fixtures" \
+            "$ROOT/generated/typescript/dist" "$ROOT/generated/schema/rrq-protocol.schema.json" \
+            --rounds 60 --only-ours > /dev/null 2>&1
+        node "$BENCH/ts/cpuprof_top.mjs" "$RUN"/cpuprof/*.cpuprofile > "$BENCH/results/profiles/profile-ts-codec.txt"
+    fi
+fi
+
+if want load; then
+    echo "== runner throughput ($LOAD_ROUNDS rounds x $SLICE_MS ms per mode and runner)" >&2
+    PYENV="env PYTHON=$VPY"
+    "$BIN/rrq-bench" load \
+        --target "raw-py=$VPY $BENCH/raw/echo_raw.py" \
+        --target "py=$PYENV RRQ_RUNNER_ACCELERATE=0 $ROOT/examples/python/run.sh" \
+        --target "py-accel=$PYENV RRQ_RUNNER_ACCELERATE=1 $ROOT/examples/python/run.sh" \
+        --target "raw-ts=node $BENCH/raw/echo_raw.mjs" \
+        --target "ts=$ROOT/examples/typescript/run.sh" \
+        --target "rust-ref=$BIN/rrq-reference-runner" \
+        --rounds "$LOAD_ROUNDS" --slice-ms "$SLICE_MS" --warmup-ms "$WARMUP_MS" > "$RUN/load.json"
+fi
+
+if want codegen; then
+    echo "== codegen ($CG_RUNS runs)" >&2
+    python3 "$BENCH/py/codegen_time.py" "$BIN/rrq-codegen" "$CG_RUNS" "$RUN/codegen.json"
+fi
+
+versions="Python $(python3 -c 'import platform; print(platform.python_version())'), Node $(node --version), $(rustc --version | cut -d' ' -f1-2)"
+python3 - "$RUN/meta.json" <<EOF
+import json, os, subprocess, sys, datetime
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd="$ROOT").stdout.strip()
+json.dump({"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit,
+           "nproc": os.cpu_count(), "cpu": cpu, "load_start": "$load_start",
+           "load_end": " ".join(open("/proc/loadavg").read().split()[:3]), "quick": $QUICK == 1,
+           "parts": "$ONLY", "versions": "$versions", "wall_s": $SECONDS - $start}, open(sys.argv[1], "w"))
+EOF
+python3 "$BENCH/report.py" "$RUN" "$BENCH/results/$NAME"
+echo "== bench.sh: wrote bench/results/$NAME.md and .json in $((SECONDS - start)) s" >&2
