@@ -47,7 +47,10 @@ fn an_added_field_changes_models_decoder_and_encoder() {
     assert!(codec.contains("not 0 <= v7 <= 255"), "decoder checks the bounds");
     assert!(codec.contains("r.priority = v7"), "decoder sets the field");
     assert!(codec.contains(",\"priority\":{_enc_int(v.priority, 0, 255)}"), "encoder writes it last, in declaration order");
-    assert!(codec.contains("(\"priority\", \"priority\", (\"int\", 0, 255), True, False, True),"), "error tables know it");
+    assert!(
+        codec.contains("(\"priority\", \"priority\", (\"int\", \"integer in 0..=255\", 0, 255), True, False, True, \"integer in 0..=255\"),"),
+        "error tables know it, with the shared expectation text"
+    );
 
     // Every other file is the same except for the provenance (schema hash).
     for f in &base {

@@ -5,7 +5,8 @@ Each type has a straight-line decoder (``_decode_<Type>``: parsed JSON to model)
 (``_encode_<Type>``: model to canonical JSON text), generated from the schema. They raise the
 internal ``_Bad`` at the first problem; the caller then walks the value once more with the
 tables below to report exactly what is wrong and where, in the order the reference decoder
-reports it (fields in the order the object holds them, then missing fields).
+reports it (present fields in declaration order, then missing fields; map entries in code-point
+order of their keys), whatever the order of the keys in the input.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from ._json import (
     encode_any,
     format_float,
     format_timestamp,
+    json_problem,
     loads,
     parse_timestamp,
 )
+from ._messages import FRAME_MESSAGES, format_message
 from ._models import (
 {%- for name in c.codec_imports %}
     {{ name }},
@@ -276,8 +279,11 @@ def _encode_{{ u.name }}(m: object) -> str:
 # Slow paths: exact error reports
 
 Spec = tuple[Any, ...]
-# Per struct: (wire key, attribute, type spec, required, nullable, always written).
-_STRUCTS: dict[str, tuple[tuple[str, str, Spec, bool, bool, bool], ...]] = {
+# A type spec is (kind, expectation, ...): the expectation is the text a FrameError gives after
+# "expected " (shared with every language); then the bounds (int), the item spec (array, map) or
+# the type's name (struct, enum, union).
+# Per struct: (wire key, attribute, type spec, required, nullable, always written, expectation).
+_STRUCTS: dict[str, tuple[tuple[str, str, Spec, bool, bool, bool, str], ...]] = {
 {%- for s in c.structs %}
     "{{ s.name }}": (
 {%- for f in s.fields %}
@@ -296,118 +302,99 @@ _ENUMS: dict[str, Any] = {
     "{{ e.name }}": {{ e.name }},
 {%- endfor %}
 }
-# Per union: (tag key, content key, content attribute, {tag value: (variant class, content spec)}).
-_UNIONS: dict[str, tuple[str, str, str, dict[str, tuple[type, Spec]]]] = {
+# Per union: (tag key, content key, content attribute, {tag value: (variant class, content spec)},
+# expectation of the tag).
+_UNIONS: dict[str, tuple[str, str, str, dict[str, tuple[type, Spec]], str]] = {
 {%- for u in c.unions %}
     "{{ u.name }}": {{ u.spec_row }},
 {%- endfor %}
 }
-_ROOT: Spec = ({{ c.root_spec }})
+_ROOT: Spec = {{ c.root_spec }}
+_NOTHING = "nothing"
 
 
-def _expected(spec: Spec) -> str:
-    kind = spec[0]
-    if kind == "bool":
-        return "a boolean"
-    if kind == "str":
-        return "a string"
-    if kind == "int":
-        lo, hi = spec[1], spec[2]
-        lo_text = "" if lo is None else str(lo)
-        hi_text = "" if hi is None else "=" + str(hi)
-        return f"integer in {lo_text}..{hi_text}" if (lo, hi) != (None, None) else "an integer"
-    if kind == "float":
-        return "a number"
-    if kind == "timestamp":
-        return "an RFC 3339 timestamp string"
-    if kind == "any":
-        return "any JSON value"
-    if kind == "array":
-        return "an array"
-    if kind == "map":
-        return "an object"
-    if kind == "enum":
-        return "one of " + ", ".join(_enc_str(m.value) for m in _ENUMS[spec[1]])
-    return f"an object ({spec[1]})"
-
-
-def _explain(spec: Spec, value: object, path: Path) -> FrameError | None:
-    """The first problem the reference decoder reports in `value`, or None."""
+def _explain(spec: Spec, value: object, path: Path, expected: str) -> FrameError | None:
+    """The error the reference decoder reports for `value`, or None: in a struct the first
+    invalid present field in declaration order (depth first), then the first absent required
+    field; in a map the first invalid entry in code-point order of the keys; in an array the
+    first invalid item. `expected` is the expectation of the value where it stands."""
     kind = spec[0]
     if kind == "struct":
         if type(value) is not dict:
-            return _error("type", path, _expected(spec), describe(value))
-        rows = {row[0]: row for row in _STRUCTS[spec[1]]}
-        for key, item in value.items():
-            row = rows.get(key)
-            if row is None or (item is None and row[4]):
-                continue
-            problem = _explain(row[2], item, path + [key])
-            if problem is not None:
-                return problem
-        for row in _STRUCTS[spec[1]]:
-            if row[3] and row[0] not in value:
-                return _error("missing", path + [row[0]], _expected(row[2]), "nothing (the field is required)")
+            return _error("type", path, expected, describe(value))
+        rows = _STRUCTS[spec[2]]
+        for key, _, field_spec, _, nullable, _, field_expected in rows:
+            if key in value:
+                item = value[key]
+                if item is None and nullable:
+                    continue
+                problem = _explain(field_spec, item, path + [key], field_expected)
+                if problem is not None:
+                    return problem
+        for key, _, _, required, _, _, field_expected in rows:
+            if required and key not in value:
+                return _error("missing", path + [key], field_expected, _NOTHING)
         return None
     if kind == "union":
-        tag_key, content_key, _, variants = _UNIONS[spec[1]]
+        tag_key, content_key, _, variants, tag_expected = _UNIONS[spec[2]]
         if type(value) is not dict:
-            return _error("type", path, _expected(spec), describe(value))
+            return _error("type", path, expected, describe(value))
         if tag_key not in value:
-            return _error("missing", path + [tag_key], "one of " + ", ".join(map(_enc_str, variants)), "nothing (the field is required)")
+            return _error("missing", path + [tag_key], tag_expected, _NOTHING)
         tag = value[tag_key]
         if type(tag) is not str:
-            return _error("type", path + [tag_key], "one of " + ", ".join(map(_enc_str, variants)), describe(tag))
+            return _error("type", path + [tag_key], tag_expected, describe(tag))
         if tag not in variants:
-            return _error("value", path + [tag_key], "one of " + ", ".join(map(_enc_str, variants)), describe(tag))
+            return _error("value", path + [tag_key], tag_expected, describe(tag))
         content_spec = variants[tag][1]
         if content_key not in value:
-            return _error("missing", path + [content_key], _expected(content_spec), "nothing (the field is required)")
-        return _explain(content_spec, value[content_key], path + [content_key])
+            return _error("missing", path + [content_key], content_spec[1], _NOTHING)
+        return _explain(content_spec, value[content_key], path + [content_key], content_spec[1])
     if kind == "bool":
-        return None if type(value) is bool else _error("type", path, "a boolean", describe(value))
+        return None if type(value) is bool else _error("type", path, expected, describe(value))
     if kind == "str":
-        return None if type(value) is str else _error("type", path, "a string", describe(value))
+        return None if type(value) is str else _error("type", path, expected, describe(value))
     if kind == "int":
         if type(value) is not int:
-            return _error("type", path, _expected(spec), describe(value))
-        lo, hi = spec[1], spec[2]
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            return _error("value", path, _expected(spec), describe(value))
+            return _error("type", path, expected, describe(value))
+        if not spec[2] <= value <= spec[3]:
+            return _error("value", path, expected, describe(value))
         return None
     if kind == "float":
-        return None if type(value) in (int, float) else _error("type", path, "a number", describe(value))
+        return None if type(value) in (int, float) else _error("type", path, expected, describe(value))
     if kind == "timestamp":
         if type(value) is not str:
-            return _error("type", path, _expected(spec), describe(value))
+            return _error("type", path, expected, describe(value))
         try:
             parse_timestamp(value)
-        except TimestampError as exc:
-            return _error("value", path, str(exc), describe(value))
+        except TimestampError:
+            return _error("value", path, expected, describe(value))
         return None
     if kind == "any":
         return None
     if kind == "array":
         if type(value) is not list:
-            return _error("type", path, "an array", describe(value))
+            return _error("type", path, expected, describe(value))
+        item_spec = spec[2]
         for index, item in enumerate(value):
-            problem = _explain(spec[1], item, path + [index])
+            problem = _explain(item_spec, item, path + [index], item_spec[1])
             if problem is not None:
                 return problem
         return None
     if kind == "map":
         if type(value) is not dict:
-            return _error("type", path, "an object", describe(value))
-        for key, item in value.items():
-            problem = _explain(spec[1], item, path + [key])
+            return _error("type", path, expected, describe(value))
+        item_spec = spec[2]
+        for key in sorted(value):
+            problem = _explain(item_spec, value[key], path + [key], item_spec[1])
             if problem is not None:
                 return problem
         return None
     if kind == "enum":
         if type(value) is not str:
-            return _error("type", path, _expected(spec), describe(value))
-        if value not in {m.value for m in _ENUMS[spec[1]]}:
-            return _error("value", path, _expected(spec), describe(value))
+            return _error("type", path, expected, describe(value))
+        if value not in {m.value for m in _ENUMS[spec[2]]}:
+            return _error("value", path, expected, describe(value))
         return None
     raise AssertionError(f"unknown spec {spec!r}")
 
@@ -416,13 +403,13 @@ def _explain_encode(spec: Spec, value: object, path: Path) -> FrameError | None:
     """The first value of a model that cannot be encoded, or None."""
     kind = spec[0]
     if kind == "struct":
-        cls = _STRUCT_CLASSES[spec[1]]
+        cls = _STRUCT_CLASSES[spec[2]]
         if not isinstance(value, cls):
             return _error("type", path, f"a {cls.__name__}", describe(value))
-        for key, attr, field_spec, _, nullable, _ in _STRUCTS[spec[1]]:
+        for key, attr, field_spec, _, nullable, _, _ in _STRUCTS[spec[2]]:
             item = getattr(value, attr, _MISSING)
             if item is _MISSING:
-                return _error("missing", path + [key], _expected(field_spec), "nothing")
+                return _error("missing", path + [key], field_spec[1], "nothing")
             if item is None and (nullable or field_spec[0] == "any"):
                 continue
             problem = _explain_encode(field_spec, item, path + [key])
@@ -430,7 +417,7 @@ def _explain_encode(spec: Spec, value: object, path: Path) -> FrameError | None:
                 return problem
         return None
     if kind == "union":
-        _, content_key, content_attr, variants = _UNIONS[spec[1]]
+        _, content_key, content_attr, variants, _ = _UNIONS[spec[2]]
         for cls, content_spec in variants.values():
             if isinstance(value, cls):
                 return _explain_encode(content_spec, getattr(value, content_attr), path + [content_key])
@@ -450,10 +437,9 @@ def _explain_encode(spec: Spec, value: object, path: Path) -> FrameError | None:
         return None
     if kind == "int":
         if type(value) is not int:
-            return _error("type", path, _expected(spec), describe(value))
-        lo, hi = spec[1], spec[2]
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            return _error("value", path, _expected(spec), describe(value))
+            return _error("type", path, spec[1], describe(value))
+        if not spec[2] <= value <= spec[3]:
+            return _error("value", path, spec[1], describe(value))
         return None
     if kind == "float":
         if type(value) not in (int, float):
@@ -485,14 +471,14 @@ def _explain_encode(spec: Spec, value: object, path: Path) -> FrameError | None:
                     return _error("type", path, "a dict with string keys", f"key {name!r}")
                 entries.append((name, item))
         for place, item in entries:
-            problem = _explain_encode(spec[1], item, path + [place])
+            problem = _explain_encode(spec[2], item, path + [place])
             if problem is not None:
                 return problem
         return None
     if kind == "enum":
-        members = _ENUMS[spec[1]]
+        members = _ENUMS[spec[2]]
         if value not in list(members) and value not in {m.value for m in members}:
-            return _error("value", path, _expected(spec), describe(value))
+            return _error("value", path, spec[1], describe(value))
         return None
     raise AssertionError(f"unknown spec {spec!r}")
 
@@ -505,13 +491,14 @@ def decode_message(body: bytes | bytearray | memoryview) -> {{ c.root }}:
     """Decodes one frame body (the JSON, without the header); raises `FrameError`."""
     try:
         value = loads(body)
-    except JsonError as exc:
-        raise FrameError("json", "$", f"expected a JSON document, got invalid JSON: {exc}") from None
+    except JsonError:
+        cause = json_problem(bytes(body)) or "syntax"
+        raise FrameError("json", "$", FRAME_MESSAGES["json_" + cause]) from None
     try:
         return _decode_{{ c.root }}(value)
     except (_Bad, KeyError, TypeError, ValueError, AttributeError, OverflowError):
         pass
-    problem = _explain(_ROOT, value, [])
+    problem = _explain(_ROOT, value, [], _ROOT[1])
     if problem is None:  # pragma: no cover - the fast and slow paths agree
         problem = FrameError("value", "$", "expected a valid message, got one the decoder could not read")
     raise problem
@@ -532,9 +519,9 @@ def encode_message(message: {{ c.root }}) -> bytes:
 
 def _check_length(length: int) -> None:
     if length == 0:
-        raise FrameError("length", "$", "expected a frame length of 1 or more, got 0")
+        raise FrameError("length", "$", FRAME_MESSAGES["length_zero"])
     if length > MAX_FRAME_LEN:
-        raise FrameError("length", "$", f"expected a frame length of at most {MAX_FRAME_LEN}, got {length}")
+        raise FrameError("length", "$", format_message(FRAME_MESSAGES["length_too_long"], length=length))
 
 
 def encode_frame(message: {{ c.root }}) -> bytes:
@@ -548,12 +535,14 @@ def decode_frame(data: bytes | bytearray | memoryview) -> {{ c.root }}:
     """Decodes exactly one complete frame (header and body); raises `FrameError`."""
     data = bytes(data)
     if len(data) < FRAME_HEADER_LEN:
-        raise FrameError("length", "$", f"expected a {FRAME_HEADER_LEN}-byte header, got {len(data)} bytes")
+        raise FrameError(
+            "length", "$", format_message(FRAME_MESSAGES["length_header"], header_len=FRAME_HEADER_LEN, got=len(data))
+        )
     length = int.from_bytes(data[:FRAME_HEADER_LEN], "big")
     _check_length(length)
     if len(data) - FRAME_HEADER_LEN != length:
         raise FrameError(
-            "length", "$", f"expected {length} bytes after the header, got {len(data) - FRAME_HEADER_LEN}"
+            "length", "$", format_message(FRAME_MESSAGES["length_mismatch"], length=length, got=len(data) - FRAME_HEADER_LEN)
         )
     return decode_message(data[FRAME_HEADER_LEN:])
 

@@ -30,6 +30,7 @@ __all__ = [
     "encode_any",
     "format_float",
     "format_timestamp",
+    "json_problem",
     "loads",
     "parse_timestamp",
 ]
@@ -148,6 +149,185 @@ def _loads_stdlib(body: bytes) -> object:
     return value
 
 
+class _Problem(Exception):
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause)
+        self.cause = cause
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+_STRING_SPECIAL = re.compile(r'["\\\x00-\x1f]')
+_HEX4 = re.compile(r"[0-9a-fA-F]{4}")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_SIMPLE_ESCAPES = frozenset('"\\/bfnrt')
+
+
+class _Scanner:
+    """Reads a document in order and raises `_Problem` with the cause of its first problem;
+    only used to explain a body that failed to parse (the same walk as the TypeScript
+    package's exact parser, so that both name the same cause)."""
+
+    def __init__(self, text: str) -> None:
+        self.t = text
+        self.n = len(text)
+        self.i = 0
+        self.depth = 0
+
+    def ws(self) -> None:
+        match = _WS.match(self.t, self.i)
+        assert match is not None
+        self.i = match.end()
+
+    def document(self) -> None:
+        self.ws()
+        self.value()
+        self.ws()
+        if self.i < self.n:
+            raise _Problem("syntax")
+
+    def value(self) -> None:
+        if self.i >= self.n:
+            raise _Problem("syntax")
+        c = self.t[self.i]
+        if c == '"':
+            self.string()
+        elif c == "{":
+            self.object()
+        elif c == "[":
+            self.array()
+        elif c == "t":
+            self.literal("true")
+        elif c == "f":
+            self.literal("false")
+        elif c == "n":
+            self.literal("null")
+        elif c == "-" or "0" <= c <= "9":
+            self.number()
+        else:
+            raise _Problem("syntax")
+
+    def literal(self, word: str) -> None:
+        if not self.t.startswith(word, self.i):
+            raise _Problem("syntax")
+        self.i += len(word)
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING_DEPTH:
+            raise _Problem("depth")
+        self.i += 1
+        self.ws()
+
+    def next_char(self) -> str:
+        if self.i >= self.n:
+            raise _Problem("syntax")
+        c = self.t[self.i]
+        self.i += 1
+        return c
+
+    def array(self) -> None:
+        self.enter()
+        if self.i < self.n and self.t[self.i] == "]":
+            self.i += 1
+        else:
+            while True:
+                self.ws()
+                self.value()
+                self.ws()
+                c = self.next_char()
+                if c == "]":
+                    break
+                if c != ",":
+                    raise _Problem("syntax")
+        self.depth -= 1
+
+    def object(self) -> None:
+        self.enter()
+        if self.i < self.n and self.t[self.i] == "}":
+            self.i += 1
+        else:
+            while True:
+                self.ws()
+                if self.i >= self.n or self.t[self.i] != '"':
+                    raise _Problem("syntax")
+                self.string()
+                self.ws()
+                if self.next_char() != ":":
+                    raise _Problem("syntax")
+                self.ws()
+                self.value()
+                self.ws()
+                c = self.next_char()
+                if c == "}":
+                    break
+                if c != ",":
+                    raise _Problem("syntax")
+        self.depth -= 1
+
+    def string(self) -> None:
+        self.i += 1
+        while True:
+            match = _STRING_SPECIAL.search(self.t, self.i)
+            if match is None:
+                raise _Problem("syntax")
+            self.i = match.start() + 1
+            c = match.group()
+            if c == '"':
+                return
+            if c != "\\":
+                raise _Problem("syntax")
+            self.escape()
+
+    def hex4(self) -> int:
+        match = _HEX4.match(self.t, self.i)
+        if match is None:
+            raise _Problem("syntax")
+        self.i += 4
+        return int(match.group(), 16)
+
+    def escape(self) -> None:
+        c = self.next_char()
+        if c in _SIMPLE_ESCAPES:
+            return
+        if c != "u":
+            raise _Problem("syntax")
+        unit = self.hex4()
+        if 0xDC00 <= unit <= 0xDFFF:
+            raise _Problem("surrogate")
+        if not 0xD800 <= unit <= 0xDBFF:
+            return
+        if not self.t.startswith("\\u", self.i):
+            raise _Problem("surrogate")
+        self.i += 2
+        if not 0xDC00 <= self.hex4() <= 0xDFFF:
+            raise _Problem("surrogate")
+
+    def number(self) -> None:
+        match = _NUMBER.match(self.t, self.i)
+        if match is None:
+            raise _Problem("syntax")
+        self.i = match.end()
+        if abs(float(match.group())) == _INF:
+            raise _Problem("number")
+
+
+def json_problem(body: bytes) -> str:
+    """Why a body is not a JSON document the protocol accepts: ``utf8``, ``bom``, ``syntax``,
+    ``depth``, ``surrogate`` or ``number`` (invalid UTF-8 first, then the first problem in
+    document order); ``""`` when it is one."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "utf8"
+    if text.startswith("\ufeff"):
+        return "bom"
+    try:
+        _Scanner(text).document()
+    except _Problem as problem:
+        return problem.cause
+    return ""
+
+
 _ACCELERATE_VAR = {{ c.env_accelerate_lit }}
 
 
@@ -261,24 +441,29 @@ class AnyError(ValueError):
 
 
 def describe(value: object) -> str:
-    """A short description of a value for error messages."""
+    """How an error names a value it did not expect, by the rule every language follows:
+    ``null``, ``boolean true``, ``integer -1``, ``float 1.5`` (the canonical float text),
+    ``string "..."`` (its first 40 characters, JSON-escaped, then ``...`` when longer),
+    ``array``, ``object``."""
     if value is None:
         return "null"
     if value is True:
-        return "true"
+        return "boolean true"
     if value is False:
-        return "false"
+        return "boolean false"
     if isinstance(value, str):
-        text = value if len(value) <= 40 else value[:40] + "..."
-        return "string " + json.dumps(text, ensure_ascii=False)
+        return "string " + _c_encode_str(value[:40]) + ("..." if len(value) > 40 else "")
     if isinstance(value, int):
         return f"integer {int.__repr__(value)}"
     if isinstance(value, float):
-        return f"number {float.__repr__(value)}"
+        try:
+            return "float " + format_float(value)
+        except ValueError:
+            return "float " + float.__repr__(value)
     if isinstance(value, dict):
-        return "an object"
+        return "object"
     if isinstance(value, list):
-        return "an array"
+        return "array"
     return f"a {type(value).__name__} object"
 
 

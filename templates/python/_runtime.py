@@ -24,6 +24,8 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
 
 from ._codec import FRAME_HEADER_LEN, FrameError, decode_message, encode_frame
+from ._json import format_timestamp
+from ._messages import error_message
 from ._models import (
 {%- for name in c.runtime_imports %}
     {{ name }},
@@ -199,7 +201,7 @@ class Runner:
             self._server.close()
         for connection in list(self._connections):
             for job in list(connection.in_flight):
-                job.cancel(ErrorType.{{ c.r.et_cancelled }}, "the runner is shutting down")
+                job.cancel(ErrorType.{{ c.r.msg_shutting_down.error_type }}, error_message({{ c.r.msg_shutting_down.name }}))
         tasks = [task for connection in self._connections for task in connection.tasks]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -256,7 +258,8 @@ class Runner:
             if not self._stopping:
                 connection.closed = True
                 for job in list(connection.in_flight):
-                    job.cancel(ErrorType.{{ c.r.et_cancelled }}, "the connection was closed")
+                    # Nobody is left to read the answer: it is dropped.
+                    job.cancel(ErrorType.{{ c.r.msg_cancelled.error_type }}, error_message({{ c.r.msg_cancelled.name }}))
                 if connection.tasks:
                     await asyncio.gather(*list(connection.tasks), return_exceptions=True)
                 writer.close()
@@ -276,8 +279,8 @@ class Runner:
                 connection.send(_outcome(
                     request,
                     {{ c.r.status }}.{{ c.r.st_error }},
-                    f"the connection already has {self.max_in_flight} requests in flight",
-                    ErrorType.{{ c.r.et_busy }},
+                    error_message({{ c.r.msg_busy.name }}, limit=self.max_in_flight),
+                    ErrorType.{{ c.r.msg_busy.error_type }},
                 ))
                 return
             job = _InFlight(request, connection, asyncio.get_running_loop())
@@ -293,7 +296,7 @@ class Runner:
                 targets = self._by_job.get(cancel.{{ c.r.cancel_job_id }}, set())
             # A hard kill is handled like a cancel: the handler's task is cancelled at once.
             for job in list(targets):
-                job.cancel(ErrorType.{{ c.r.et_cancelled }}, "the request was cancelled")
+                job.cancel(ErrorType.{{ c.r.msg_cancelled.error_type }}, error_message({{ c.r.msg_cancelled.name }}))
         else:
             outcome = message.{{ c.r.content }}
             connection.send({{ c.r.outcome }}(
@@ -301,8 +304,8 @@ class Runner:
                 {{ c.r.out_request_id }}=outcome.{{ c.r.out_request_id }},
                 {{ c.r.out_status }}={{ c.r.status }}.{{ c.r.st_error }},
                 {{ c.r.out_error }}={{ c.r.error }}(
-                    {{ c.r.err_message }}="a runner accepts requests and cancels, not responses",
-                    {{ c.r.err_type }}=ErrorType.{{ c.r.et_unexpected_message }},
+                    {{ c.r.err_message }}=error_message({{ c.r.msg_unexpected_message.name }}, type={{ c.r.response_tag }}),
+                    {{ c.r.err_type }}=ErrorType.{{ c.r.msg_unexpected_message.error_type }},
                 ),
             ))
 
@@ -329,7 +332,10 @@ class Runner:
             {{ c.r.out_job_id }}=ids.get("job"),
             {{ c.r.out_request_id }}=ids.get("request"),
             {{ c.r.out_status }}={{ c.r.status }}.{{ c.r.st_error }},
-            {{ c.r.out_error }}={{ c.r.error }}({{ c.r.err_message }}=str(error), {{ c.r.err_type }}=ErrorType.{{ c.r.et_invalid_frame }}),
+            {{ c.r.out_error }}={{ c.r.error }}(
+                {{ c.r.err_message }}=error_message({{ c.r.msg_invalid_frame.name }}, error=str(error)),
+                {{ c.r.err_type }}=ErrorType.{{ c.r.msg_invalid_frame.error_type }},
+            ),
         ))
 
     # -- requests -----------------------------------------------------------------------------
@@ -363,23 +369,27 @@ class Runner:
             return _outcome(
                 request,
                 {{ c.r.status }}.{{ c.r.st_error }},
-                f"protocol version {request.{{ c.r.req_protocol_version }}!r} is not supported (this runner speaks {PROTOCOL_VERSION!r})",
-                ErrorType.{{ c.r.et_unsupported_protocol_version }},
+                error_message(
+                    {{ c.r.msg_unsupported_protocol_version.name }},
+                    received=request.{{ c.r.req_protocol_version }},
+                    supported=PROTOCOL_VERSION,
+                ),
+                ErrorType.{{ c.r.msg_unsupported_protocol_version.error_type }},
             )
         handler = self.registry.get(request.{{ c.r.req_function_name }})
         if handler is None:
             return _outcome(
                 request,
                 {{ c.r.status }}.{{ c.r.st_error }},
-                f"no handler is registered for {request.{{ c.r.req_function_name }}!r}",
-                ErrorType.{{ c.r.et_handler_not_found }},
+                error_message({{ c.r.msg_handler_not_found.name }}, function_name=request.{{ c.r.req_function_name }}),
+                ErrorType.{{ c.r.msg_handler_not_found.error_type }},
             )
         deadline = request.{{ c.r.req_context }}.{{ c.r.ctx_deadline }}
         timeout: float | None = None
         if deadline is not None:
             timeout = (deadline - datetime.now(timezone.utc)).total_seconds()
             if timeout <= 0:
-                return _timeout(request, deadline)
+                return _timeout(request, deadline, {{ c.r.msg_deadline_passed.name }}, ErrorType.{{ c.r.msg_deadline_passed.error_type }})
         if job.stop.done():
             error_type, message = job.stop.result()
             return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, message, error_type)
@@ -392,16 +402,16 @@ class Runner:
                 error_type, message = job.stop.result()
                 return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, message, error_type)
             assert deadline is not None
-            return _timeout(request, deadline)
+            return _timeout(request, deadline, {{ c.r.msg_deadline_exceeded.name }}, ErrorType.{{ c.r.msg_deadline_exceeded.error_type }})
         return _result(request, work)
 
 
-def _timeout(request: {{ c.r.request }}, deadline: datetime) -> {{ c.r.outcome }}:
+def _timeout(request: {{ c.r.request }}, deadline: datetime, message: str, error_type: str) -> {{ c.r.outcome }}:
     return _outcome(
         request,
         {{ c.r.status }}.{{ c.r.st_timeout }},
-        f"the deadline {deadline.isoformat()} passed",
-        ErrorType.{{ c.r.et_timeout }},
+        error_message(message, deadline=format_timestamp(deadline)[1:-1]),
+        error_type,
     )
 
 
@@ -451,13 +461,13 @@ def _chain(source: asyncio.Future[object], target: asyncio.Future[object]) -> No
 
 def _result(request: {{ c.r.request }}, work: asyncio.Future[object]) -> {{ c.r.outcome }}:
     if work.cancelled():
-        return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, "the handler was cancelled", ErrorType.{{ c.r.et_cancelled }})
+        return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, error_message({{ c.r.msg_cancelled.name }}), ErrorType.{{ c.r.msg_cancelled.error_type }})
     error = work.exception()
     if isinstance(error, RetryError):
         outcome = _outcome(request, {{ c.r.status }}.{{ c.r.st_retry }}, error.message, None)
         outcome.{{ c.r.out_retry_after }} = error.retry_after_seconds
     elif isinstance(error, asyncio.CancelledError):
-        return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, "the handler was cancelled", ErrorType.{{ c.r.et_cancelled }})
+        return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, error_message({{ c.r.msg_cancelled.name }}), ErrorType.{{ c.r.msg_cancelled.error_type }})
     elif error is not None:
         message = str(error) or type(error).__name__
         return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, message, type(error).__name__)

@@ -1,10 +1,19 @@
 //! Target languages. Each maps IR types to its own types and names, fills askama template
 //! structs with the result, and returns the rendered files; the templates (under
 //! `templates/<language>/`) hold only the language's idiom.
+//!
+//! What every language must agree on is decided here, once:
+//! - [`Roles`]: which type, field, status and message of the IR the runner runtime uses for
+//!   what (the function name, the ids, the deadline, the cancel target, …), with one clear error
+//!   when the schema lacks one;
+//! - [`expectation`] / [`field_expectation`]: the `expected …` text of a `FrameError` for every
+//!   IR type, so that Python and TypeScript word every decoding error identically;
+//! - [`FRAME_MESSAGES`]: the fixed texts of frame-level errors (length and JSON causes).
 
-use crate::ir::Ir;
+use crate::ir::{EnumValue, ErrorMessage, Field, Ir, Struct, Type, TypeDef, Union};
 use crate::output::{GeneratedFile, Provenance};
-use anyhow::Result;
+use anyhow::{anyhow, bail, Result};
+use std::collections::BTreeMap;
 
 pub mod python;
 pub mod typescript;
@@ -25,5 +34,380 @@ impl Lang {
             Lang::Python => python::render(ir, provenance),
             Lang::Typescript => typescript::render(ir, provenance),
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error texts shared by every language
+
+/// Lower and upper bound assumed for an integer the schema gives no bound for: Rust's i64/u64.
+pub const INTEGER_MIN: i128 = i64::MIN as i128;
+pub const INTEGER_MAX: i128 = u64::MAX as i128;
+
+/// The expectation of a timestamp (docs/PROTOCOL.md, section 5).
+pub const TIMESTAMP_EXPECTATION: &str =
+    "an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm) in years 0001..=9999";
+
+/// The inclusive bounds of an integer type, the unbounded sides filled in with i64/u64's.
+pub fn integer_bounds(min: &Option<i128>, max: &Option<i128>) -> (i128, i128) {
+    (min.unwrap_or(INTEGER_MIN), max.unwrap_or(INTEGER_MAX))
+}
+
+/// `one of "a", "b"`: the expectation of a string from a closed set.
+pub fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
+    let quoted: Vec<String> =
+        values.into_iter().map(|v| serde_json::to_string(v).expect("strings serialize")).collect();
+    format!("one of {}", quoted.join(", "))
+}
+
+/// What a `FrameError` says was expected of a value of `ty` (the text after `expected `), the
+/// same in every language: `integer in 0..=4294967295`, `string`, `one of "success", …`.
+pub fn expectation(ir: &Ir, ty: &Type) -> Result<String> {
+    Ok(match ty {
+        Type::Bool => "boolean".into(),
+        Type::String => "string".into(),
+        Type::Integer { min, max } => {
+            let (lo, hi) = integer_bounds(min, max);
+            format!("integer in {lo}..={hi}")
+        }
+        Type::Float => "number".into(),
+        Type::Timestamp => TIMESTAMP_EXPECTATION.into(),
+        Type::Any => "any JSON value".into(),
+        Type::Array { .. } => "array".into(),
+        Type::Map { .. } => "object".into(),
+        Type::Named { name } => match ir.get(name) {
+            Some(TypeDef::Enum(e)) => one_of(e.values.iter().map(|v| v.value.as_str())),
+            Some(TypeDef::Struct(_) | TypeDef::Union(_)) => "object".into(),
+            None => bail!("the IR references `{name}`, which it does not define"),
+        },
+    })
+}
+
+/// The expectation of a struct field's value: its type's, `or null` when `null` is allowed.
+pub fn field_expectation(ir: &Ir, field: &Field) -> Result<String> {
+    let text = expectation(ir, &field.ty)?;
+    Ok(if field.nullable { format!("{text} or null") } else { text })
+}
+
+/// The expectation of a union's tag: one of the variants' tag values.
+pub fn tag_expectation(union: &Union) -> String {
+    one_of(union.variants.iter().map(|v| v.tag_value.as_str()))
+}
+
+/// The texts of the frame-level errors, by name: `(name, text)`. A `FrameError`'s message is
+/// `<path>: <text>` (the path is `$` for all of these); `{placeholder}`s are filled in by the
+/// same helper as the runner's error messages.
+pub const FRAME_MESSAGES: &[(&str, &str)] = &[
+    ("length_header", "expected a frame of at least {header_len} bytes, got {got} bytes"),
+    ("length_zero", "expected a frame length in 1..={max_frame_len}, got 0"),
+    ("length_too_long", "expected a frame length in 1..={max_frame_len}, got {length}"),
+    ("length_mismatch", "expected {length} bytes after the header, got {got}"),
+    ("json_utf8", "expected a JSON document, got bytes that are not UTF-8"),
+    ("json_bom", "expected a JSON document, got a byte-order mark"),
+    ("json_syntax", "expected a JSON document, got a syntax error"),
+    ("json_depth", "expected a JSON document, got arrays and objects nested deeper than {max_nesting_depth} levels"),
+    ("json_surrogate", "expected a JSON document, got a lone surrogate escape"),
+    ("json_number", "expected a JSON document, got a number beyond the range of a 64-bit float"),
+];
+
+/// [`FRAME_MESSAGES`] with the protocol's constants filled in (`max_frame_len`,
+/// `max_nesting_depth`); the other placeholders stay for the runtime to fill.
+pub fn frame_messages(ir: &Ir) -> Vec<(String, String)> {
+    FRAME_MESSAGES
+        .iter()
+        .map(|(name, text)| {
+            let text = text
+                .replace("{max_frame_len}", &ir.meta.max_frame_len.to_string())
+                .replace("{max_nesting_depth}", &ir.meta.max_nesting_depth.to_string());
+            (name.to_string(), text)
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The runner runtime's view of the protocol
+
+/// A message of `x-rrq.error_messages` the runtime writes, with the error type it goes with.
+#[derive(Debug, Clone)]
+pub struct RuntimeMessage {
+    /// Its name in `x-rrq.error_messages` (the key the generated table uses).
+    pub name: String,
+    /// The `error.type` written with it.
+    pub error_type: String,
+}
+
+/// The wire names the runner runtime acts on, each found in the IR. Every language module
+/// resolves these once and maps them to its own names; a schema without one of them fails
+/// here, with a message naming what is missing, instead of rendering a runtime that does not
+/// compile or misbehaves.
+#[derive(Debug, Clone)]
+pub struct Roles {
+    /// The root union: its name, tag and content keys.
+    pub root: String,
+    pub tag: String,
+    pub content: String,
+    /// Tag values of the three variants the runtime handles.
+    pub request_tag: String,
+    pub response_tag: String,
+    pub cancel_tag: String,
+    /// Named types: the request, its context, the outcome, its error and status, the cancel.
+    pub request: String,
+    pub context: String,
+    pub outcome: String,
+    pub error: String,
+    pub status: String,
+    pub cancel: String,
+    /// Fields of the request.
+    pub req_protocol_version: String,
+    pub req_request_id: String,
+    pub req_job_id: String,
+    pub req_function_name: String,
+    pub req_args: String,
+    pub req_kwargs: String,
+    pub req_context: String,
+    /// Fields of the context.
+    pub ctx_job_id: String,
+    pub ctx_deadline: String,
+    /// Fields of the outcome and its error.
+    pub out_job_id: String,
+    pub out_request_id: String,
+    pub out_status: String,
+    pub out_result: String,
+    pub out_error: String,
+    pub out_retry_after: String,
+    pub err_message: String,
+    pub err_type: String,
+    /// Fields of the cancel.
+    pub cancel_job_id: String,
+    pub cancel_request_id: String,
+    pub cancel_hard_kill: String,
+    /// Status values.
+    pub st_success: String,
+    pub st_retry: String,
+    pub st_timeout: String,
+    pub st_error: String,
+    /// Messages (and their error types) the runtime writes, by situation.
+    pub msg_handler_not_found: RuntimeMessage,
+    pub msg_cancelled: RuntimeMessage,
+    pub msg_shutting_down: RuntimeMessage,
+    pub msg_deadline_passed: RuntimeMessage,
+    pub msg_deadline_exceeded: RuntimeMessage,
+    pub msg_busy: RuntimeMessage,
+    pub msg_invalid_frame: RuntimeMessage,
+    pub msg_unsupported_protocol_version: RuntimeMessage,
+    pub msg_unexpected_message: RuntimeMessage,
+}
+
+/// The placeholders the runtime fills in, per message name (a template may use fewer).
+const RUNTIME_PLACEHOLDERS: &[(&str, &[&str])] = &[
+    ("handler_not_found", &["function_name"]),
+    ("cancelled", &[]),
+    ("shutting_down", &[]),
+    ("deadline_passed", &["deadline"]),
+    ("deadline_exceeded", &["deadline"]),
+    ("busy", &["limit"]),
+    ("invalid_frame", &["error"]),
+    ("unsupported_protocol_version", &["received", "supported"]),
+    ("unexpected_message", &["type"]),
+];
+
+fn struct_of<'a>(ir: &'a Ir, name: &str) -> Result<&'a Struct> {
+    match ir.get(name) {
+        Some(TypeDef::Struct(s)) => Ok(s),
+        _ => bail!("the runner runtime needs `{name}` to be a struct"),
+    }
+}
+
+fn field_of<'a>(s: &'a Struct, wire: &str) -> Result<&'a Field> {
+    s.fields
+        .iter()
+        .find(|f| f.name == wire)
+        .ok_or_else(|| anyhow!("the runner runtime needs a field `{wire}` in `{}`", s.name))
+}
+
+fn named_field<'a>(s: &'a Struct, wire: &str) -> Result<&'a str> {
+    match &field_of(s, wire)?.ty {
+        Type::Named { name } => Ok(name),
+        _ => bail!("the runner runtime needs `{}.{wire}` to be a named type", s.name),
+    }
+}
+
+impl Roles {
+    /// Finds every role in `ir`.
+    pub fn resolve(ir: &Ir) -> Result<Roles> {
+        let Some(TypeDef::Union(root)) = ir.get(&ir.root) else {
+            bail!("the runner runtime needs the root type `{}` to be a tagged union", ir.root)
+        };
+        let variant = |tag: &str| {
+            root.variants
+                .iter()
+                .find(|v| v.tag_value == tag)
+                .ok_or_else(|| anyhow!("the runner runtime needs a `{tag}` variant in `{}`", root.name))
+        };
+        let (req_v, resp_v, cancel_v) = (variant("request")?, variant("response")?, variant("cancel")?);
+        let request = struct_of(ir, &req_v.ty)?;
+        let outcome = struct_of(ir, &resp_v.ty)?;
+        let cancel = struct_of(ir, &cancel_v.ty)?;
+        let context = struct_of(ir, named_field(request, "context")?)?;
+        let error = struct_of(ir, named_field(outcome, "error")?)?;
+        let status_name = named_field(outcome, "status")?;
+        let Some(TypeDef::Enum(status)) = ir.get(status_name) else {
+            bail!("the runner runtime needs `{status_name}` to be an enum")
+        };
+        let f = |s: &Struct, wire: &str| field_of(s, wire).map(|f| f.name.clone());
+        let member = |value: &str| {
+            status
+                .values
+                .iter()
+                .find(|v| v.value == value)
+                .map(|v| v.value.clone())
+                .ok_or_else(|| anyhow!("the runner runtime needs the status `{value}` in `{}`", status.name))
+        };
+        let messages = runtime_messages(ir)?;
+        let m = |name: &str| messages[name].clone();
+        Ok(Roles {
+            root: root.name.clone(),
+            tag: root.tag.clone(),
+            content: root.content.clone(),
+            request_tag: req_v.tag_value.clone(),
+            response_tag: resp_v.tag_value.clone(),
+            cancel_tag: cancel_v.tag_value.clone(),
+            request: request.name.clone(),
+            context: context.name.clone(),
+            outcome: outcome.name.clone(),
+            error: error.name.clone(),
+            status: status.name.clone(),
+            cancel: cancel.name.clone(),
+            req_protocol_version: f(request, "protocol_version")?,
+            req_request_id: f(request, "request_id")?,
+            req_job_id: f(request, "job_id")?,
+            req_function_name: f(request, "function_name")?,
+            req_args: f(request, "args")?,
+            req_kwargs: f(request, "kwargs")?,
+            req_context: f(request, "context")?,
+            ctx_job_id: f(context, "job_id")?,
+            ctx_deadline: f(context, "deadline")?,
+            out_job_id: f(outcome, "job_id")?,
+            out_request_id: f(outcome, "request_id")?,
+            out_status: f(outcome, "status")?,
+            out_result: f(outcome, "result")?,
+            out_error: f(outcome, "error")?,
+            out_retry_after: f(outcome, "retry_after_seconds")?,
+            err_message: f(error, "message")?,
+            err_type: f(error, "type")?,
+            cancel_job_id: f(cancel, "job_id")?,
+            cancel_request_id: f(cancel, "request_id")?,
+            cancel_hard_kill: f(cancel, "hard_kill")?,
+            st_success: member("success")?,
+            st_retry: member("retry")?,
+            st_timeout: member("timeout")?,
+            st_error: member("error")?,
+            msg_handler_not_found: m("handler_not_found"),
+            msg_cancelled: m("cancelled"),
+            msg_shutting_down: m("shutting_down"),
+            msg_deadline_passed: m("deadline_passed"),
+            msg_deadline_exceeded: m("deadline_exceeded"),
+            msg_busy: m("busy"),
+            msg_invalid_frame: m("invalid_frame"),
+            msg_unsupported_protocol_version: m("unsupported_protocol_version"),
+            msg_unexpected_message: m("unexpected_message"),
+        })
+    }
+
+    /// Every error type the runtime writes (deduplicated, in role order).
+    pub fn error_types(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for m in self.messages() {
+            if !out.contains(&m.error_type.as_str()) {
+                out.push(&m.error_type);
+            }
+        }
+        out
+    }
+
+    /// Every message the runtime writes.
+    pub fn messages(&self) -> [&RuntimeMessage; 9] {
+        [
+            &self.msg_handler_not_found,
+            &self.msg_cancelled,
+            &self.msg_shutting_down,
+            &self.msg_deadline_passed,
+            &self.msg_deadline_exceeded,
+            &self.msg_busy,
+            &self.msg_invalid_frame,
+            &self.msg_unsupported_protocol_version,
+            &self.msg_unexpected_message,
+        ]
+    }
+}
+
+/// The messages the runtime needs, checked: present, of a known error type, and using only
+/// placeholders the runtime fills in.
+fn runtime_messages(ir: &Ir) -> Result<BTreeMap<&'static str, RuntimeMessage>> {
+    let mut out = BTreeMap::new();
+    for (name, supplied) in RUNTIME_PLACEHOLDERS {
+        let message: &ErrorMessage = ir
+            .meta
+            .error_messages
+            .iter()
+            .find(|m| m.name == *name)
+            .ok_or_else(|| anyhow!("the runner runtime needs the message `{name}` in x-rrq.error_messages"))?;
+        if !ir.meta.error_types.iter().any(|t: &EnumValue| t.value == message.error_type) {
+            bail!(
+                "x-rrq.error_messages `{name}`: error type `{}` is not one of x-rrq.error_types",
+                message.error_type
+            );
+        }
+        for p in &message.placeholders {
+            if !supplied.contains(&p.as_str()) {
+                bail!(
+                    "x-rrq.error_messages `{name}`: the runner runtime cannot fill the placeholder `{{{p}}}` (it fills {})",
+                    if supplied.is_empty() { "none".to_string() } else { supplied.iter().map(|s| format!("`{{{s}}}`")).collect::<Vec<_>>().join(", ") }
+                );
+            }
+        }
+        out.insert(*name, RuntimeMessage { name: message.name.clone(), error_type: message.error_type.clone() });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ir() -> Ir {
+        crate::ir::lower(&crate::schema::protocol_schema()).unwrap()
+    }
+
+    #[test]
+    fn expectations() {
+        let ir = ir();
+        assert_eq!(expectation(&ir, &Type::Integer { min: Some(0), max: Some(4294967295) }).unwrap(), "integer in 0..=4294967295");
+        assert_eq!(expectation(&ir, &Type::String).unwrap(), "string");
+        assert_eq!(
+            expectation(&ir, &Type::Named { name: "OutcomeStatus".into() }).unwrap(),
+            r#"one of "success", "retry", "timeout", "error""#
+        );
+        let Some(TypeDef::Struct(context)) = ir.get("ExecutionContext") else { panic!() };
+        let worker = context.fields.iter().find(|f| f.name == "worker_id").unwrap();
+        assert_eq!(field_expectation(&ir, worker).unwrap(), "string or null");
+    }
+
+    #[test]
+    fn roles_resolve_and_name_what_is_missing() {
+        let roles = Roles::resolve(&ir()).unwrap();
+        assert_eq!(roles.req_function_name, "function_name");
+        assert_eq!(roles.msg_shutting_down.error_type, "cancelled");
+
+        let mut schema = crate::schema::protocol_schema();
+        schema["$defs"]["CancelRequest"]["properties"].as_object_mut().unwrap().remove("hard_kill");
+        let err = Roles::resolve(&crate::ir::lower(&schema).unwrap()).unwrap_err().to_string();
+        assert_eq!(err, "the runner runtime needs a field `hard_kill` in `CancelRequest`");
+
+        let mut schema = crate::schema::protocol_schema();
+        let messages = schema["x-rrq"]["error_messages"].as_object_mut().unwrap();
+        messages.insert("busy".into(), serde_json::json!({"error_type": "busy", "template": "busy with {what}"}));
+        let err = Roles::resolve(&crate::ir::lower(&schema).unwrap()).unwrap_err().to_string();
+        assert!(err.contains("cannot fill the placeholder `{what}`"), "{err}");
     }
 }

@@ -8,7 +8,8 @@
 //! types it reports, …). The templates under `templates/python/` only lay these out in Python
 //! idiom; nothing protocol-specific is written in them.
 
-use crate::ir::{Field, Ir, Struct, Type, TypeDef, Union};
+use super::{expectation, field_expectation, frame_messages, integer_bounds, tag_expectation, Roles, RuntimeMessage};
+use crate::ir::{Ir, Struct, Type, TypeDef, Union};
 use crate::output::{GeneratedFile, Provenance};
 use anyhow::{anyhow, bail, Context, Result};
 use askama::Template;
@@ -189,24 +190,29 @@ impl Mapper<'_> {
         }
     }
 
-    /// The description of `ty` the slow paths (error reports) walk: a nested tuple.
+    /// The description of `ty` the slow paths (error reports) walk: a nested tuple
+    /// `(kind, expectation, ...)`, the expectation being the shared `FrameError` text.
     fn spec(&self, ty: &Type) -> Result<String> {
+        let expected = py_str(&expectation(self.ir, ty)?);
         Ok(match ty {
-            Type::Bool => "(\"bool\",)".into(),
-            Type::String => "(\"str\",)".into(),
-            Type::Integer { min, max } => format!("(\"int\", {}, {})", int_bound(*min), int_bound(*max)),
-            Type::Float => "(\"float\",)".into(),
-            Type::Timestamp => "(\"timestamp\",)".into(),
-            Type::Any => "(\"any\",)".into(),
-            Type::Array { items } => format!("(\"array\", {})", self.spec(items)?),
-            Type::Map { values } => format!("(\"map\", {})", self.spec(values)?),
+            Type::Bool => format!("(\"bool\", {expected})"),
+            Type::String => format!("(\"str\", {expected})"),
+            Type::Integer { min, max } => {
+                let (lo, hi) = integer_bounds(min, max);
+                format!("(\"int\", {expected}, {lo}, {hi})")
+            }
+            Type::Float => format!("(\"float\", {expected})"),
+            Type::Timestamp => format!("(\"timestamp\", {expected})"),
+            Type::Any => format!("(\"any\", {expected})"),
+            Type::Array { items } => format!("(\"array\", {expected}, {})", self.spec(items)?),
+            Type::Map { values } => format!("(\"map\", {expected}, {})", self.spec(values)?),
             Type::Named { name } => {
                 let kind = match self.def(name)? {
                     TypeDef::Struct(_) => "struct",
                     TypeDef::Enum(_) => "enum",
                     TypeDef::Union(_) => "union",
                 };
-                format!("(\"{kind}\", {})", py_str(name))
+                format!("(\"{kind}\", {expected}, {})", py_str(name))
             }
         })
     }
@@ -376,8 +382,21 @@ struct UnionDef {
     encode_lines: Vec<String>,
 }
 
-/// Names the runner runtime and the README need, resolved from the IR by their protocol role.
-struct Roles {
+/// A message the runtime writes: its key in the generated message table and the `ErrorType`
+/// member of its error type.
+struct PyMessage {
+    name: String,
+    error_type: String,
+}
+
+impl PyMessage {
+    fn new(m: &RuntimeMessage) -> Self {
+        PyMessage { name: py_str(&m.name), error_type: constant_name(&m.error_type) }
+    }
+}
+
+/// The runtime's roles ([`Roles`], shared with TypeScript) in Python names.
+struct PyRoles {
     request_variant: String,
     response_variant: String,
     cancel_variant: String,
@@ -408,17 +427,82 @@ struct Roles {
     st_retry: String,
     st_timeout: String,
     st_error: String,
-    et_handler_not_found: String,
-    et_cancelled: String,
-    et_timeout: String,
-    et_busy: String,
-    et_invalid_frame: String,
-    et_unsupported_protocol_version: String,
-    et_unexpected_message: String,
+    /// Messages by situation.
+    msg_handler_not_found: PyMessage,
+    msg_cancelled: PyMessage,
+    msg_shutting_down: PyMessage,
+    msg_deadline_passed: PyMessage,
+    msg_deadline_exceeded: PyMessage,
+    msg_busy: PyMessage,
+    msg_invalid_frame: PyMessage,
+    msg_unsupported_protocol_version: PyMessage,
+    msg_unexpected_message: PyMessage,
+    /// The response variant's tag (the `{type}` of the unexpected-message text).
+    response_tag: String,
     /// Wire names (for the lenient id lookup in undecodable frames).
     content_key: String,
     request_id_key: String,
     job_id_key: String,
+}
+
+impl PyRoles {
+    fn resolve(ir: &Ir) -> Result<PyRoles> {
+        let r = Roles::resolve(ir)?;
+        let Some(TypeDef::Union(root)) = ir.get(&r.root) else { bail!("the root type `{}` is not a union", r.root) };
+        Ok(PyRoles {
+            request_variant: variant_class(ir, root, &r.request_tag),
+            response_variant: variant_class(ir, root, &r.response_tag),
+            cancel_variant: variant_class(ir, root, &r.cancel_tag),
+            content: identifier(&r.content),
+            request: identifier(&r.request),
+            outcome: identifier(&r.outcome),
+            error: identifier(&r.error),
+            status: identifier(&r.status),
+            req_protocol_version: identifier(&r.req_protocol_version),
+            req_request_id: identifier(&r.req_request_id),
+            req_job_id: identifier(&r.req_job_id),
+            req_function_name: identifier(&r.req_function_name),
+            req_args: identifier(&r.req_args),
+            req_kwargs: identifier(&r.req_kwargs),
+            req_context: identifier(&r.req_context),
+            ctx_deadline: identifier(&r.ctx_deadline),
+            out_job_id: identifier(&r.out_job_id),
+            out_request_id: identifier(&r.out_request_id),
+            out_status: identifier(&r.out_status),
+            out_result: identifier(&r.out_result),
+            out_error: identifier(&r.out_error),
+            out_retry_after: identifier(&r.out_retry_after),
+            err_message: identifier(&r.err_message),
+            err_type: identifier(&r.err_type),
+            cancel_job_id: identifier(&r.cancel_job_id),
+            cancel_request_id: identifier(&r.cancel_request_id),
+            st_success: constant_name(&r.st_success),
+            st_retry: constant_name(&r.st_retry),
+            st_timeout: constant_name(&r.st_timeout),
+            st_error: constant_name(&r.st_error),
+            msg_handler_not_found: PyMessage::new(&r.msg_handler_not_found),
+            msg_cancelled: PyMessage::new(&r.msg_cancelled),
+            msg_shutting_down: PyMessage::new(&r.msg_shutting_down),
+            msg_deadline_passed: PyMessage::new(&r.msg_deadline_passed),
+            msg_deadline_exceeded: PyMessage::new(&r.msg_deadline_exceeded),
+            msg_busy: PyMessage::new(&r.msg_busy),
+            msg_invalid_frame: PyMessage::new(&r.msg_invalid_frame),
+            msg_unsupported_protocol_version: PyMessage::new(&r.msg_unsupported_protocol_version),
+            msg_unexpected_message: PyMessage::new(&r.msg_unexpected_message),
+            response_tag: py_str(&r.response_tag),
+            content_key: py_str(&r.content),
+            request_id_key: py_str(&r.req_request_id),
+            job_id_key: py_str(&r.req_job_id),
+        })
+    }
+}
+
+/// One row of a generated message table: a name and its text (both Python literals).
+struct MessageRow {
+    name: String,
+    text: String,
+    /// The error type, a literal (runner messages only).
+    error_type: String,
 }
 
 struct Ctx {
@@ -446,110 +530,11 @@ struct Ctx {
     codec_imports: Vec<String>,
     runtime_imports: Vec<String>,
     root: String,
-    r: Roles,
-}
-
-fn field_of<'a>(s: &'a Struct, wire: &str) -> Result<&'a Field> {
-    s.fields
-        .iter()
-        .find(|f| f.name == wire)
-        .ok_or_else(|| anyhow!("the Python runtime needs a field `{wire}` in `{}`", s.name))
-}
-
-fn struct_of<'a>(ir: &'a Ir, name: &str) -> Result<&'a Struct> {
-    match ir.get(name) {
-        Some(TypeDef::Struct(s)) => Ok(s),
-        _ => bail!("the Python runtime needs `{name}` to be a struct"),
-    }
-}
-
-impl Roles {
-    fn resolve(ir: &Ir) -> Result<Roles> {
-        let Some(TypeDef::Union(root)) = ir.get(&ir.root) else {
-            bail!("the Python runtime needs the root type `{}` to be a tagged union", ir.root)
-        };
-        let variant = |tag: &str| {
-            root.variants
-                .iter()
-                .find(|v| v.tag_value == tag)
-                .ok_or_else(|| anyhow!("the Python runtime needs a `{tag}` variant in `{}`", root.name))
-        };
-        let (req_v, resp_v, cancel_v) = (variant("request")?, variant("response")?, variant("cancel")?);
-        let request = struct_of(ir, &req_v.ty)?;
-        let outcome = struct_of(ir, &resp_v.ty)?;
-        let cancel = struct_of(ir, &cancel_v.ty)?;
-        let attr = |s: &Struct, wire: &str| field_of(s, wire).map(|f| identifier(&f.name));
-        let named = |s: &Struct, wire: &str| -> Result<String> {
-            match &field_of(s, wire)?.ty {
-                Type::Named { name } => Ok(name.clone()),
-                _ => bail!("the Python runtime needs `{}.{wire}` to be a named type", s.name),
-            }
-        };
-        let context = struct_of(ir, &named(request, "context")?)?;
-        let error = struct_of(ir, &named(outcome, "error")?)?;
-        let status_name = named(outcome, "status")?;
-        let Some(TypeDef::Enum(status)) = ir.get(&status_name) else {
-            bail!("the Python runtime needs `{status_name}` to be an enum")
-        };
-        let member = |value: &str| {
-            status
-                .values
-                .iter()
-                .find(|v| v.value == value)
-                .map(|v| constant_name(&v.value))
-                .ok_or_else(|| anyhow!("the Python runtime needs the status `{value}` in `{}`", status.name))
-        };
-        let error_type = |value: &str| {
-            ir.meta
-                .error_types
-                .iter()
-                .find(|v| v.value == value)
-                .map(|v| constant_name(&v.value))
-                .ok_or_else(|| anyhow!("the Python runtime needs the error type `{value}` in x-rrq.error_types"))
-        };
-        Ok(Roles {
-            request_variant: variant_class(ir, root, &req_v.tag_value),
-            response_variant: variant_class(ir, root, &resp_v.tag_value),
-            cancel_variant: variant_class(ir, root, &cancel_v.tag_value),
-            content: identifier(&root.content),
-            request: identifier(&request.name),
-            outcome: identifier(&outcome.name),
-            error: identifier(&error.name),
-            status: identifier(&status.name),
-            req_protocol_version: attr(request, "protocol_version")?,
-            req_request_id: attr(request, "request_id")?,
-            req_job_id: attr(request, "job_id")?,
-            req_function_name: attr(request, "function_name")?,
-            req_args: attr(request, "args")?,
-            req_kwargs: attr(request, "kwargs")?,
-            req_context: attr(request, "context")?,
-            ctx_deadline: attr(context, "deadline")?,
-            out_job_id: attr(outcome, "job_id")?,
-            out_request_id: attr(outcome, "request_id")?,
-            out_status: attr(outcome, "status")?,
-            out_result: attr(outcome, "result")?,
-            out_error: attr(outcome, "error")?,
-            out_retry_after: attr(outcome, "retry_after_seconds")?,
-            err_message: attr(error, "message")?,
-            err_type: attr(error, "type")?,
-            cancel_job_id: attr(cancel, "job_id")?,
-            cancel_request_id: attr(cancel, "request_id")?,
-            st_success: member("success")?,
-            st_retry: member("retry")?,
-            st_timeout: member("timeout")?,
-            st_error: member("error")?,
-            et_handler_not_found: error_type("handler_not_found")?,
-            et_cancelled: error_type("cancelled")?,
-            et_timeout: error_type("timeout")?,
-            et_busy: error_type("busy")?,
-            et_invalid_frame: error_type("invalid_frame")?,
-            et_unsupported_protocol_version: error_type("unsupported_protocol_version")?,
-            et_unexpected_message: error_type("unexpected_message")?,
-            content_key: py_str(&root.content),
-            request_id_key: py_str(&field_of(request, "request_id")?.name),
-            job_id_key: py_str(&field_of(request, "job_id")?.name),
-        })
-    }
+    /// `x-rrq.error_messages`: what the runner writes in the errors it produces itself.
+    error_messages: Vec<MessageRow>,
+    /// The frame-level `FrameError` texts shared with every language.
+    frame_messages: Vec<MessageRow>,
+    r: PyRoles,
 }
 
 /// The class of a union variant: its tag in PascalCase, or, when that names another type,
@@ -650,7 +635,7 @@ impl Ctx {
         sort_exports(&mut package_all);
         let mut codec_imports: Vec<String> = std::iter::once("MAX_FRAME_LEN".to_string()).chain(model_names.iter().cloned()).collect();
         sort_exports(&mut codec_imports);
-        let r = Roles::resolve(ir)?;
+        let r = PyRoles::resolve(ir)?;
         let mut runtime_imports: Vec<String> = ["PROTOCOL_VERSION", "MAX_FRAME_LEN", "ErrorType"]
             .iter()
             .map(|s| s.to_string())
@@ -681,6 +666,16 @@ impl Ctx {
             structs,
             unions,
             root: identifier(&ir.root),
+            error_messages: ir
+                .meta
+                .error_messages
+                .iter()
+                .map(|m| MessageRow { name: py_str(&m.name), text: py_str(&m.template), error_type: py_str(&m.error_type) })
+                .collect(),
+            frame_messages: frame_messages(ir)
+                .iter()
+                .map(|(name, text)| MessageRow { name: py_str(name), text: py_str(text), error_type: String::new() })
+                .collect(),
             r,
         })
     }
@@ -724,11 +719,12 @@ impl Ctx {
                 declaration,
                 docstring: docstring(&f.doc, &f.name, 4),
                 spec_row: format!(
-                    "({key}, {}, {spec}, {}, {}, {}),",
+                    "({key}, {}, {spec}, {}, {}, {}, {}),",
                     py_str(&attr),
                     py_bool(f.required),
                     py_bool(f.nullable),
-                    py_bool(f.always_written)
+                    py_bool(f.always_written),
+                    py_str(&field_expectation(m.ir, f).with_context(|| at.clone())?)
                 ),
             });
 
@@ -866,11 +862,12 @@ impl Ctx {
             docstring: docstring(&u.doc, &u.name, 0),
             members,
             spec_row: format!(
-                "({}, {}, {}, {{{}}})",
+                "({}, {}, {}, {{{}}}, {})",
                 py_str(&u.tag),
                 py_str(&u.content),
                 py_str(&content_attr),
-                table.join(" ")
+                table.join(" "),
+                py_str(&tag_expectation(u))
             ),
             variants,
             decode_lines: decode,
@@ -905,6 +902,7 @@ templates! {
     Models => "python/_models.py",
     Codec => "python/_codec.py",
     Json => "python/_json.py",
+    Messages => "python/_messages.py",
     Runtime => "python/_runtime.py",
     Main => "python/__main__.py",
     PyTyped => "python/py.typed",
@@ -922,6 +920,7 @@ pub fn render(ir: &Ir, provenance: &Provenance) -> Result<Vec<GeneratedFile>> {
         (format!("{pkg}/_models.py"), Models { c }.render()?),
         (format!("{pkg}/_codec.py"), Codec { c }.render()?),
         (format!("{pkg}/_json.py"), Json { c }.render()?),
+        (format!("{pkg}/_messages.py"), Messages { c }.render()?),
         (format!("{pkg}/_runtime.py"), Runtime { c }.render()?),
         (format!("{pkg}/__main__.py"), Main { c }.render()?),
         (format!("{pkg}/py.typed"), PyTyped { c }.render()?),

@@ -6,7 +6,8 @@ Each type has a straight-line decoder (``_decode_<Type>``: parsed JSON to model)
 (``_encode_<Type>``: model to canonical JSON text), generated from the schema. They raise the
 internal ``_Bad`` at the first problem; the caller then walks the value once more with the
 tables below to report exactly what is wrong and where, in the order the reference decoder
-reports it (fields in the order the object holds them, then missing fields).
+reports it (present fields in declaration order, then missing fields; map entries in code-point
+order of their keys), whatever the order of the keys in the input.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from ._json import (
     encode_any,
     format_float,
     format_timestamp,
+    json_problem,
     loads,
     parse_timestamp,
 )
+from ._messages import FRAME_MESSAGES, format_message
 from ._models import (
     MAX_FRAME_LEN,
     Cancel,
@@ -494,45 +497,48 @@ def _encode_RunnerMessage(m: object) -> str:
 # Slow paths: exact error reports
 
 Spec = tuple[Any, ...]
-# Per struct: (wire key, attribute, type spec, required, nullable, always written).
-_STRUCTS: dict[str, tuple[tuple[str, str, Spec, bool, bool, bool], ...]] = {
+# A type spec is (kind, expectation, ...): the expectation is the text a FrameError gives after
+# "expected " (shared with every language); then the bounds (int), the item spec (array, map) or
+# the type's name (struct, enum, union).
+# Per struct: (wire key, attribute, type spec, required, nullable, always written, expectation).
+_STRUCTS: dict[str, tuple[tuple[str, str, Spec, bool, bool, bool, str], ...]] = {
     "ExecutionContext": (
-        ("job_id", "job_id", ("str",), True, False, True),
-        ("attempt", "attempt", ("int", 0, 4294967295), True, False, True),
-        ("enqueue_time", "enqueue_time", ("timestamp",), True, False, True),
-        ("queue_name", "queue_name", ("str",), True, False, True),
-        ("deadline", "deadline", ("timestamp",), False, True, True),
-        ("trace_context", "trace_context", ("map", ("str",)), False, True, True),
-        ("worker_id", "worker_id", ("str",), False, True, True),
+        ("job_id", "job_id", ("str", "string"), True, False, True, "string"),
+        ("attempt", "attempt", ("int", "integer in 0..=4294967295", 0, 4294967295), True, False, True, "integer in 0..=4294967295"),
+        ("enqueue_time", "enqueue_time", ("timestamp", "an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm) in years 0001..=9999"), True, False, True, "an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm) in years 0001..=9999"),
+        ("queue_name", "queue_name", ("str", "string"), True, False, True, "string"),
+        ("deadline", "deadline", ("timestamp", "an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm) in years 0001..=9999"), False, True, True, "an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm) in years 0001..=9999 or null"),
+        ("trace_context", "trace_context", ("map", "object", ("str", "string")), False, True, True, "object or null"),
+        ("worker_id", "worker_id", ("str", "string"), False, True, True, "string or null"),
     ),
     "ExecutionRequest": (
-        ("protocol_version", "protocol_version", ("str",), False, False, True),
-        ("request_id", "request_id", ("str",), True, False, True),
-        ("job_id", "job_id", ("str",), True, False, True),
-        ("function_name", "function_name", ("str",), True, False, True),
-        ("args", "args", ("array", ("any",)), False, False, True),
-        ("kwargs", "kwargs", ("map", ("any",)), False, False, True),
-        ("context", "context", ("struct", "ExecutionContext"), True, False, True),
+        ("protocol_version", "protocol_version", ("str", "string"), False, False, True, "string"),
+        ("request_id", "request_id", ("str", "string"), True, False, True, "string"),
+        ("job_id", "job_id", ("str", "string"), True, False, True, "string"),
+        ("function_name", "function_name", ("str", "string"), True, False, True, "string"),
+        ("args", "args", ("array", "array", ("any", "any JSON value")), False, False, True, "array"),
+        ("kwargs", "kwargs", ("map", "object", ("any", "any JSON value")), False, False, True, "object"),
+        ("context", "context", ("struct", "object", "ExecutionContext"), True, False, True, "object"),
     ),
     "ExecutionError": (
-        ("message", "message", ("str",), True, False, True),
-        ("type", "type", ("str",), False, True, False),
-        ("code", "code", ("str",), False, True, False),
-        ("details", "details", ("any",), False, True, False),
+        ("message", "message", ("str", "string"), True, False, True, "string"),
+        ("type", "type", ("str", "string"), False, True, False, "string or null"),
+        ("code", "code", ("str", "string"), False, True, False, "string or null"),
+        ("details", "details", ("any", "any JSON value"), False, True, False, "any JSON value or null"),
     ),
     "ExecutionOutcome": (
-        ("job_id", "job_id", ("str",), False, True, False),
-        ("request_id", "request_id", ("str",), False, True, False),
-        ("status", "status", ("enum", "OutcomeStatus"), True, False, True),
-        ("result", "result", ("any",), False, True, False),
-        ("error", "error", ("struct", "ExecutionError"), False, True, False),
-        ("retry_after_seconds", "retry_after_seconds", ("float",), False, True, False),
+        ("job_id", "job_id", ("str", "string"), False, True, False, "string or null"),
+        ("request_id", "request_id", ("str", "string"), False, True, False, "string or null"),
+        ("status", "status", ("enum", "one of \"success\", \"retry\", \"timeout\", \"error\"", "OutcomeStatus"), True, False, True, "one of \"success\", \"retry\", \"timeout\", \"error\""),
+        ("result", "result", ("any", "any JSON value"), False, True, False, "any JSON value or null"),
+        ("error", "error", ("struct", "object", "ExecutionError"), False, True, False, "object or null"),
+        ("retry_after_seconds", "retry_after_seconds", ("float", "number"), False, True, False, "number or null"),
     ),
     "CancelRequest": (
-        ("protocol_version", "protocol_version", ("str",), False, False, True),
-        ("job_id", "job_id", ("str",), True, False, True),
-        ("request_id", "request_id", ("str",), False, True, False),
-        ("hard_kill", "hard_kill", ("bool",), False, False, True),
+        ("protocol_version", "protocol_version", ("str", "string"), False, False, True, "string"),
+        ("job_id", "job_id", ("str", "string"), True, False, True, "string"),
+        ("request_id", "request_id", ("str", "string"), False, True, False, "string or null"),
+        ("hard_kill", "hard_kill", ("bool", "boolean"), False, False, True, "boolean"),
     ),
 }
 _STRUCT_CLASSES: dict[str, type] = {
@@ -545,116 +551,97 @@ _STRUCT_CLASSES: dict[str, type] = {
 _ENUMS: dict[str, Any] = {
     "OutcomeStatus": OutcomeStatus,
 }
-# Per union: (tag key, content key, content attribute, {tag value: (variant class, content spec)}).
-_UNIONS: dict[str, tuple[str, str, str, dict[str, tuple[type, Spec]]]] = {
-    "RunnerMessage": ("type", "payload", "payload", {"request": (Request, ("struct", "ExecutionRequest")), "response": (Response, ("struct", "ExecutionOutcome")), "cancel": (Cancel, ("struct", "CancelRequest")),}),
+# Per union: (tag key, content key, content attribute, {tag value: (variant class, content spec)},
+# expectation of the tag).
+_UNIONS: dict[str, tuple[str, str, str, dict[str, tuple[type, Spec]], str]] = {
+    "RunnerMessage": ("type", "payload", "payload", {"request": (Request, ("struct", "object", "ExecutionRequest")), "response": (Response, ("struct", "object", "ExecutionOutcome")), "cancel": (Cancel, ("struct", "object", "CancelRequest")),}, "one of \"request\", \"response\", \"cancel\""),
 }
-_ROOT: Spec = (("union", "RunnerMessage"))
+_ROOT: Spec = ("union", "object", "RunnerMessage")
+_NOTHING = "nothing"
 
 
-def _expected(spec: Spec) -> str:
-    kind = spec[0]
-    if kind == "bool":
-        return "a boolean"
-    if kind == "str":
-        return "a string"
-    if kind == "int":
-        lo, hi = spec[1], spec[2]
-        lo_text = "" if lo is None else str(lo)
-        hi_text = "" if hi is None else "=" + str(hi)
-        return f"integer in {lo_text}..{hi_text}" if (lo, hi) != (None, None) else "an integer"
-    if kind == "float":
-        return "a number"
-    if kind == "timestamp":
-        return "an RFC 3339 timestamp string"
-    if kind == "any":
-        return "any JSON value"
-    if kind == "array":
-        return "an array"
-    if kind == "map":
-        return "an object"
-    if kind == "enum":
-        return "one of " + ", ".join(_enc_str(m.value) for m in _ENUMS[spec[1]])
-    return f"an object ({spec[1]})"
-
-
-def _explain(spec: Spec, value: object, path: Path) -> FrameError | None:
-    """The first problem the reference decoder reports in `value`, or None."""
+def _explain(spec: Spec, value: object, path: Path, expected: str) -> FrameError | None:
+    """The error the reference decoder reports for `value`, or None: in a struct the first
+    invalid present field in declaration order (depth first), then the first absent required
+    field; in a map the first invalid entry in code-point order of the keys; in an array the
+    first invalid item. `expected` is the expectation of the value where it stands."""
     kind = spec[0]
     if kind == "struct":
         if type(value) is not dict:
-            return _error("type", path, _expected(spec), describe(value))
-        rows = {row[0]: row for row in _STRUCTS[spec[1]]}
-        for key, item in value.items():
-            row = rows.get(key)
-            if row is None or (item is None and row[4]):
-                continue
-            problem = _explain(row[2], item, path + [key])
-            if problem is not None:
-                return problem
-        for row in _STRUCTS[spec[1]]:
-            if row[3] and row[0] not in value:
-                return _error("missing", path + [row[0]], _expected(row[2]), "nothing (the field is required)")
+            return _error("type", path, expected, describe(value))
+        rows = _STRUCTS[spec[2]]
+        for key, _, field_spec, _, nullable, _, field_expected in rows:
+            if key in value:
+                item = value[key]
+                if item is None and nullable:
+                    continue
+                problem = _explain(field_spec, item, path + [key], field_expected)
+                if problem is not None:
+                    return problem
+        for key, _, _, required, _, _, field_expected in rows:
+            if required and key not in value:
+                return _error("missing", path + [key], field_expected, _NOTHING)
         return None
     if kind == "union":
-        tag_key, content_key, _, variants = _UNIONS[spec[1]]
+        tag_key, content_key, _, variants, tag_expected = _UNIONS[spec[2]]
         if type(value) is not dict:
-            return _error("type", path, _expected(spec), describe(value))
+            return _error("type", path, expected, describe(value))
         if tag_key not in value:
-            return _error("missing", path + [tag_key], "one of " + ", ".join(map(_enc_str, variants)), "nothing (the field is required)")
+            return _error("missing", path + [tag_key], tag_expected, _NOTHING)
         tag = value[tag_key]
         if type(tag) is not str:
-            return _error("type", path + [tag_key], "one of " + ", ".join(map(_enc_str, variants)), describe(tag))
+            return _error("type", path + [tag_key], tag_expected, describe(tag))
         if tag not in variants:
-            return _error("value", path + [tag_key], "one of " + ", ".join(map(_enc_str, variants)), describe(tag))
+            return _error("value", path + [tag_key], tag_expected, describe(tag))
         content_spec = variants[tag][1]
         if content_key not in value:
-            return _error("missing", path + [content_key], _expected(content_spec), "nothing (the field is required)")
-        return _explain(content_spec, value[content_key], path + [content_key])
+            return _error("missing", path + [content_key], content_spec[1], _NOTHING)
+        return _explain(content_spec, value[content_key], path + [content_key], content_spec[1])
     if kind == "bool":
-        return None if type(value) is bool else _error("type", path, "a boolean", describe(value))
+        return None if type(value) is bool else _error("type", path, expected, describe(value))
     if kind == "str":
-        return None if type(value) is str else _error("type", path, "a string", describe(value))
+        return None if type(value) is str else _error("type", path, expected, describe(value))
     if kind == "int":
         if type(value) is not int:
-            return _error("type", path, _expected(spec), describe(value))
-        lo, hi = spec[1], spec[2]
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            return _error("value", path, _expected(spec), describe(value))
+            return _error("type", path, expected, describe(value))
+        if not spec[2] <= value <= spec[3]:
+            return _error("value", path, expected, describe(value))
         return None
     if kind == "float":
-        return None if type(value) in (int, float) else _error("type", path, "a number", describe(value))
+        return None if type(value) in (int, float) else _error("type", path, expected, describe(value))
     if kind == "timestamp":
         if type(value) is not str:
-            return _error("type", path, _expected(spec), describe(value))
+            return _error("type", path, expected, describe(value))
         try:
             parse_timestamp(value)
-        except TimestampError as exc:
-            return _error("value", path, str(exc), describe(value))
+        except TimestampError:
+            return _error("value", path, expected, describe(value))
         return None
     if kind == "any":
         return None
     if kind == "array":
         if type(value) is not list:
-            return _error("type", path, "an array", describe(value))
+            return _error("type", path, expected, describe(value))
+        item_spec = spec[2]
         for index, item in enumerate(value):
-            problem = _explain(spec[1], item, path + [index])
+            problem = _explain(item_spec, item, path + [index], item_spec[1])
             if problem is not None:
                 return problem
         return None
     if kind == "map":
         if type(value) is not dict:
-            return _error("type", path, "an object", describe(value))
-        for key, item in value.items():
-            problem = _explain(spec[1], item, path + [key])
+            return _error("type", path, expected, describe(value))
+        item_spec = spec[2]
+        for key in sorted(value):
+            problem = _explain(item_spec, value[key], path + [key], item_spec[1])
             if problem is not None:
                 return problem
         return None
     if kind == "enum":
         if type(value) is not str:
-            return _error("type", path, _expected(spec), describe(value))
-        if value not in {m.value for m in _ENUMS[spec[1]]}:
-            return _error("value", path, _expected(spec), describe(value))
+            return _error("type", path, expected, describe(value))
+        if value not in {m.value for m in _ENUMS[spec[2]]}:
+            return _error("value", path, expected, describe(value))
         return None
     raise AssertionError(f"unknown spec {spec!r}")
 
@@ -663,13 +650,13 @@ def _explain_encode(spec: Spec, value: object, path: Path) -> FrameError | None:
     """The first value of a model that cannot be encoded, or None."""
     kind = spec[0]
     if kind == "struct":
-        cls = _STRUCT_CLASSES[spec[1]]
+        cls = _STRUCT_CLASSES[spec[2]]
         if not isinstance(value, cls):
             return _error("type", path, f"a {cls.__name__}", describe(value))
-        for key, attr, field_spec, _, nullable, _ in _STRUCTS[spec[1]]:
+        for key, attr, field_spec, _, nullable, _, _ in _STRUCTS[spec[2]]:
             item = getattr(value, attr, _MISSING)
             if item is _MISSING:
-                return _error("missing", path + [key], _expected(field_spec), "nothing")
+                return _error("missing", path + [key], field_spec[1], "nothing")
             if item is None and (nullable or field_spec[0] == "any"):
                 continue
             problem = _explain_encode(field_spec, item, path + [key])
@@ -677,7 +664,7 @@ def _explain_encode(spec: Spec, value: object, path: Path) -> FrameError | None:
                 return problem
         return None
     if kind == "union":
-        _, content_key, content_attr, variants = _UNIONS[spec[1]]
+        _, content_key, content_attr, variants, _ = _UNIONS[spec[2]]
         for cls, content_spec in variants.values():
             if isinstance(value, cls):
                 return _explain_encode(content_spec, getattr(value, content_attr), path + [content_key])
@@ -697,10 +684,9 @@ def _explain_encode(spec: Spec, value: object, path: Path) -> FrameError | None:
         return None
     if kind == "int":
         if type(value) is not int:
-            return _error("type", path, _expected(spec), describe(value))
-        lo, hi = spec[1], spec[2]
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            return _error("value", path, _expected(spec), describe(value))
+            return _error("type", path, spec[1], describe(value))
+        if not spec[2] <= value <= spec[3]:
+            return _error("value", path, spec[1], describe(value))
         return None
     if kind == "float":
         if type(value) not in (int, float):
@@ -732,14 +718,14 @@ def _explain_encode(spec: Spec, value: object, path: Path) -> FrameError | None:
                     return _error("type", path, "a dict with string keys", f"key {name!r}")
                 entries.append((name, item))
         for place, item in entries:
-            problem = _explain_encode(spec[1], item, path + [place])
+            problem = _explain_encode(spec[2], item, path + [place])
             if problem is not None:
                 return problem
         return None
     if kind == "enum":
-        members = _ENUMS[spec[1]]
+        members = _ENUMS[spec[2]]
         if value not in list(members) and value not in {m.value for m in members}:
-            return _error("value", path, _expected(spec), describe(value))
+            return _error("value", path, spec[1], describe(value))
         return None
     raise AssertionError(f"unknown spec {spec!r}")
 
@@ -752,13 +738,14 @@ def decode_message(body: bytes | bytearray | memoryview) -> RunnerMessage:
     """Decodes one frame body (the JSON, without the header); raises `FrameError`."""
     try:
         value = loads(body)
-    except JsonError as exc:
-        raise FrameError("json", "$", f"expected a JSON document, got invalid JSON: {exc}") from None
+    except JsonError:
+        cause = json_problem(bytes(body)) or "syntax"
+        raise FrameError("json", "$", FRAME_MESSAGES["json_" + cause]) from None
     try:
         return _decode_RunnerMessage(value)
     except (_Bad, KeyError, TypeError, ValueError, AttributeError, OverflowError):
         pass
-    problem = _explain(_ROOT, value, [])
+    problem = _explain(_ROOT, value, [], _ROOT[1])
     if problem is None:  # pragma: no cover - the fast and slow paths agree
         problem = FrameError("value", "$", "expected a valid message, got one the decoder could not read")
     raise problem
@@ -779,9 +766,9 @@ def encode_message(message: RunnerMessage) -> bytes:
 
 def _check_length(length: int) -> None:
     if length == 0:
-        raise FrameError("length", "$", "expected a frame length of 1 or more, got 0")
+        raise FrameError("length", "$", FRAME_MESSAGES["length_zero"])
     if length > MAX_FRAME_LEN:
-        raise FrameError("length", "$", f"expected a frame length of at most {MAX_FRAME_LEN}, got {length}")
+        raise FrameError("length", "$", format_message(FRAME_MESSAGES["length_too_long"], length=length))
 
 
 def encode_frame(message: RunnerMessage) -> bytes:
@@ -795,12 +782,14 @@ def decode_frame(data: bytes | bytearray | memoryview) -> RunnerMessage:
     """Decodes exactly one complete frame (header and body); raises `FrameError`."""
     data = bytes(data)
     if len(data) < FRAME_HEADER_LEN:
-        raise FrameError("length", "$", f"expected a {FRAME_HEADER_LEN}-byte header, got {len(data)} bytes")
+        raise FrameError(
+            "length", "$", format_message(FRAME_MESSAGES["length_header"], header_len=FRAME_HEADER_LEN, got=len(data))
+        )
     length = int.from_bytes(data[:FRAME_HEADER_LEN], "big")
     _check_length(length)
     if len(data) - FRAME_HEADER_LEN != length:
         raise FrameError(
-            "length", "$", f"expected {length} bytes after the header, got {len(data) - FRAME_HEADER_LEN}"
+            "length", "$", format_message(FRAME_MESSAGES["length_mismatch"], length=length, got=len(data) - FRAME_HEADER_LEN)
         )
     return decode_message(data[FRAME_HEADER_LEN:])
 

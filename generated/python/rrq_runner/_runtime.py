@@ -25,6 +25,8 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
 
 from ._codec import FRAME_HEADER_LEN, FrameError, decode_message, encode_frame
+from ._json import format_timestamp
+from ._messages import error_message
 from ._models import (
     MAX_FRAME_LEN,
     PROTOCOL_VERSION,
@@ -207,7 +209,7 @@ class Runner:
             self._server.close()
         for connection in list(self._connections):
             for job in list(connection.in_flight):
-                job.cancel(ErrorType.CANCELLED, "the runner is shutting down")
+                job.cancel(ErrorType.CANCELLED, error_message("shutting_down"))
         tasks = [task for connection in self._connections for task in connection.tasks]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -264,7 +266,8 @@ class Runner:
             if not self._stopping:
                 connection.closed = True
                 for job in list(connection.in_flight):
-                    job.cancel(ErrorType.CANCELLED, "the connection was closed")
+                    # Nobody is left to read the answer: it is dropped.
+                    job.cancel(ErrorType.CANCELLED, error_message("cancelled"))
                 if connection.tasks:
                     await asyncio.gather(*list(connection.tasks), return_exceptions=True)
                 writer.close()
@@ -284,7 +287,7 @@ class Runner:
                 connection.send(_outcome(
                     request,
                     OutcomeStatus.ERROR,
-                    f"the connection already has {self.max_in_flight} requests in flight",
+                    error_message("busy", limit=self.max_in_flight),
                     ErrorType.BUSY,
                 ))
                 return
@@ -301,7 +304,7 @@ class Runner:
                 targets = self._by_job.get(cancel.job_id, set())
             # A hard kill is handled like a cancel: the handler's task is cancelled at once.
             for job in list(targets):
-                job.cancel(ErrorType.CANCELLED, "the request was cancelled")
+                job.cancel(ErrorType.CANCELLED, error_message("cancelled"))
         else:
             outcome = message.payload
             connection.send(ExecutionOutcome(
@@ -309,7 +312,7 @@ class Runner:
                 request_id=outcome.request_id,
                 status=OutcomeStatus.ERROR,
                 error=ExecutionError(
-                    message="a runner accepts requests and cancels, not responses",
+                    message=error_message("unexpected_message", type="response"),
                     type=ErrorType.UNEXPECTED_MESSAGE,
                 ),
             ))
@@ -337,7 +340,10 @@ class Runner:
             job_id=ids.get("job"),
             request_id=ids.get("request"),
             status=OutcomeStatus.ERROR,
-            error=ExecutionError(message=str(error), type=ErrorType.INVALID_FRAME),
+            error=ExecutionError(
+                message=error_message("invalid_frame", error=str(error)),
+                type=ErrorType.INVALID_FRAME,
+            ),
         ))
 
     # -- requests -----------------------------------------------------------------------------
@@ -371,7 +377,11 @@ class Runner:
             return _outcome(
                 request,
                 OutcomeStatus.ERROR,
-                f"protocol version {request.protocol_version!r} is not supported (this runner speaks {PROTOCOL_VERSION!r})",
+                error_message(
+                    "unsupported_protocol_version",
+                    received=request.protocol_version,
+                    supported=PROTOCOL_VERSION,
+                ),
                 ErrorType.UNSUPPORTED_PROTOCOL_VERSION,
             )
         handler = self.registry.get(request.function_name)
@@ -379,7 +389,7 @@ class Runner:
             return _outcome(
                 request,
                 OutcomeStatus.ERROR,
-                f"no handler is registered for {request.function_name!r}",
+                error_message("handler_not_found", function_name=request.function_name),
                 ErrorType.HANDLER_NOT_FOUND,
             )
         deadline = request.context.deadline
@@ -387,7 +397,7 @@ class Runner:
         if deadline is not None:
             timeout = (deadline - datetime.now(timezone.utc)).total_seconds()
             if timeout <= 0:
-                return _timeout(request, deadline)
+                return _timeout(request, deadline, "deadline_passed", ErrorType.TIMEOUT)
         if job.stop.done():
             error_type, message = job.stop.result()
             return _outcome(request, OutcomeStatus.ERROR, message, error_type)
@@ -400,16 +410,16 @@ class Runner:
                 error_type, message = job.stop.result()
                 return _outcome(request, OutcomeStatus.ERROR, message, error_type)
             assert deadline is not None
-            return _timeout(request, deadline)
+            return _timeout(request, deadline, "deadline_exceeded", ErrorType.TIMEOUT)
         return _result(request, work)
 
 
-def _timeout(request: ExecutionRequest, deadline: datetime) -> ExecutionOutcome:
+def _timeout(request: ExecutionRequest, deadline: datetime, message: str, error_type: str) -> ExecutionOutcome:
     return _outcome(
         request,
         OutcomeStatus.TIMEOUT,
-        f"the deadline {deadline.isoformat()} passed",
-        ErrorType.TIMEOUT,
+        error_message(message, deadline=format_timestamp(deadline)[1:-1]),
+        error_type,
     )
 
 
@@ -459,13 +469,13 @@ def _chain(source: asyncio.Future[object], target: asyncio.Future[object]) -> No
 
 def _result(request: ExecutionRequest, work: asyncio.Future[object]) -> ExecutionOutcome:
     if work.cancelled():
-        return _outcome(request, OutcomeStatus.ERROR, "the handler was cancelled", ErrorType.CANCELLED)
+        return _outcome(request, OutcomeStatus.ERROR, error_message("cancelled"), ErrorType.CANCELLED)
     error = work.exception()
     if isinstance(error, RetryError):
         outcome = _outcome(request, OutcomeStatus.RETRY, error.message, None)
         outcome.retry_after_seconds = error.retry_after_seconds
     elif isinstance(error, asyncio.CancelledError):
-        return _outcome(request, OutcomeStatus.ERROR, "the handler was cancelled", ErrorType.CANCELLED)
+        return _outcome(request, OutcomeStatus.ERROR, error_message("cancelled"), ErrorType.CANCELLED)
     elif error is not None:
         message = str(error) or type(error).__name__
         return _outcome(request, OutcomeStatus.ERROR, message, type(error).__name__)
