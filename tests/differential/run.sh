@@ -15,11 +15,11 @@ cd "$root"
 count="${1:-20000}"
 seed="${2:-1}"
 
-cargo build --quiet --release -p rrq-codegen --bin rrq-differential
+cargo build --quiet -p rrq-codegen --bin rrq-differential
 target_dir="${CARGO_TARGET_DIR:-target}"
 inputs="$(mktemp "${TMPDIR:-/tmp}/rrq-differential.XXXXXX")"
 trap 'rm -f "$inputs"' EXIT
-"$target_dir/release/rrq-differential" --count "$count" --seed "$seed" > "$inputs"
+"$target_dir/debug/rrq-differential" --count "$count" --seed "$seed" > "$inputs"
 echo "== differential: $count inputs (seed $seed), Rust verdicts: $(cut -f2 "$inputs" | sort | uniq -c | tr -s ' ' | tr '\n' ' ')"
 
 python="python3"
