@@ -2,8 +2,9 @@
 # Differential fuzzing: inputs generated from the IR (schema-following messages with adversarial
 # content and non-canonical formatting, plus mutated frames) are judged by the Rust reference
 # (rrq-differential); the generated Python package (stdlib and accelerated mode) and TypeScript
-# package must reach the same verdict, the same error kind and, for accepts, the same canonical
-# bytes on every input.
+# package must reach the same verdict, the same error kind and path and, for accepts, the same
+# canonical bytes on every input; and the FrameError message of every reject must be
+# byte-identical in Python (both modes) and TypeScript.
 #
 #   tests/differential/run.sh [COUNT] [SEED]     (defaults: 20000 inputs, seed 1)
 #
@@ -17,8 +18,9 @@ seed="${2:-1}"
 
 cargo build --quiet -p rrq-codegen --bin rrq-differential
 target_dir="${CARGO_TARGET_DIR:-target}"
-inputs="$(mktemp "${TMPDIR:-/tmp}/rrq-differential.XXXXXX")"
-trap 'rm -f "$inputs"' EXIT
+scratch="$(mktemp -d "${TMPDIR:-/tmp}/rrq-differential.XXXXXX")"
+trap 'rm -rf "$scratch"' EXIT
+inputs="$scratch/inputs.tsv"
 "$target_dir/debug/rrq-differential" --count "$count" --seed "$seed" > "$inputs"
 echo "== differential: $count inputs (seed $seed), Rust verdicts: $(cut -f2 "$inputs" | sort | uniq -c | tr -s ' ' | tr '\n' ' ')"
 
@@ -31,7 +33,26 @@ for mode in 0 1; do
     status=1
     continue
   fi
-  RRQ_RUNNER_ACCELERATE=$mode PYTHONPATH=generated/python "$python" tests/differential/verdicts.py < "$inputs" || status=1
+  RRQ_RUNNER_ACCELERATE=$mode PYTHONPATH=generated/python "$python" tests/differential/verdicts.py \
+    --messages "$scratch/python-$mode.txt" < "$inputs" || status=1
 done
-node tests/differential/verdicts.mjs generated/typescript/dist < "$inputs" || status=1
+node tests/differential/verdicts.mjs --messages "$scratch/typescript.txt" generated/typescript/dist < "$inputs" || status=1
+
+# The FrameError messages, input by input: Python (each mode) against TypeScript.
+for mode in 0 1; do
+  [ -f "$scratch/python-$mode.txt" ] || continue
+  label="python ($([ "$mode" = 0 ] && echo stdlib || echo accelerated)) vs typescript"
+  "$python" - "$label" "$scratch/python-$mode.txt" "$scratch/typescript.txt" <<'PY' || status=1
+import sys
+label, ours, theirs = sys.argv[1], *(open(p, encoding="utf-8").read().split("\n") for p in sys.argv[2:])
+if len(ours) != len(theirs):
+    sys.exit(print(f"{label}: not the same number of inputs") or 1)
+rejects = sum(1 for line in theirs if line and line != "accept")
+differing = [(i, a, b) for i, (a, b) in enumerate(zip(ours, theirs)) if a != b]
+print(f"{label}: {rejects} rejects, {len(differing)} with different FrameError messages")
+for i, a, b in differing[:5]:
+    print(f"  input {i + 1}\n    python     {a[:300]}\n    typescript {b[:300]}")
+sys.exit(1 if differing else 0)
+PY
+done
 exit "$status"

@@ -1,32 +1,41 @@
 // Replays differential-fuzzing inputs through the generated TypeScript package (built to
-// generated/typescript/dist): same input and report as verdicts.py.
+// generated/typescript/dist): same input, report and `--messages FILE` output as verdicts.py.
 import { createInterface } from "node:readline";
+import { writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 
-const dist = resolve(process.argv[2] ?? "generated/typescript/dist", "index.js");
+const args = process.argv.slice(2);
+const at = args.indexOf("--messages");
+const messagesFile = at === -1 ? null : args.splice(at, 2)[1];
+const dist = resolve(args[0] ?? "generated/typescript/dist", "index.js");
 const rrq = await import(pathToFileURL(dist).href);
 
 let total = 0;
 const disagreements = [];
+const lines = [];
 for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
   if (!line) continue;
-  const [frameB64, verdict, detail] = line.split("\t");
+  const [frameB64, verdict, detail, path] = line.split("\t");
   const frame = new Uint8Array(Buffer.from(frameB64, "base64"));
   total += 1;
   let ours;
   try {
     const canonical = rrq.encodeFrame(rrq.decodeFrame(frame));
-    ours = ["accept", Buffer.from(canonical).toString("base64")];
+    ours = ["accept", Buffer.from(canonical).toString("base64"), "-"];
+    lines.push("accept");
   } catch (error) {
     if (!(error instanceof rrq.FrameError)) throw error;
-    ours = ["reject", error.kind];
+    ours = ["reject", error.kind, ["type", "missing", "value"].includes(error.kind) ? error.path : "-"];
+    lines.push(`${error.kind}\t${error.path}\t${error.message}`);
   }
-  if (ours[0] !== verdict || ours[1] !== detail) disagreements.push([frame, [verdict, detail], ours]);
+  if (ours[0] !== verdict || ours[1] !== detail || ours[2] !== path) disagreements.push([frame, [verdict, detail, path], ours]);
 }
-console.log(`typescript: ${total} inputs, ${total - disagreements.length} agree with Rust, ${disagreements.length} disagree`);
+if (messagesFile !== null) writeFileSync(messagesFile, lines.join("\n") + "\n", "utf8");
+console.log(`typescript: ${total} inputs, ${total - disagreements.length} agree with Rust (verdict, kind, path, canonical bytes), ${disagreements.length} disagree`);
 for (const [frame, rust, ours] of disagreements.slice(0, 10)) {
   const text = Buffer.from(frame).toString("latin1").slice(0, 300);
-  console.log(`  frame ${JSON.stringify(text)}\n    rust       ${rust[0]} ${rust[1].slice(0, 120)}\n    typescript ${ours[0]} ${ours[1].slice(0, 120)}`);
+  const show = (v) => v.map((x) => x.slice(0, 120)).join(" ");
+  console.log(`  frame ${JSON.stringify(text)}\n    rust       ${show(rust)}\n    typescript ${show(ours)}`);
 }
 process.exit(disagreements.length ? 1 : 0);

@@ -1,13 +1,16 @@
 """Replays differential-fuzzing inputs through the generated Python package.
 
-Reads `rrq-differential` lines (`frame<TAB>accept<TAB>canonical` or `frame<TAB>reject<TAB>kind`,
-base64 frames) on stdin, decodes every frame with `rrq_runner`, and compares the verdict, the
-error kind and, for accepts, the canonical bytes with the Rust reference's. Prints a summary and
-the first disagreements; exits 1 if there is any.
+Reads `rrq-differential` lines on stdin (base64 frames; `frame<TAB>accept<TAB>canonical<TAB>-` or
+`frame<TAB>reject<TAB>kind<TAB>path`), decodes every frame with `rrq_runner`, and compares the
+verdict, the error kind and path and, for accepts, the canonical bytes with the Rust reference's.
+With `--messages FILE`, also writes one line per input (`accept`, or `kind<TAB>path<TAB>message`
+of the FrameError) for `run.sh` to compare with the TypeScript package's, byte for byte.
+Prints a summary and the first disagreements; exits 1 if there is any.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import sys
 
@@ -15,23 +18,31 @@ import rrq_runner
 
 
 def main() -> int:
-    total, disagreements = 0, []
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", help="write each input's FrameError (or `accept`) to this file")
+    args = parser.parse_args()
+    total, disagreements, lines = 0, [], []
     for line in sys.stdin:
-        frame_b64, verdict, detail = line.rstrip("\n").split("\t")
+        frame_b64, verdict, detail, path = line.rstrip("\n").split("\t")
         frame = base64.b64decode(frame_b64)
         total += 1
         try:
             canonical = rrq_runner.encode_frame(rrq_runner.decode_frame(frame))
-            ours = ("accept", base64.b64encode(canonical).decode())
+            ours = ("accept", base64.b64encode(canonical).decode(), "-")
+            lines.append("accept")
         except rrq_runner.FrameError as error:
-            ours = ("reject", error.kind)
-        if ours != (verdict, detail):
-            disagreements.append((frame, (verdict, detail), ours))
+            ours = ("reject", error.kind, error.path if error.kind in ("type", "missing", "value") else "-")
+            lines.append(f"{error.kind}\t{error.path}\t{error}")
+        if ours != (verdict, detail, path):
+            disagreements.append((frame, (verdict, detail, path), ours))
+    if args.messages:
+        with open(args.messages, "w", encoding="utf-8", newline="\n") as out:
+            out.write("\n".join(lines) + "\n")
     mode = "accelerated" if getattr(rrq_runner, "ACCELERATED", False) else "stdlib"
-    print(f"python ({mode}): {total} inputs, {total - len(disagreements)} agree with Rust, "
-          f"{len(disagreements)} disagree")
+    print(f"python ({mode}): {total} inputs, {total - len(disagreements)} agree with Rust (verdict, kind, path, "
+          f"canonical bytes), {len(disagreements)} disagree")
     for frame, rust, ours in disagreements[:10]:
-        print(f"  frame {frame[:300]!r}\n    rust   {rust[0]} {rust[1][:120]}\n    python {ours[0]} {ours[1][:120]}")
+        print(f"  frame {frame[:300]!r}\n    rust   {' '.join(x[:120] for x in rust)}\n    python {' '.join(x[:120] for x in ours)}")
     return 1 if disagreements else 0
 
 

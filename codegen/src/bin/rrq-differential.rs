@@ -2,8 +2,8 @@
 //! verdict for each, one line per input, for the other languages to replay:
 //!
 //! ```text
-//! <base64 frame> <TAB> accept <TAB> <base64 canonical frame>
-//! <base64 frame> <TAB> reject <TAB> <error kind>
+//! <base64 frame> <TAB> accept <TAB> <base64 canonical frame> <TAB> -
+//! <base64 frame> <TAB> reject <TAB> <error kind> <TAB> <error path, or - for length/json>
 //! ```
 //!
 //! `rrq-differential --seed 1 --count 20000 > inputs.tsv`; see `tests/differential/`.
@@ -36,8 +36,14 @@ fn main() -> Result<()> {
     for _ in 0..args.count {
         let frame = generator.frame();
         let verdict = match rrq_protocol::decode_frame(&frame) {
-            Ok(message) => format!("accept\t{}", STANDARD.encode(rrq_protocol::encode_frame(&message)?)),
-            Err(err) => format!("reject\t{}", err.kind().as_str()),
+            Ok(message) => format!("accept\t{}\t-", STANDARD.encode(rrq_protocol::encode_frame(&message)?)),
+            Err(err) => {
+                let path = match &err {
+                    rrq_protocol::FrameError::Invalid(e) => e.path(),
+                    _ => "-".to_string(),
+                };
+                format!("reject\t{}\t{path}", err.kind().as_str())
+            }
         };
         writeln!(out, "{}\t{verdict}", STANDARD.encode(&frame))?;
     }

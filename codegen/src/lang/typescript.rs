@@ -6,6 +6,7 @@
 //! names the runner runtime needs from the IR. The templates under `templates/typescript/`
 //! hold only TypeScript idiom and loop over the structs prepared here.
 
+use super::{expectation, field_expectation, frame_messages, integer_bounds, one_of, tag_expectation, Roles, RuntimeMessage};
 use crate::ir::{EnumValue, Field, Ir, Type, TypeDef};
 use crate::output::{GeneratedFile, Provenance};
 use anyhow::{anyhow, bail, Context, Result};
@@ -18,9 +19,6 @@ const ROOT: &str = "typescript";
 const PACKAGE_NAME: &str = "rrq-runner";
 /// Largest integer a JavaScript `number` holds exactly.
 const MAX_SAFE: i128 = (1 << 53) - 1;
-/// Bounds assumed for an integer the schema gives no bound for: Rust's i64/u64.
-const I64_MIN: i128 = i64::MIN as i128;
-const U64_MAX: i128 = u64::MAX as i128;
 /// Properties every JavaScript object inherits: a field of that name is read as an own property.
 const INHERITED: &[&str] = &[
     "__proto__", "constructor", "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable",
@@ -99,12 +97,8 @@ fn int_literal(value: i128) -> String {
     if (-MAX_SAFE..=MAX_SAFE).contains(&value) { value.to_string() } else { format!("{value}n") }
 }
 
-fn bounds(min: &Option<i128>, max: &Option<i128>) -> (i128, i128) {
-    (min.unwrap_or(I64_MIN), max.unwrap_or(U64_MAX))
-}
-
 fn safe_bounds(min: &Option<i128>, max: &Option<i128>) -> bool {
-    let (lo, hi) = bounds(min, max);
+    let (lo, hi) = integer_bounds(min, max);
     lo >= -MAX_SAFE && hi <= MAX_SAFE
 }
 
@@ -146,36 +140,38 @@ fn init_type(ir: &Ir, ty: &Type) -> String {
 }
 
 /// An expression reading the JSON value `v` (present, not `undefined`) as `ty`, with errors
-/// at `up` / `key`. `depth` names a fresh variable suffix for nested closures.
-fn read_expr(ty: &Type, v: &str, up: &str, key: &str, depth: usize) -> String {
-    match ty {
-        Type::Bool => format!("readBool({v}, {up}, {key})"),
-        Type::String => format!("readString({v}, {up}, {key})"),
+/// at `up` / `key` saying `expected` (a string literal) was expected. `depth` names a fresh
+/// variable suffix for nested closures.
+fn read_expr(ir: &Ir, ty: &Type, v: &str, up: &str, key: &str, expected: &str, depth: usize) -> Result<String> {
+    let e = expected;
+    Ok(match ty {
+        Type::Bool => format!("readBool({v}, {up}, {key}, {e})"),
+        Type::String => format!("readString({v}, {up}, {key}, {e})"),
         Type::Integer { min, max } => {
-            let (lo, hi) = bounds(min, max);
+            let (lo, hi) = integer_bounds(min, max);
             if safe_bounds(min, max) {
-                format!("readSafeInteger({v}, {up}, {key}, {lo}, {hi})")
+                format!("readSafeInteger({v}, {up}, {key}, {lo}, {hi}, {e})")
             } else {
-                format!("readInteger({v}, {up}, {key}, {lo}n, {hi}n)")
+                format!("readInteger({v}, {up}, {key}, {lo}n, {hi}n, {e})")
             }
         }
-        Type::Float => format!("readFloat({v}, {up}, {key})"),
-        Type::Timestamp => format!("readTimestamp({v}, {up}, {key})"),
+        Type::Float => format!("readFloat({v}, {up}, {key}, {e})"),
+        Type::Timestamp => format!("readTimestamp({v}, {up}, {key}, {e})"),
         Type::Any => format!("({v} as JsonValue)"),
-        Type::Array { items } if **items == Type::Any => format!("readAnyArray({v}, {up}, {key})"),
-        Type::Map { values } if **values == Type::Any => format!("readAnyMap({v}, {up}, {key})"),
+        Type::Array { items } if **items == Type::Any => format!("readAnyArray({v}, {up}, {key}, {e})"),
+        Type::Map { values } if **values == Type::Any => format!("readAnyMap({v}, {up}, {key}, {e})"),
         Type::Array { items } => {
             let (x, p, i) = (format!("x{depth}"), format!("p{depth}"), format!("i{depth}"));
-            let inner = read_expr(items, &x, &p, &i, depth + 1);
-            format!("readArray({v}, {up}, {key}, ({x}, {p}, {i}) => {inner})")
+            let inner = read_expr(ir, items, &x, &p, &i, &lit(&expectation(ir, items)?), depth + 1)?;
+            format!("readArray({v}, {up}, {key}, {e}, ({x}, {p}, {i}) => {inner})")
         }
         Type::Map { values } => {
             let (x, p, k) = (format!("x{depth}"), format!("p{depth}"), format!("k{depth}"));
-            let inner = read_expr(values, &x, &p, &k, depth + 1);
-            format!("readMap({v}, {up}, {key}, ({x}, {p}, {k}) => {inner})")
+            let inner = read_expr(ir, values, &x, &p, &k, &lit(&expectation(ir, values)?), depth + 1)?;
+            format!("readMap({v}, {up}, {key}, {e}, ({x}, {p}, {k}) => {inner})")
         }
-        Type::Named { name } => format!("read{name}({v}, {up}, {key})"),
-    }
+        Type::Named { name } => format!("read{name}({v}, {up}, {key}, {e})"),
+    })
 }
 
 /// An expression writing the value `v` (present) as `ty`: its canonical JSON text. `level` is
@@ -185,7 +181,7 @@ fn write_expr(ty: &Type, v: &str, up: &str, key: &str, level: &str, depth: usize
         Type::Bool => format!("writeBool({v}, {up}, {key})"),
         Type::String => format!("writeStr({v}, {up}, {key})"),
         Type::Integer { min, max } => {
-            let (lo, hi) = bounds(min, max);
+            let (lo, hi) = integer_bounds(min, max);
             format!("writeInteger({v}, {up}, {key}, {lo}n, {hi}n)")
         }
         Type::Float => format!("writeFloat({v}, {up}, {key})"),
@@ -280,6 +276,8 @@ struct FieldTs {
     required: bool,
     /// Expression of the raw value of this field in object `o`.
     get: String,
+    /// The expectation of its value in error messages, as a literal.
+    expected: String,
 }
 
 struct StructTs {
@@ -302,7 +300,7 @@ struct EnumTs {
     members: Vec<EnumMemberTs>,
     /// `"a" | "b"`.
     union: String,
-    /// Human list for error messages: `one of \`a\`, \`b\``.
+    /// Its expectation in error messages (`one of "a", "b"`), as a literal.
     expected: String,
 }
 
@@ -313,6 +311,8 @@ struct VariantTs {
     tag: String,
     ty: String,
     content_doc: String,
+    /// The expectation of the content, as a literal.
+    expected: String,
 }
 
 struct UnionTs {
@@ -335,8 +335,8 @@ impl FieldTs {
         let p = prop(&field.name);
         let decoded = decoded_type(&field.ty);
         let init = init_type(ir, &field.ty);
-        let present = read_expr(&field.ty, "v", "path", &key, 0);
-        let is_any = field.ty == Type::Any;
+        let expected = lit(&field_expectation(ir, field)?);
+        let present = read_expr(ir, &field.ty, "v", "path", &key, &expected, 0)?;
         // What a decoded object holds when the wire has no value: `null` for fields serde
         // writes as `null`, `undefined` for fields it omits.
         let none = if field.always_written { "null" } else { "undefined" };
@@ -357,7 +357,7 @@ impl FieldTs {
         } else if field.nullable {
             format!("v === undefined ? {none} : {read_present}")
         } else {
-            format!("v === undefined ? missing(path, {key}) : {read_present}")
+            format!("v === undefined ? missing(path, {key}, {expected}) : {read_present}")
         };
         let init_decl = if field.required && !field.nullable && default.is_none() {
             format!("{p}: {init}")
@@ -371,17 +371,16 @@ impl FieldTs {
         let write = if field.nullable {
             if field.always_written {
                 format!("out += {json_key} + (v == null ? \"null\" : {value});")
-            } else if is_any {
-                // `null` is a JSON value here (Rust's `Some(Value::Null)`); `undefined` is none.
-                format!("if (v !== undefined) out += {json_key} + {value};")
             } else {
+                // `null` means no value, for `any` fields too: the reference omits a `null`
+                // result or details.
                 format!("if (v != null) out += {json_key} + {value};")
             }
         } else if let Some(default) = &default {
             let text = write_expr(&field.ty, default, "path", &key, "level", 0);
             format!("out += {json_key} + (v === undefined ? {text} : {value});")
         } else if field.always_written {
-            format!("out += {json_key} + (v === undefined ? missing(path, {key}) : {value});")
+            format!("out += {json_key} + (v === undefined ? missing(path, {key}, {expected}) : {value});")
         } else {
             format!("if (v !== undefined) out += {json_key} + {value};")
         };
@@ -396,6 +395,7 @@ impl FieldTs {
             write,
             required: field.required && default.is_none() && !field.nullable,
             get: access("o", &field.name),
+            expected,
         })
     }
 }
@@ -409,20 +409,15 @@ fn enum_ts(name: &str, doc: &str, values: &[EnumValue]) -> EnumTs {
             .map(|v| EnumMemberTs { doc: jsdoc(&v.doc, "  "), key: pascal(&v.value), value: lit(&v.value) })
             .collect(),
         union: values.iter().map(|v| lit(&v.value)).collect::<Vec<_>>().join(" | "),
-        expected: lit(&expected_list(values.iter().map(|v| v.value.as_str()))),
+        expected: lit(&one_of(values.iter().map(|v| v.value.as_str()))),
     }
-}
-
-fn expected_list<'a>(values: impl Iterator<Item = &'a str>) -> String {
-    let list: Vec<String> = values.map(|v| format!("`{v}`")).collect();
-    format!("one of {}", list.join(", "))
 }
 
 // ---------------------------------------------------------------------------------------------
 // The runner runtime's view of the protocol
 
-/// Names the runner runtime needs, each found in the IR (so a schema without them fails here,
-/// with a clear message, rather than rendering a runtime that does not compile or misbehaves).
+/// The runtime's roles ([`Roles`], shared with Python) in TypeScript names: property names,
+/// string literals of tags, statuses and message names.
 struct Glue {
     root: String,
     tag_prop: String,
@@ -464,103 +459,61 @@ struct Glue {
     cancel_job_id: String,
     cancel_request_id: String,
     cancel_hard_kill: String,
-    /// Error-type literals by role.
-    et_not_found: String,
-    et_cancelled: String,
-    et_timeout: String,
-    et_busy: String,
-    et_invalid_frame: String,
-    et_unsupported_version: String,
-    et_unexpected: String,
+    /// Messages by situation: `(role, name literal, error type literal)`.
+    messages: Vec<(String, String, String)>,
 }
 
 impl Glue {
     fn new(ir: &Ir) -> Result<Self> {
-        let TypeDef::Union(root) = ir.get(&ir.root).ok_or_else(|| anyhow!("root type `{}` not found", ir.root))? else {
-            bail!("the runner runtime needs the root type `{}` to be a tagged union", ir.root);
-        };
-        let variant = |tag: &str| {
-            root.variants.iter().find(|v| v.tag_value == tag).ok_or_else(|| {
-                anyhow!("the runner runtime needs a `{tag}` variant in `{}`", root.name)
-            })
-        };
-        let (run, reply, stop) = (variant("request")?, variant("response")?, variant("cancel")?);
-        let strukt = |name: &str| match ir.get(name) {
-            Some(TypeDef::Struct(s)) => Ok(s),
-            _ => Err(anyhow!("the runner runtime needs `{name}` to be a struct")),
-        };
-        let field = |owner: &str, name: &str| -> Result<String> {
-            let s = strukt(owner)?;
-            s.fields.iter().find(|f| f.name == name).map(|f| prop(&f.name)).ok_or_else(|| {
-                anyhow!("the runner runtime needs field `{name}` in `{owner}`")
-            })
-        };
-        let named_field = |owner: &str, name: &str| -> Result<String> {
-            let s = strukt(owner)?;
-            match s.fields.iter().find(|f| f.name == name).map(|f| &f.ty) {
-                Some(Type::Named { name }) => Ok(name.clone()),
-                _ => bail!("the runner runtime needs field `{name}` of `{owner}` to be a named type"),
-            }
-        };
-        let context = named_field(&run.ty, "context")?;
-        let status_enum = named_field(&reply.ty, "status")?;
-        let error_struct = named_field(&reply.ty, "error")?;
-        let status = |value: &str| -> Result<String> {
-            match ir.get(&status_enum) {
-                Some(TypeDef::Enum(e)) if e.values.iter().any(|v| v.value == value) => Ok(lit(value)),
-                _ => bail!("the runner runtime needs status `{value}` in `{status_enum}`"),
-            }
-        };
-        let error_type = |value: &str| -> Result<String> {
-            if ir.meta.error_types.iter().any(|v| v.value == value) {
-                Ok(lit(value))
-            } else {
-                bail!("the runner runtime needs error type `{value}` in x-rrq.error_types")
-            }
-        };
+        let r = Roles::resolve(ir)?;
+        let message = |role: &str, m: &RuntimeMessage| (role.to_string(), lit(&m.name), lit(&m.error_type));
         Ok(Glue {
-            root: root.name.clone(),
-            tag_prop: prop(&root.tag),
-            content_prop: prop(&root.content),
-            content_key: lit(&root.content),
-            content_key_plain: root.content.clone(),
-            run_tag: lit(&run.tag_value),
-            reply_tag: lit(&reply.tag_value),
-            stop_tag: lit(&stop.tag_value),
-            request_type: run.ty.clone(),
-            outcome_type: reply.ty.clone(),
-            cancel_type: stop.ty.clone(),
-            req_protocol_version: field(&run.ty, "protocol_version")?,
-            req_request_id: field(&run.ty, "request_id")?,
-            req_job_id: field(&run.ty, "job_id")?,
-            req_function_name: field(&run.ty, "function_name")?,
-            req_context: field(&run.ty, "context")?,
-            req_args: field(&run.ty, "args")?,
-            req_kwargs: field(&run.ty, "kwargs")?,
-            ctx_deadline: field(&context, "deadline")?,
-            ctx_job_id: field(&context, "job_id")?,
-            out_job_id: field(&reply.ty, "job_id")?,
-            out_request_id: field(&reply.ty, "request_id")?,
-            out_status: field(&reply.ty, "status")?,
-            out_result: field(&reply.ty, "result")?,
-            out_error: field(&reply.ty, "error")?,
-            out_retry_after: field(&reply.ty, "retry_after_seconds")?,
-            err_message: field(&error_struct, "message")?,
-            err_type: field(&error_struct, "type")?,
-            status_success: status("success")?,
-            status_retry: status("retry")?,
-            status_timeout: status("timeout")?,
-            status_error: status("error")?,
-            cancel_job_id: field(&stop.ty, "job_id")?,
-            cancel_request_id: field(&stop.ty, "request_id")?,
-            cancel_hard_kill: field(&stop.ty, "hard_kill")?,
-            et_not_found: error_type("handler_not_found")?,
-            et_cancelled: error_type("cancelled")?,
-            et_timeout: error_type("timeout")?,
-            et_busy: error_type("busy")?,
-            et_invalid_frame: error_type("invalid_frame")?,
-            et_unsupported_version: error_type("unsupported_protocol_version")?,
-            et_unexpected: error_type("unexpected_message")?,
+            root: r.root.clone(),
+            tag_prop: prop(&r.tag),
+            content_prop: prop(&r.content),
+            content_key: lit(&r.content),
+            content_key_plain: r.content.clone(),
+            run_tag: lit(&r.request_tag),
+            reply_tag: lit(&r.response_tag),
+            stop_tag: lit(&r.cancel_tag),
+            request_type: r.request.clone(),
+            outcome_type: r.outcome.clone(),
+            cancel_type: r.cancel.clone(),
+            req_protocol_version: prop(&r.req_protocol_version),
+            req_request_id: prop(&r.req_request_id),
+            req_job_id: prop(&r.req_job_id),
+            req_function_name: prop(&r.req_function_name),
+            req_context: prop(&r.req_context),
+            req_args: prop(&r.req_args),
+            req_kwargs: prop(&r.req_kwargs),
+            ctx_deadline: prop(&r.ctx_deadline),
+            ctx_job_id: prop(&r.ctx_job_id),
+            out_job_id: prop(&r.out_job_id),
+            out_request_id: prop(&r.out_request_id),
+            out_status: prop(&r.out_status),
+            out_result: prop(&r.out_result),
+            out_error: prop(&r.out_error),
+            out_retry_after: prop(&r.out_retry_after),
+            err_message: prop(&r.err_message),
+            err_type: prop(&r.err_type),
+            status_success: lit(&r.st_success),
+            status_retry: lit(&r.st_retry),
+            status_timeout: lit(&r.st_timeout),
+            status_error: lit(&r.st_error),
+            cancel_job_id: prop(&r.cancel_job_id),
+            cancel_request_id: prop(&r.cancel_request_id),
+            cancel_hard_kill: prop(&r.cancel_hard_kill),
+            messages: vec![
+                message("notFound", &r.msg_handler_not_found),
+                message("cancelled", &r.msg_cancelled),
+                message("shuttingDown", &r.msg_shutting_down),
+                message("deadlinePassed", &r.msg_deadline_passed),
+                message("deadlineExceeded", &r.msg_deadline_exceeded),
+                message("busy", &r.msg_busy),
+                message("invalidFrame", &r.msg_invalid_frame),
+                message("unsupportedVersion", &r.msg_unsupported_protocol_version),
+                message("unexpected", &r.msg_unexpected_message),
+            ],
         })
     }
 }
@@ -587,10 +540,22 @@ struct ProtocolTemplate<'a> {
 struct CodecTemplate<'a> {
     header: &'a str,
     root: String,
+    /// The expectation of the whole message, as a literal.
+    root_expected: String,
     type_imports: String,
     enums: Vec<EnumTs>,
     structs: Vec<StructTs>,
     unions: Vec<UnionTs>,
+}
+
+#[derive(Template)]
+#[template(path = "typescript/src/messages.ts", escape = "none")]
+struct MessagesTemplate<'a> {
+    header: &'a str,
+    /// `(name, template, error type)` literals of `x-rrq.error_messages`.
+    error_messages: Vec<(String, String, String)>,
+    /// `(name, text)` literals of the frame-level error texts.
+    frame_messages: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -679,15 +644,18 @@ fn structs_unions_enums(ir: &Ir) -> Result<(Vec<StructTs>, Vec<UnionTs>, Vec<Enu
                     variants: u
                         .variants
                         .iter()
-                        .map(|v| VariantTs {
-                            doc: jsdoc(&v.doc, "  "),
-                            prefix: lit(&format!("{{{}:{},{}:", lit(&u.tag), lit(&v.tag_value), lit(&u.content))),
-                            tag: lit(&v.tag_value),
-                            ty: v.ty.clone(),
-                            content_doc: jsdoc(&v.content_doc, "    "),
+                        .map(|v| {
+                            Ok(VariantTs {
+                                doc: jsdoc(&v.doc, "  "),
+                                prefix: lit(&format!("{{{}:{},{}:", lit(&u.tag), lit(&v.tag_value), lit(&u.content))),
+                                tag: lit(&v.tag_value),
+                                ty: v.ty.clone(),
+                                content_doc: jsdoc(&v.content_doc, "    "),
+                                expected: lit(&expectation(ir, &Type::Named { name: v.ty.clone() })?),
+                            })
                         })
-                        .collect(),
-                    expected: lit(&expected_list(u.variants.iter().map(|v| v.tag_value.as_str()))),
+                        .collect::<Result<_>>()?,
+                    expected: lit(&tag_expectation(u)),
                 });
             }
         }
@@ -724,10 +692,24 @@ pub fn render(ir: &Ir, provenance: &Provenance) -> Result<Vec<GeneratedFile>> {
             names.push(format!("{}Init", def.name()));
         }
     }
-    let codec = CodecTemplate { header: &header, root: ir.root.clone(), type_imports: names.join(", "), enums, structs, unions };
+    let codec = CodecTemplate {
+        header: &header,
+        root: ir.root.clone(),
+        root_expected: lit(&expectation(ir, &Type::Named { name: ir.root.clone() })?),
+        type_imports: names.join(", "),
+        enums,
+        structs,
+        unions,
+    };
     files.push(GeneratedFile::new(format!("{ROOT}/src/codec.ts"), codec.render()?));
 
     files.push(GeneratedFile::new(format!("{ROOT}/src/glue.ts"), GlueTemplate { header: &header, g: &glue }.render()?));
+    let messages = MessagesTemplate {
+        header: &header,
+        error_messages: ir.meta.error_messages.iter().map(|m| (lit(&m.name), lit(&m.template), lit(&m.error_type))).collect(),
+        frame_messages: frame_messages(ir).iter().map(|(name, text)| (lit(name), lit(text))).collect(),
+    };
+    files.push(GeneratedFile::new(format!("{ROOT}/src/messages.ts"), messages.render()?));
 
     let readme = ReadmeTemplate {
         header: &provenance.header(""),

@@ -7,7 +7,9 @@
  *
  * Readers take a parsed JSON value and return the decoded shape, throwing {@link FrameError}
  * with the path and the expectation; when several fields are wrong, the one reported is the
- * one the Rust reference reports (the first in document order, then missing fields).
+ * one the Rust reference reports (the first invalid present field in declaration order, then
+ * the first missing one; map entries in code-point order of their keys), whatever the order
+ * of the keys in the input.
  * Writers check a value given for encoding and return its canonical JSON text, byte for byte
  * what the Rust reference writes.
  *
@@ -17,6 +19,7 @@
 import * as buffer from "node:buffer";
 import { FrameError, type Path } from "./errors.js";
 import { parseJson, writeAny, type JsonValue, type ParseOptions } from "./json.js";
+import { FRAME_MESSAGES, formatMessage } from "./messages.js";
 import { FRAME_HEADER_LEN, MAX_FRAME_LEN, MAX_NESTING_DEPTH } from "./protocol.js";
 import type { ExecutionContext, ExecutionContextInit, ExecutionRequest, ExecutionRequestInit, OutcomeStatus, ExecutionError, ExecutionErrorInit, ExecutionOutcome, ExecutionOutcomeInit, CancelRequest, CancelRequestInit, RunnerMessage, RunnerMessageInit } from "./protocol.js";
 import {
@@ -51,8 +54,8 @@ void [writeAny, writeArray, writeBool, writeFloat, writeInteger, writeMap, write
 
 type Key = string | number | null;
 
-/** Reads a {@link OutcomeStatus}. */
-export function readOutcomeStatus(value: unknown, up: Path, key: Key): OutcomeStatus {
+/** Reads a {@link OutcomeStatus}; `expected` is its expectation in error messages. */
+export function readOutcomeStatus(value: unknown, up: Path, key: Key, expected: string = "one of \"success\", \"retry\", \"timeout\", \"error\""): OutcomeStatus {
   switch (value) {
     case "success":
     case "retry":
@@ -60,8 +63,8 @@ export function readOutcomeStatus(value: unknown, up: Path, key: Key): OutcomeSt
     case "error":
       return value as OutcomeStatus;
   }
-  if (typeof value !== "string") throw typeError(up, key, "one of `success`, `retry`, `timeout`, `error`", value);
-  throw valueError(up, key, "one of `success`, `retry`, `timeout`, `error`", value);
+  if (typeof value !== "string") throw typeError(up, key, expected, value);
+  throw valueError(up, key, expected, value);
 }
 
 /** Writes a {@link OutcomeStatus}. */
@@ -74,30 +77,30 @@ export function writeOutcomeStatus(value: unknown, up: Path, key: Key, level: nu
     case "error":
       return '"' + (value as string) + '"';
   }
-  if (typeof value !== "string") throw typeError(up, key, "one of `success`, `retry`, `timeout`, `error`", value);
-  throw valueError(up, key, "one of `success`, `retry`, `timeout`, `error`", value);
+  if (typeof value !== "string") throw typeError(up, key, "one of \"success\", \"retry\", \"timeout\", \"error\"", value);
+  throw valueError(up, key, "one of \"success\", \"retry\", \"timeout\", \"error\"", value);
 }
 
 /** Reads a {@link ExecutionContext}: fields checked, defaults filled in, unknown fields ignored. */
-export function readExecutionContext(value: unknown, up: Path, key: Key): ExecutionContext {
-  const o = objectOf(value, up, key, "struct ExecutionContext");
+export function readExecutionContext(value: unknown, up: Path, key: Key, expected: string = "object"): ExecutionContext {
+  const o = objectOf(value, up, key, expected);
   const path = child(up, key);
   try {
     let v: unknown;
     v = o.job_id;
-    const f0 = v === undefined ? missing(path, "job_id") : readString(v, path, "job_id");
+    const f0 = v === undefined ? missing(path, "job_id", "string") : readString(v, path, "job_id", "string");
     v = o.attempt;
-    const f1 = v === undefined ? missing(path, "attempt") : readSafeInteger(v, path, "attempt", 0, 4294967295);
+    const f1 = v === undefined ? missing(path, "attempt", "integer in 0..=4294967295") : readSafeInteger(v, path, "attempt", 0, 4294967295, "integer in 0..=4294967295");
     v = o.enqueue_time;
-    const f2 = v === undefined ? missing(path, "enqueue_time") : readTimestamp(v, path, "enqueue_time");
+    const f2 = v === undefined ? missing(path, "enqueue_time", "an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm) in years 0001..=9999") : readTimestamp(v, path, "enqueue_time", "an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm) in years 0001..=9999");
     v = o.queue_name;
-    const f3 = v === undefined ? missing(path, "queue_name") : readString(v, path, "queue_name");
+    const f3 = v === undefined ? missing(path, "queue_name", "string") : readString(v, path, "queue_name", "string");
     v = o.deadline;
-    const f4 = v === undefined ? null : v === null ? null : readTimestamp(v, path, "deadline");
+    const f4 = v === undefined ? null : v === null ? null : readTimestamp(v, path, "deadline", "an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm) in years 0001..=9999 or null");
     v = o.trace_context;
-    const f5 = v === undefined ? null : v === null ? null : readMap(v, path, "trace_context", (x0, p0, k0) => readString(x0, p0, k0));
+    const f5 = v === undefined ? null : v === null ? null : readMap(v, path, "trace_context", "object or null", (x0, p0, k0) => readString(x0, p0, k0, "string"));
     v = o.worker_id;
-    const f6 = v === undefined ? null : v === null ? null : readString(v, path, "worker_id");
+    const f6 = v === undefined ? null : v === null ? null : readString(v, path, "worker_id", "string or null");
     return {
       job_id: f0,
       attempt: f1,
@@ -113,38 +116,30 @@ export function readExecutionContext(value: unknown, up: Path, key: Key): Execut
   }
 }
 
-/** Throws the error the Rust reference reports for a bad {@link ExecutionContext}. */
+/**
+ * Throws the error the Rust reference reports for a bad {@link ExecutionContext}: the first invalid
+ * present field in declaration order (depth first), then the first absent required field.
+ */
 function firstErrorExecutionContext(o: Record<string, unknown>, path: Path): void {
-  for (const k in o) {
-    const v = o[k];
-    switch (k) {
-      case "job_id":
-        void (readString(v, path, "job_id"));
-        break;
-      case "attempt":
-        void (readSafeInteger(v, path, "attempt", 0, 4294967295));
-        break;
-      case "enqueue_time":
-        void (readTimestamp(v, path, "enqueue_time"));
-        break;
-      case "queue_name":
-        void (readString(v, path, "queue_name"));
-        break;
-      case "deadline":
-        void (v === null ? null : readTimestamp(v, path, "deadline"));
-        break;
-      case "trace_context":
-        void (v === null ? null : readMap(v, path, "trace_context", (x0, p0, k0) => readString(x0, p0, k0)));
-        break;
-      case "worker_id":
-        void (v === null ? null : readString(v, path, "worker_id"));
-        break;
-    }
-  }
-  if (o.job_id === undefined) missing(path, "job_id");
-  if (o.attempt === undefined) missing(path, "attempt");
-  if (o.enqueue_time === undefined) missing(path, "enqueue_time");
-  if (o.queue_name === undefined) missing(path, "queue_name");
+  let v: unknown;
+  v = o.job_id;
+  if (v !== undefined) void (readString(v, path, "job_id", "string"));
+  v = o.attempt;
+  if (v !== undefined) void (readSafeInteger(v, path, "attempt", 0, 4294967295, "integer in 0..=4294967295"));
+  v = o.enqueue_time;
+  if (v !== undefined) void (readTimestamp(v, path, "enqueue_time", "an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm) in years 0001..=9999"));
+  v = o.queue_name;
+  if (v !== undefined) void (readString(v, path, "queue_name", "string"));
+  v = o.deadline;
+  if (v !== undefined) void (v === null ? null : readTimestamp(v, path, "deadline", "an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm) in years 0001..=9999 or null"));
+  v = o.trace_context;
+  if (v !== undefined) void (v === null ? null : readMap(v, path, "trace_context", "object or null", (x0, p0, k0) => readString(x0, p0, k0, "string")));
+  v = o.worker_id;
+  if (v !== undefined) void (v === null ? null : readString(v, path, "worker_id", "string or null"));
+  if (o.job_id === undefined) missing(path, "job_id", "string");
+  if (o.attempt === undefined) missing(path, "attempt", "integer in 0..=4294967295");
+  if (o.enqueue_time === undefined) missing(path, "enqueue_time", "an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm) in years 0001..=9999");
+  if (o.queue_name === undefined) missing(path, "queue_name", "string");
 }
 
 /** Writes a {@link ExecutionContext} canonically; `level` is its nesting level. */
@@ -154,13 +149,13 @@ export function writeExecutionContext(value: unknown, up: Path, key: Key, level:
   let v: unknown;
   let out = "";
   v = o.job_id;
-  out += ",\"job_id\":" + (v === undefined ? missing(path, "job_id") : writeStr(v, path, "job_id"));
+  out += ",\"job_id\":" + (v === undefined ? missing(path, "job_id", "string") : writeStr(v, path, "job_id"));
   v = o.attempt;
-  out += ",\"attempt\":" + (v === undefined ? missing(path, "attempt") : writeInteger(v, path, "attempt", 0n, 4294967295n));
+  out += ",\"attempt\":" + (v === undefined ? missing(path, "attempt", "integer in 0..=4294967295") : writeInteger(v, path, "attempt", 0n, 4294967295n));
   v = o.enqueue_time;
-  out += ",\"enqueue_time\":" + (v === undefined ? missing(path, "enqueue_time") : writeTimestamp(v, path, "enqueue_time"));
+  out += ",\"enqueue_time\":" + (v === undefined ? missing(path, "enqueue_time", "an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm) in years 0001..=9999") : writeTimestamp(v, path, "enqueue_time"));
   v = o.queue_name;
-  out += ",\"queue_name\":" + (v === undefined ? missing(path, "queue_name") : writeStr(v, path, "queue_name"));
+  out += ",\"queue_name\":" + (v === undefined ? missing(path, "queue_name", "string") : writeStr(v, path, "queue_name"));
   v = o.deadline;
   out += ",\"deadline\":" + (v == null ? "null" : writeTimestamp(v, path, "deadline"));
   v = o.trace_context;
@@ -171,25 +166,25 @@ export function writeExecutionContext(value: unknown, up: Path, key: Key, level:
 }
 
 /** Reads a {@link ExecutionRequest}: fields checked, defaults filled in, unknown fields ignored. */
-export function readExecutionRequest(value: unknown, up: Path, key: Key): ExecutionRequest {
-  const o = objectOf(value, up, key, "struct ExecutionRequest");
+export function readExecutionRequest(value: unknown, up: Path, key: Key, expected: string = "object"): ExecutionRequest {
+  const o = objectOf(value, up, key, expected);
   const path = child(up, key);
   try {
     let v: unknown;
     v = o.protocol_version;
-    const f0 = v === undefined ? "1" : readString(v, path, "protocol_version");
+    const f0 = v === undefined ? "1" : readString(v, path, "protocol_version", "string");
     v = o.request_id;
-    const f1 = v === undefined ? missing(path, "request_id") : readString(v, path, "request_id");
+    const f1 = v === undefined ? missing(path, "request_id", "string") : readString(v, path, "request_id", "string");
     v = o.job_id;
-    const f2 = v === undefined ? missing(path, "job_id") : readString(v, path, "job_id");
+    const f2 = v === undefined ? missing(path, "job_id", "string") : readString(v, path, "job_id", "string");
     v = o.function_name;
-    const f3 = v === undefined ? missing(path, "function_name") : readString(v, path, "function_name");
+    const f3 = v === undefined ? missing(path, "function_name", "string") : readString(v, path, "function_name", "string");
     v = o.args;
-    const f4 = v === undefined ? [] : readAnyArray(v, path, "args");
+    const f4 = v === undefined ? [] : readAnyArray(v, path, "args", "array");
     v = o.kwargs;
-    const f5 = v === undefined ? {} : readAnyMap(v, path, "kwargs");
+    const f5 = v === undefined ? {} : readAnyMap(v, path, "kwargs", "object");
     v = o.context;
-    const f6 = v === undefined ? missing(path, "context") : readExecutionContext(v, path, "context");
+    const f6 = v === undefined ? missing(path, "context", "object") : readExecutionContext(v, path, "context", "object");
     return {
       protocol_version: f0,
       request_id: f1,
@@ -205,38 +200,30 @@ export function readExecutionRequest(value: unknown, up: Path, key: Key): Execut
   }
 }
 
-/** Throws the error the Rust reference reports for a bad {@link ExecutionRequest}. */
+/**
+ * Throws the error the Rust reference reports for a bad {@link ExecutionRequest}: the first invalid
+ * present field in declaration order (depth first), then the first absent required field.
+ */
 function firstErrorExecutionRequest(o: Record<string, unknown>, path: Path): void {
-  for (const k in o) {
-    const v = o[k];
-    switch (k) {
-      case "protocol_version":
-        void (readString(v, path, "protocol_version"));
-        break;
-      case "request_id":
-        void (readString(v, path, "request_id"));
-        break;
-      case "job_id":
-        void (readString(v, path, "job_id"));
-        break;
-      case "function_name":
-        void (readString(v, path, "function_name"));
-        break;
-      case "args":
-        void (readAnyArray(v, path, "args"));
-        break;
-      case "kwargs":
-        void (readAnyMap(v, path, "kwargs"));
-        break;
-      case "context":
-        void (readExecutionContext(v, path, "context"));
-        break;
-    }
-  }
-  if (o.request_id === undefined) missing(path, "request_id");
-  if (o.job_id === undefined) missing(path, "job_id");
-  if (o.function_name === undefined) missing(path, "function_name");
-  if (o.context === undefined) missing(path, "context");
+  let v: unknown;
+  v = o.protocol_version;
+  if (v !== undefined) void (readString(v, path, "protocol_version", "string"));
+  v = o.request_id;
+  if (v !== undefined) void (readString(v, path, "request_id", "string"));
+  v = o.job_id;
+  if (v !== undefined) void (readString(v, path, "job_id", "string"));
+  v = o.function_name;
+  if (v !== undefined) void (readString(v, path, "function_name", "string"));
+  v = o.args;
+  if (v !== undefined) void (readAnyArray(v, path, "args", "array"));
+  v = o.kwargs;
+  if (v !== undefined) void (readAnyMap(v, path, "kwargs", "object"));
+  v = o.context;
+  if (v !== undefined) void (readExecutionContext(v, path, "context", "object"));
+  if (o.request_id === undefined) missing(path, "request_id", "string");
+  if (o.job_id === undefined) missing(path, "job_id", "string");
+  if (o.function_name === undefined) missing(path, "function_name", "string");
+  if (o.context === undefined) missing(path, "context", "object");
 }
 
 /** Writes a {@link ExecutionRequest} canonically; `level` is its nesting level. */
@@ -248,32 +235,32 @@ export function writeExecutionRequest(value: unknown, up: Path, key: Key, level:
   v = o.protocol_version;
   out += ",\"protocol_version\":" + (v === undefined ? writeStr("1", path, "protocol_version") : writeStr(v, path, "protocol_version"));
   v = o.request_id;
-  out += ",\"request_id\":" + (v === undefined ? missing(path, "request_id") : writeStr(v, path, "request_id"));
+  out += ",\"request_id\":" + (v === undefined ? missing(path, "request_id", "string") : writeStr(v, path, "request_id"));
   v = o.job_id;
-  out += ",\"job_id\":" + (v === undefined ? missing(path, "job_id") : writeStr(v, path, "job_id"));
+  out += ",\"job_id\":" + (v === undefined ? missing(path, "job_id", "string") : writeStr(v, path, "job_id"));
   v = o.function_name;
-  out += ",\"function_name\":" + (v === undefined ? missing(path, "function_name") : writeStr(v, path, "function_name"));
+  out += ",\"function_name\":" + (v === undefined ? missing(path, "function_name", "string") : writeStr(v, path, "function_name"));
   v = o.args;
   out += ",\"args\":" + (v === undefined ? writeArray([], path, "args", (x0, p0, i0) => writeAny(x0, p0, i0, level + 1, MAX_NESTING_DEPTH)) : writeArray(v, path, "args", (x0, p0, i0) => writeAny(x0, p0, i0, level + 1, MAX_NESTING_DEPTH)));
   v = o.kwargs;
   out += ",\"kwargs\":" + (v === undefined ? writeMap({}, path, "kwargs", (x0, p0, k0) => writeAny(x0, p0, k0, level + 1, MAX_NESTING_DEPTH)) : writeMap(v, path, "kwargs", (x0, p0, k0) => writeAny(x0, p0, k0, level + 1, MAX_NESTING_DEPTH)));
   v = o.context;
-  out += ",\"context\":" + (v === undefined ? missing(path, "context") : writeExecutionContext(v, path, "context", level + 1));
+  out += ",\"context\":" + (v === undefined ? missing(path, "context", "object") : writeExecutionContext(v, path, "context", level + 1));
   return out === "" ? "{}" : "{" + out.slice(1) + "}";
 }
 
 /** Reads a {@link ExecutionError}: fields checked, defaults filled in, unknown fields ignored. */
-export function readExecutionError(value: unknown, up: Path, key: Key): ExecutionError {
-  const o = objectOf(value, up, key, "struct ExecutionError");
+export function readExecutionError(value: unknown, up: Path, key: Key, expected: string = "object"): ExecutionError {
+  const o = objectOf(value, up, key, expected);
   const path = child(up, key);
   try {
     let v: unknown;
     v = o.message;
-    const f0 = v === undefined ? missing(path, "message") : readString(v, path, "message");
+    const f0 = v === undefined ? missing(path, "message", "string") : readString(v, path, "message", "string");
     v = o.type;
-    const f1 = v === undefined ? undefined : v === null ? undefined : readString(v, path, "type");
+    const f1 = v === undefined ? undefined : v === null ? undefined : readString(v, path, "type", "string or null");
     v = o.code;
-    const f2 = v === undefined ? undefined : v === null ? undefined : readString(v, path, "code");
+    const f2 = v === undefined ? undefined : v === null ? undefined : readString(v, path, "code", "string or null");
     v = o.details;
     const f3 = v === undefined ? undefined : v === null ? undefined : (v as JsonValue);
     return {
@@ -288,26 +275,21 @@ export function readExecutionError(value: unknown, up: Path, key: Key): Executio
   }
 }
 
-/** Throws the error the Rust reference reports for a bad {@link ExecutionError}. */
+/**
+ * Throws the error the Rust reference reports for a bad {@link ExecutionError}: the first invalid
+ * present field in declaration order (depth first), then the first absent required field.
+ */
 function firstErrorExecutionError(o: Record<string, unknown>, path: Path): void {
-  for (const k in o) {
-    const v = o[k];
-    switch (k) {
-      case "message":
-        void (readString(v, path, "message"));
-        break;
-      case "type":
-        void (v === null ? undefined : readString(v, path, "type"));
-        break;
-      case "code":
-        void (v === null ? undefined : readString(v, path, "code"));
-        break;
-      case "details":
-        void (v === null ? undefined : (v as JsonValue));
-        break;
-    }
-  }
-  if (o.message === undefined) missing(path, "message");
+  let v: unknown;
+  v = o.message;
+  if (v !== undefined) void (readString(v, path, "message", "string"));
+  v = o.type;
+  if (v !== undefined) void (v === null ? undefined : readString(v, path, "type", "string or null"));
+  v = o.code;
+  if (v !== undefined) void (v === null ? undefined : readString(v, path, "code", "string or null"));
+  v = o.details;
+  if (v !== undefined) void (v === null ? undefined : (v as JsonValue));
+  if (o.message === undefined) missing(path, "message", "string");
 }
 
 /** Writes a {@link ExecutionError} canonically; `level` is its nesting level. */
@@ -317,34 +299,34 @@ export function writeExecutionError(value: unknown, up: Path, key: Key, level: n
   let v: unknown;
   let out = "";
   v = o.message;
-  out += ",\"message\":" + (v === undefined ? missing(path, "message") : writeStr(v, path, "message"));
+  out += ",\"message\":" + (v === undefined ? missing(path, "message", "string") : writeStr(v, path, "message"));
   v = o.type;
   if (v != null) out += ",\"type\":" + writeStr(v, path, "type");
   v = o.code;
   if (v != null) out += ",\"code\":" + writeStr(v, path, "code");
   v = o.details;
-  if (v !== undefined) out += ",\"details\":" + writeAny(v, path, "details", level, MAX_NESTING_DEPTH);
+  if (v != null) out += ",\"details\":" + writeAny(v, path, "details", level, MAX_NESTING_DEPTH);
   return out === "" ? "{}" : "{" + out.slice(1) + "}";
 }
 
 /** Reads a {@link ExecutionOutcome}: fields checked, defaults filled in, unknown fields ignored. */
-export function readExecutionOutcome(value: unknown, up: Path, key: Key): ExecutionOutcome {
-  const o = objectOf(value, up, key, "struct ExecutionOutcome");
+export function readExecutionOutcome(value: unknown, up: Path, key: Key, expected: string = "object"): ExecutionOutcome {
+  const o = objectOf(value, up, key, expected);
   const path = child(up, key);
   try {
     let v: unknown;
     v = o.job_id;
-    const f0 = v === undefined ? undefined : v === null ? undefined : readString(v, path, "job_id");
+    const f0 = v === undefined ? undefined : v === null ? undefined : readString(v, path, "job_id", "string or null");
     v = o.request_id;
-    const f1 = v === undefined ? undefined : v === null ? undefined : readString(v, path, "request_id");
+    const f1 = v === undefined ? undefined : v === null ? undefined : readString(v, path, "request_id", "string or null");
     v = o.status;
-    const f2 = v === undefined ? missing(path, "status") : readOutcomeStatus(v, path, "status");
+    const f2 = v === undefined ? missing(path, "status", "one of \"success\", \"retry\", \"timeout\", \"error\"") : readOutcomeStatus(v, path, "status", "one of \"success\", \"retry\", \"timeout\", \"error\"");
     v = o.result;
     const f3 = v === undefined ? undefined : v === null ? undefined : (v as JsonValue);
     v = o.error;
-    const f4 = v === undefined ? undefined : v === null ? undefined : readExecutionError(v, path, "error");
+    const f4 = v === undefined ? undefined : v === null ? undefined : readExecutionError(v, path, "error", "object or null");
     v = o.retry_after_seconds;
-    const f5 = v === undefined ? undefined : v === null ? undefined : readFloat(v, path, "retry_after_seconds");
+    const f5 = v === undefined ? undefined : v === null ? undefined : readFloat(v, path, "retry_after_seconds", "number or null");
     return {
       job_id: f0,
       request_id: f1,
@@ -359,32 +341,25 @@ export function readExecutionOutcome(value: unknown, up: Path, key: Key): Execut
   }
 }
 
-/** Throws the error the Rust reference reports for a bad {@link ExecutionOutcome}. */
+/**
+ * Throws the error the Rust reference reports for a bad {@link ExecutionOutcome}: the first invalid
+ * present field in declaration order (depth first), then the first absent required field.
+ */
 function firstErrorExecutionOutcome(o: Record<string, unknown>, path: Path): void {
-  for (const k in o) {
-    const v = o[k];
-    switch (k) {
-      case "job_id":
-        void (v === null ? undefined : readString(v, path, "job_id"));
-        break;
-      case "request_id":
-        void (v === null ? undefined : readString(v, path, "request_id"));
-        break;
-      case "status":
-        void (readOutcomeStatus(v, path, "status"));
-        break;
-      case "result":
-        void (v === null ? undefined : (v as JsonValue));
-        break;
-      case "error":
-        void (v === null ? undefined : readExecutionError(v, path, "error"));
-        break;
-      case "retry_after_seconds":
-        void (v === null ? undefined : readFloat(v, path, "retry_after_seconds"));
-        break;
-    }
-  }
-  if (o.status === undefined) missing(path, "status");
+  let v: unknown;
+  v = o.job_id;
+  if (v !== undefined) void (v === null ? undefined : readString(v, path, "job_id", "string or null"));
+  v = o.request_id;
+  if (v !== undefined) void (v === null ? undefined : readString(v, path, "request_id", "string or null"));
+  v = o.status;
+  if (v !== undefined) void (readOutcomeStatus(v, path, "status", "one of \"success\", \"retry\", \"timeout\", \"error\""));
+  v = o.result;
+  if (v !== undefined) void (v === null ? undefined : (v as JsonValue));
+  v = o.error;
+  if (v !== undefined) void (v === null ? undefined : readExecutionError(v, path, "error", "object or null"));
+  v = o.retry_after_seconds;
+  if (v !== undefined) void (v === null ? undefined : readFloat(v, path, "retry_after_seconds", "number or null"));
+  if (o.status === undefined) missing(path, "status", "one of \"success\", \"retry\", \"timeout\", \"error\"");
 }
 
 /** Writes a {@link ExecutionOutcome} canonically; `level` is its nesting level. */
@@ -398,9 +373,9 @@ export function writeExecutionOutcome(value: unknown, up: Path, key: Key, level:
   v = o.request_id;
   if (v != null) out += ",\"request_id\":" + writeStr(v, path, "request_id");
   v = o.status;
-  out += ",\"status\":" + (v === undefined ? missing(path, "status") : writeOutcomeStatus(v, path, "status", level + 1));
+  out += ",\"status\":" + (v === undefined ? missing(path, "status", "one of \"success\", \"retry\", \"timeout\", \"error\"") : writeOutcomeStatus(v, path, "status", level + 1));
   v = o.result;
-  if (v !== undefined) out += ",\"result\":" + writeAny(v, path, "result", level, MAX_NESTING_DEPTH);
+  if (v != null) out += ",\"result\":" + writeAny(v, path, "result", level, MAX_NESTING_DEPTH);
   v = o.error;
   if (v != null) out += ",\"error\":" + writeExecutionError(v, path, "error", level + 1);
   v = o.retry_after_seconds;
@@ -409,19 +384,19 @@ export function writeExecutionOutcome(value: unknown, up: Path, key: Key, level:
 }
 
 /** Reads a {@link CancelRequest}: fields checked, defaults filled in, unknown fields ignored. */
-export function readCancelRequest(value: unknown, up: Path, key: Key): CancelRequest {
-  const o = objectOf(value, up, key, "struct CancelRequest");
+export function readCancelRequest(value: unknown, up: Path, key: Key, expected: string = "object"): CancelRequest {
+  const o = objectOf(value, up, key, expected);
   const path = child(up, key);
   try {
     let v: unknown;
     v = o.protocol_version;
-    const f0 = v === undefined ? "1" : readString(v, path, "protocol_version");
+    const f0 = v === undefined ? "1" : readString(v, path, "protocol_version", "string");
     v = o.job_id;
-    const f1 = v === undefined ? missing(path, "job_id") : readString(v, path, "job_id");
+    const f1 = v === undefined ? missing(path, "job_id", "string") : readString(v, path, "job_id", "string");
     v = o.request_id;
-    const f2 = v === undefined ? undefined : v === null ? undefined : readString(v, path, "request_id");
+    const f2 = v === undefined ? undefined : v === null ? undefined : readString(v, path, "request_id", "string or null");
     v = o.hard_kill;
-    const f3 = v === undefined ? false : readBool(v, path, "hard_kill");
+    const f3 = v === undefined ? false : readBool(v, path, "hard_kill", "boolean");
     return {
       protocol_version: f0,
       job_id: f1,
@@ -434,26 +409,21 @@ export function readCancelRequest(value: unknown, up: Path, key: Key): CancelReq
   }
 }
 
-/** Throws the error the Rust reference reports for a bad {@link CancelRequest}. */
+/**
+ * Throws the error the Rust reference reports for a bad {@link CancelRequest}: the first invalid
+ * present field in declaration order (depth first), then the first absent required field.
+ */
 function firstErrorCancelRequest(o: Record<string, unknown>, path: Path): void {
-  for (const k in o) {
-    const v = o[k];
-    switch (k) {
-      case "protocol_version":
-        void (readString(v, path, "protocol_version"));
-        break;
-      case "job_id":
-        void (readString(v, path, "job_id"));
-        break;
-      case "request_id":
-        void (v === null ? undefined : readString(v, path, "request_id"));
-        break;
-      case "hard_kill":
-        void (readBool(v, path, "hard_kill"));
-        break;
-    }
-  }
-  if (o.job_id === undefined) missing(path, "job_id");
+  let v: unknown;
+  v = o.protocol_version;
+  if (v !== undefined) void (readString(v, path, "protocol_version", "string"));
+  v = o.job_id;
+  if (v !== undefined) void (readString(v, path, "job_id", "string"));
+  v = o.request_id;
+  if (v !== undefined) void (v === null ? undefined : readString(v, path, "request_id", "string or null"));
+  v = o.hard_kill;
+  if (v !== undefined) void (readBool(v, path, "hard_kill", "boolean"));
+  if (o.job_id === undefined) missing(path, "job_id", "string");
 }
 
 /** Writes a {@link CancelRequest} canonically; `level` is its nesting level. */
@@ -465,7 +435,7 @@ export function writeCancelRequest(value: unknown, up: Path, key: Key, level: nu
   v = o.protocol_version;
   out += ",\"protocol_version\":" + (v === undefined ? writeStr("1", path, "protocol_version") : writeStr(v, path, "protocol_version"));
   v = o.job_id;
-  out += ",\"job_id\":" + (v === undefined ? missing(path, "job_id") : writeStr(v, path, "job_id"));
+  out += ",\"job_id\":" + (v === undefined ? missing(path, "job_id", "string") : writeStr(v, path, "job_id"));
   v = o.request_id;
   if (v != null) out += ",\"request_id\":" + writeStr(v, path, "request_id");
   v = o.hard_kill;
@@ -474,25 +444,25 @@ export function writeCancelRequest(value: unknown, up: Path, key: Key, level: nu
 }
 
 /** Reads a {@link RunnerMessage}: the tag first, then the content it selects. */
-export function readRunnerMessage(value: unknown, up: Path, key: Key): RunnerMessage {
-  const o = objectOf(value, up, key, "a RunnerMessage object");
+export function readRunnerMessage(value: unknown, up: Path, key: Key, expected: string = "object"): RunnerMessage {
+  const o = objectOf(value, up, key, expected);
   const path = child(up, key);
   const tag = o.type;
-  if (tag === undefined) missing(path, "type");
-  if (typeof tag !== "string") throw typeError(path, "type", "a RunnerMessage tag string", tag);
+  if (tag === undefined) missing(path, "type", "one of \"request\", \"response\", \"cancel\"");
+  if (typeof tag !== "string") throw typeError(path, "type", "one of \"request\", \"response\", \"cancel\"", tag);
   const content = o.payload;
   switch (tag) {
     case "request":
-      if (content === undefined) missing(path, "payload");
-      return { type: "request", payload: readExecutionRequest(content, path, "payload") };
+      if (content === undefined) missing(path, "payload", "object");
+      return { type: "request", payload: readExecutionRequest(content, path, "payload", "object") };
     case "response":
-      if (content === undefined) missing(path, "payload");
-      return { type: "response", payload: readExecutionOutcome(content, path, "payload") };
+      if (content === undefined) missing(path, "payload", "object");
+      return { type: "response", payload: readExecutionOutcome(content, path, "payload", "object") };
     case "cancel":
-      if (content === undefined) missing(path, "payload");
-      return { type: "cancel", payload: readCancelRequest(content, path, "payload") };
+      if (content === undefined) missing(path, "payload", "object");
+      return { type: "cancel", payload: readCancelRequest(content, path, "payload", "object") };
     default:
-      throw valueError(path, "type", "one of `request`, `response`, `cancel`", tag);
+      throw valueError(path, "type", "one of \"request\", \"response\", \"cancel\"", tag);
   }
 }
 
@@ -504,18 +474,18 @@ export function writeRunnerMessage(value: unknown, up: Path, key: Key, level: nu
   const content = o.payload;
   switch (tag) {
     case "request":
-      if (content === undefined) missing(path, "payload");
+      if (content === undefined) missing(path, "payload", "object");
       return "{\"type\":\"request\",\"payload\":" + writeExecutionRequest(content, path, "payload", level + 1) + "}";
     case "response":
-      if (content === undefined) missing(path, "payload");
+      if (content === undefined) missing(path, "payload", "object");
       return "{\"type\":\"response\",\"payload\":" + writeExecutionOutcome(content, path, "payload", level + 1) + "}";
     case "cancel":
-      if (content === undefined) missing(path, "payload");
+      if (content === undefined) missing(path, "payload", "object");
       return "{\"type\":\"cancel\",\"payload\":" + writeCancelRequest(content, path, "payload", level + 1) + "}";
     default:
-      if (tag === undefined) missing(path, "type");
-      if (typeof tag !== "string") throw typeError(path, "type", "a RunnerMessage tag string", tag);
-      throw valueError(path, "type", "one of `request`, `response`, `cancel`", tag);
+      if (tag === undefined) missing(path, "type", "one of \"request\", \"response\", \"cancel\"");
+      if (typeof tag !== "string") throw typeError(path, "type", "one of \"request\", \"response\", \"cancel\"", tag);
+      throw valueError(path, "type", "one of \"request\", \"response\", \"cancel\"", tag);
   }
 }
 
@@ -530,13 +500,13 @@ const fatalDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 /** The text of a UTF-8 body, a byte-order mark kept (the JSON parsers then reject it). */
 function utf8(body: Uint8Array): string {
   if (typeof buffer.isUtf8 === "function") {
-    if (!buffer.isUtf8(body)) throw new FrameError("json", null, "invalid JSON (the body is not valid UTF-8)");
+    if (!buffer.isUtf8(body)) throw new FrameError("json", null, FRAME_MESSAGES.json_utf8);
     return buffer.Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8");
   }
   try {
     return fatalDecoder.decode(body);
   } catch {
-    throw new FrameError("json", null, "invalid JSON (the body is not valid UTF-8)");
+    throw new FrameError("json", null, FRAME_MESSAGES.json_utf8);
   }
 }
 
@@ -546,7 +516,7 @@ function utf8(body: Uint8Array): string {
  * @throws FrameError
  */
 export function decodeMessage(body: Uint8Array, options?: DecodeOptions): RunnerMessage {
-  return readRunnerMessage(parseJson(utf8(body), MAX_NESTING_DEPTH, options), null, null);
+  return readRunnerMessage(parseJson(utf8(body), MAX_NESTING_DEPTH, options), null, null, "object");
 }
 
 /**
@@ -566,10 +536,8 @@ export function encodeMessage(message: RunnerMessageInit): Uint8Array {
 }
 
 function checkLength(length: number): void {
-  if (length === 0) throw new FrameError("length", null, "expected a frame length of 1 or more, got zero-length frame");
-  if (length > MAX_FRAME_LEN) {
-    throw new FrameError("length", null, `expected a frame of at most MAX_FRAME_LEN (${MAX_FRAME_LEN}) bytes, got a frame of ${length} bytes`);
-  }
+  if (length === 0) throw new FrameError("length", null, FRAME_MESSAGES.length_zero);
+  if (length > MAX_FRAME_LEN) throw new FrameError("length", null, formatMessage(FRAME_MESSAGES.length_too_long, { length }));
 }
 
 /**
@@ -592,13 +560,13 @@ export function encodeFrame(message: RunnerMessageInit): Uint8Array {
  */
 export function decodeFrame(frame: Uint8Array, options?: DecodeOptions): RunnerMessage {
   if (frame.length < FRAME_HEADER_LEN) {
-    throw new FrameError("length", null, `expected a ${FRAME_HEADER_LEN}-byte header, got ${frame.length} bytes`);
+    throw new FrameError("length", null, formatMessage(FRAME_MESSAGES.length_header, { header_len: FRAME_HEADER_LEN, got: frame.length }));
   }
   const length = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(0, false);
   checkLength(length);
   const actual = frame.length - FRAME_HEADER_LEN;
   if (actual !== length) {
-    throw new FrameError("length", null, `expected the ${length} bytes the header announces, got ${actual}`);
+    throw new FrameError("length", null, formatMessage(FRAME_MESSAGES.length_mismatch, { length, got: actual }));
   }
   return decodeMessage(frame.subarray(FRAME_HEADER_LEN), options);
 }

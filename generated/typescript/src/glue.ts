@@ -10,6 +10,7 @@
 
 import { PROTOCOL_VERSION, type RunnerMessage, type RunnerMessageInit, type ExecutionRequest, type ExecutionOutcome, type ExecutionOutcomeInit, type CancelRequest } from "./protocol.js";
 import type { JsonInput } from "./json.js";
+import { errorMessage } from "./messages.js";
 import type { Timestamp } from "./timestamp.js";
 
 /** A request to run a handler. */
@@ -22,6 +23,9 @@ export type OutcomeInit = ExecutionOutcomeInit;
 export type Cancel = CancelRequest;
 /** Any decoded message. */
 export type Message = RunnerMessage;
+
+/** The tag of a response message (named in the error a runner answers one with). */
+export const REPLY_TAG = "response";
 
 /** The protocol version this runner speaks. */
 export const SPOKEN_VERSION: string = PROTOCOL_VERSION;
@@ -111,9 +115,9 @@ export function reply(outcome: OutcomeInit): RunnerMessageInit {
   return { type: "response", payload: outcome };
 }
 
-/** A successful outcome carrying `result`. */
+/** A successful outcome carrying `result` (`undefined` and `null` mean no result: omitted). */
 export function success(ids: Ids, result: unknown): OutcomeInit {
-  return { job_id: ids.jobId, request_id: ids.requestId, status: "success", result: result as JsonInput };
+  return { job_id: ids.jobId, request_id: ids.requestId, status: "success", result: result as JsonInput | undefined };
 }
 
 /** How a request failed. */
@@ -141,16 +145,39 @@ export function withIds(outcome: OutcomeInit, ids: Ids): OutcomeInit {
   };
 }
 
-/** The error types the runtime reports, by role. */
-export const Failures = {
+/** The messages the runtime writes, by situation: their names in `ERROR_MESSAGES`. */
+export const MessageNames = {
   notFound: "handler_not_found",
   cancelled: "cancelled",
-  timeout: "timeout",
+  shuttingDown: "shutting_down",
+  deadlinePassed: "deadline_passed",
+  deadlineExceeded: "deadline_exceeded",
   busy: "busy",
   invalidFrame: "invalid_frame",
   unsupportedVersion: "unsupported_protocol_version",
   unexpected: "unexpected_message",
 } as const;
+
+/** A situation the runtime reports with one of its own messages. */
+export type MessageRole = keyof typeof MessageNames;
+
+/** The error types the runtime reports, by situation. */
+export const Failures = {
+  notFound: "handler_not_found",
+  cancelled: "cancelled",
+  shuttingDown: "cancelled",
+  deadlinePassed: "timeout",
+  deadlineExceeded: "timeout",
+  busy: "busy",
+  invalidFrame: "invalid_frame",
+  unsupportedVersion: "unsupported_protocol_version",
+  unexpected: "unexpected_message",
+} as const;
+
+/** The message and error type the runtime writes in situation `role`. */
+export function runnerError(role: MessageRole, values: { readonly [name: string]: string | number | bigint } = {}): { message: string; errorType: string } {
+  return { message: errorMessage(MessageNames[role], values), errorType: Failures[role] };
+}
 
 /** The outcome statuses, by role. */
 export const Statuses = { success: "success", ...STATUS } as const;

@@ -5,7 +5,9 @@
  *
  * Readers take a parsed JSON value and return the decoded shape, throwing {@link FrameError}
  * with the path and the expectation; when several fields are wrong, the one reported is the
- * one the Rust reference reports (the first in document order, then missing fields).
+ * one the Rust reference reports (the first invalid present field in declaration order, then
+ * the first missing one; map entries in code-point order of their keys), whatever the order
+ * of the keys in the input.
  * Writers check a value given for encoding and return its canonical JSON text, byte for byte
  * what the Rust reference writes.
  *
@@ -15,6 +17,7 @@
 import * as buffer from "node:buffer";
 import { FrameError, type Path } from "./errors.js";
 import { parseJson, writeAny, type JsonValue, type ParseOptions } from "./json.js";
+import { FRAME_MESSAGES, formatMessage } from "./messages.js";
 import { FRAME_HEADER_LEN, MAX_FRAME_LEN, MAX_NESTING_DEPTH } from "./protocol.js";
 import type { {{ type_imports }} } from "./protocol.js";
 import {
@@ -49,16 +52,16 @@ void [writeAny, writeArray, writeBool, writeFloat, writeInteger, writeMap, write
 
 type Key = string | number | null;
 {% for e in enums %}
-/** Reads a {@link {{ e.name }}}. */
-export function read{{ e.name }}(value: unknown, up: Path, key: Key): {{ e.name }} {
+/** Reads a {@link {{ e.name }}}; `expected` is its expectation in error messages. */
+export function read{{ e.name }}(value: unknown, up: Path, key: Key, expected: string = {{ e.expected }}): {{ e.name }} {
   switch (value) {
   {%- for m in e.members %}
     case {{ m.value }}:
   {%- endfor %}
       return value as {{ e.name }};
   }
-  if (typeof value !== "string") throw typeError(up, key, {{ e.expected }}, value);
-  throw valueError(up, key, {{ e.expected }}, value);
+  if (typeof value !== "string") throw typeError(up, key, expected, value);
+  throw valueError(up, key, expected, value);
 }
 
 /** Writes a {@link {{ e.name }}}. */
@@ -76,8 +79,8 @@ export function write{{ e.name }}(value: unknown, up: Path, key: Key, level: num
 {% endfor %}
 {%- for s in structs %}
 /** Reads a {@link {{ s.name }}}: fields checked, defaults filled in, unknown fields ignored. */
-export function read{{ s.name }}(value: unknown, up: Path, key: Key): {{ s.name }} {
-  const o = objectOf(value, up, key, "struct {{ s.name }}");
+export function read{{ s.name }}(value: unknown, up: Path, key: Key, expected: string = "object"): {{ s.name }} {
+  const o = objectOf(value, up, key, expected);
   const path = child(up, key);
   try {
     let v: unknown;
@@ -96,20 +99,18 @@ export function read{{ s.name }}(value: unknown, up: Path, key: Key): {{ s.name 
   }
 }
 
-/** Throws the error the Rust reference reports for a bad {@link {{ s.name }}}. */
+/**
+ * Throws the error the Rust reference reports for a bad {@link {{ s.name }}}: the first invalid
+ * present field in declaration order (depth first), then the first absent required field.
+ */
 function firstError{{ s.name }}(o: Record<string, unknown>, path: Path): void {
-  for (const k in o) {
-    const v = o[k];
-    switch (k) {
-    {%- for f in s.fields %}
-      case {{ f.key }}:
-        void ({{ f.read_present }});
-        break;
-    {%- endfor %}
-    }
-  }
+  let v: unknown;
+  {%- for f in s.fields %}
+  v = {{ f.get }};
+  if (v !== undefined) void ({{ f.read_present }});
+  {%- endfor %}
   {%- for f in s.fields %}{% if f.required %}
-  if ({{ f.get }} === undefined) missing(path, {{ f.key }});
+  if ({{ f.get }} === undefined) missing(path, {{ f.key }}, {{ f.expected }});
   {%- endif %}{% endfor %}
 }
 
@@ -128,18 +129,18 @@ export function write{{ s.name }}(value: unknown, up: Path, key: Key, level: num
 {% endfor %}
 {%- for u in unions %}
 /** Reads a {@link {{ u.name }}}: the tag first, then the content it selects. */
-export function read{{ u.name }}(value: unknown, up: Path, key: Key): {{ u.name }} {
-  const o = objectOf(value, up, key, "a {{ u.name }} object");
+export function read{{ u.name }}(value: unknown, up: Path, key: Key, expected: string = "object"): {{ u.name }} {
+  const o = objectOf(value, up, key, expected);
   const path = child(up, key);
   const tag = {{ u.tag_access }};
-  if (tag === undefined) missing(path, {{ u.tag_key }});
-  if (typeof tag !== "string") throw typeError(path, {{ u.tag_key }}, "a {{ u.name }} tag string", tag);
+  if (tag === undefined) missing(path, {{ u.tag_key }}, {{ u.expected }});
+  if (typeof tag !== "string") throw typeError(path, {{ u.tag_key }}, {{ u.expected }}, tag);
   const content = {{ u.content_access }};
   switch (tag) {
   {%- for v in u.variants %}
     case {{ v.tag }}:
-      if (content === undefined) missing(path, {{ u.content_key }});
-      return { {{ u.tag_prop }}: {{ v.tag }}, {{ u.content_prop }}: read{{ v.ty }}(content, path, {{ u.content_key }}) };
+      if (content === undefined) missing(path, {{ u.content_key }}, {{ v.expected }});
+      return { {{ u.tag_prop }}: {{ v.tag }}, {{ u.content_prop }}: read{{ v.ty }}(content, path, {{ u.content_key }}, {{ v.expected }}) };
   {%- endfor %}
     default:
       throw valueError(path, {{ u.tag_key }}, {{ u.expected }}, tag);
@@ -155,12 +156,12 @@ export function write{{ u.name }}(value: unknown, up: Path, key: Key, level: num
   switch (tag) {
   {%- for v in u.variants %}
     case {{ v.tag }}:
-      if (content === undefined) missing(path, {{ u.content_key }});
+      if (content === undefined) missing(path, {{ u.content_key }}, {{ v.expected }});
       return {{ v.prefix }} + write{{ v.ty }}(content, path, {{ u.content_key }}, level + 1) + "}";
   {%- endfor %}
     default:
-      if (tag === undefined) missing(path, {{ u.tag_key }});
-      if (typeof tag !== "string") throw typeError(path, {{ u.tag_key }}, "a {{ u.name }} tag string", tag);
+      if (tag === undefined) missing(path, {{ u.tag_key }}, {{ u.expected }});
+      if (typeof tag !== "string") throw typeError(path, {{ u.tag_key }}, {{ u.expected }}, tag);
       throw valueError(path, {{ u.tag_key }}, {{ u.expected }}, tag);
   }
 }
@@ -176,13 +177,13 @@ const fatalDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 /** The text of a UTF-8 body, a byte-order mark kept (the JSON parsers then reject it). */
 function utf8(body: Uint8Array): string {
   if (typeof buffer.isUtf8 === "function") {
-    if (!buffer.isUtf8(body)) throw new FrameError("json", null, "invalid JSON (the body is not valid UTF-8)");
+    if (!buffer.isUtf8(body)) throw new FrameError("json", null, FRAME_MESSAGES.json_utf8);
     return buffer.Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8");
   }
   try {
     return fatalDecoder.decode(body);
   } catch {
-    throw new FrameError("json", null, "invalid JSON (the body is not valid UTF-8)");
+    throw new FrameError("json", null, FRAME_MESSAGES.json_utf8);
   }
 }
 
@@ -192,7 +193,7 @@ function utf8(body: Uint8Array): string {
  * @throws FrameError
  */
 export function decodeMessage(body: Uint8Array, options?: DecodeOptions): {{ root }} {
-  return read{{ root }}(parseJson(utf8(body), MAX_NESTING_DEPTH, options), null, null);
+  return read{{ root }}(parseJson(utf8(body), MAX_NESTING_DEPTH, options), null, null, {{ root_expected }});
 }
 
 /**
@@ -212,10 +213,8 @@ export function encodeMessage(message: {{ root }}Init): Uint8Array {
 }
 
 function checkLength(length: number): void {
-  if (length === 0) throw new FrameError("length", null, "expected a frame length of 1 or more, got zero-length frame");
-  if (length > MAX_FRAME_LEN) {
-    throw new FrameError("length", null, `expected a frame of at most MAX_FRAME_LEN (${MAX_FRAME_LEN}) bytes, got a frame of ${length} bytes`);
-  }
+  if (length === 0) throw new FrameError("length", null, FRAME_MESSAGES.length_zero);
+  if (length > MAX_FRAME_LEN) throw new FrameError("length", null, formatMessage(FRAME_MESSAGES.length_too_long, { length }));
 }
 
 /**
@@ -238,13 +237,13 @@ export function encodeFrame(message: {{ root }}Init): Uint8Array {
  */
 export function decodeFrame(frame: Uint8Array, options?: DecodeOptions): {{ root }} {
   if (frame.length < FRAME_HEADER_LEN) {
-    throw new FrameError("length", null, `expected a ${FRAME_HEADER_LEN}-byte header, got ${frame.length} bytes`);
+    throw new FrameError("length", null, formatMessage(FRAME_MESSAGES.length_header, { header_len: FRAME_HEADER_LEN, got: frame.length }));
   }
   const length = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(0, false);
   checkLength(length);
   const actual = frame.length - FRAME_HEADER_LEN;
   if (actual !== length) {
-    throw new FrameError("length", null, `expected the ${length} bytes the header announces, got ${actual}`);
+    throw new FrameError("length", null, formatMessage(FRAME_MESSAGES.length_mismatch, { length, got: actual }));
   }
   return decodeMessage(frame.subarray(FRAME_HEADER_LEN), options);
 }

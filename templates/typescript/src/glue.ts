@@ -8,6 +8,7 @@
 
 import { PROTOCOL_VERSION, type {{ g.root }}, type {{ g.root }}Init, type {{ g.request_type }}, type {{ g.outcome_type }}, type {{ g.outcome_type }}Init, type {{ g.cancel_type }} } from "./protocol.js";
 import type { JsonInput } from "./json.js";
+import { errorMessage } from "./messages.js";
 import type { Timestamp } from "./timestamp.js";
 
 /** A request to run a handler. */
@@ -20,6 +21,9 @@ export type OutcomeInit = {{ g.outcome_type }}Init;
 export type Cancel = {{ g.cancel_type }};
 /** Any decoded message. */
 export type Message = {{ g.root }};
+
+/** The tag of a response message (named in the error a runner answers one with). */
+export const REPLY_TAG = {{ g.reply_tag }};
 
 /** The protocol version this runner speaks. */
 export const SPOKEN_VERSION: string = PROTOCOL_VERSION;
@@ -109,9 +113,9 @@ export function reply(outcome: OutcomeInit): {{ g.root }}Init {
   return { {{ g.tag_prop }}: {{ g.reply_tag }}, {{ g.content_prop }}: outcome };
 }
 
-/** A successful outcome carrying `result`. */
+/** A successful outcome carrying `result` (`undefined` and `null` mean no result: omitted). */
 export function success(ids: Ids, result: unknown): OutcomeInit {
-  return { {{ g.out_job_id }}: ids.jobId, {{ g.out_request_id }}: ids.requestId, {{ g.out_status }}: {{ g.status_success }}, {{ g.out_result }}: result as JsonInput };
+  return { {{ g.out_job_id }}: ids.jobId, {{ g.out_request_id }}: ids.requestId, {{ g.out_status }}: {{ g.status_success }}, {{ g.out_result }}: result as JsonInput | undefined };
 }
 
 /** How a request failed. */
@@ -139,16 +143,27 @@ export function withIds(outcome: OutcomeInit, ids: Ids): OutcomeInit {
   };
 }
 
-/** The error types the runtime reports, by role. */
-export const Failures = {
-  notFound: {{ g.et_not_found }},
-  cancelled: {{ g.et_cancelled }},
-  timeout: {{ g.et_timeout }},
-  busy: {{ g.et_busy }},
-  invalidFrame: {{ g.et_invalid_frame }},
-  unsupportedVersion: {{ g.et_unsupported_version }},
-  unexpected: {{ g.et_unexpected }},
+/** The messages the runtime writes, by situation: their names in `ERROR_MESSAGES`. */
+export const MessageNames = {
+{%- for (role, name, _) in g.messages %}
+  {{ role }}: {{ name }},
+{%- endfor %}
 } as const;
+
+/** A situation the runtime reports with one of its own messages. */
+export type MessageRole = keyof typeof MessageNames;
+
+/** The error types the runtime reports, by situation. */
+export const Failures = {
+{%- for (role, _, error_type) in g.messages %}
+  {{ role }}: {{ error_type }},
+{%- endfor %}
+} as const;
+
+/** The message and error type the runtime writes in situation `role`. */
+export function runnerError(role: MessageRole, values: { readonly [name: string]: string | number | bigint } = {}): { message: string; errorType: string } {
+  return { message: errorMessage(MessageNames[role], values), errorType: Failures[role] };
+}
 
 /** The outcome statuses, by role. */
 export const Statuses = { success: {{ g.status_success }}, ...STATUS } as const;

@@ -27,6 +27,7 @@ export {
   type JsonValue,
   type ParseOptions,
 } from "./json.js";
+export { ERROR_MESSAGES, errorMessage, FRAME_MESSAGES, formatMessage, type ErrorMessage } from "./messages.js";
 export { Timestamp } from "./timestamp.js";
 export {
   isLoopback,

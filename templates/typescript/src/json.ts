@@ -15,6 +15,7 @@
  */
 
 import { FrameError, pathOf, type Path } from "./errors.js";
+import { FRAME_MESSAGES } from "./messages.js";
 
 /**
  * A JSON float whose value is integral (`1.0`, `-0.0`, `1e+16`): kept apart from integers so
@@ -79,24 +80,40 @@ export type JsonInput =
 // ---------------------------------------------------------------------------------------------
 // Describing values in error messages
 
-/** How an error message names a value it did not expect (serde's wording). */
+/** The first `max` characters (code points, not UTF-16 units) of `s`, and whether it is longer. */
+function codePointPrefix(s: string, max: number): [string, boolean] {
+  if (s.length <= max) return [s, false];
+  let i = 0;
+  for (let count = 0; count < max; count++) {
+    const c = s.charCodeAt(i);
+    i += c >= 0xd800 && c <= 0xdbff && i + 1 < s.length ? 2 : 1;
+    if (i >= s.length) return [s, false];
+  }
+  return [s.slice(0, i), true];
+}
+
+/**
+ * How an error names a value it did not expect, by the rule every language follows: `null`,
+ * `boolean true`, `integer -1`, `float 1.5` (the canonical float text), `string "..."` (its
+ * first 40 characters, JSON-escaped, then `...` when longer), `array`, `object`.
+ */
 export function describe(value: unknown): string {
   switch (typeof value) {
-    case "string":
-      return `string ${JSON.stringify(value.length > 60 ? value.slice(0, 57) + "..." : value)}`;
+    case "string": {
+      const [head, longer] = codePointPrefix(value, 40);
+      return `string ${JSON.stringify(head)}${longer ? "..." : ""}`;
+    }
     case "number":
-      return Number.isInteger(value) && !Object.is(value, -0)
-        ? `integer \`${value}\``
-        : `floating point \`${formatFloat(value)}\``;
+      return Number.isInteger(value) && !Object.is(value, -0) ? `integer ${formatInteger(value)}` : `float ${formatFloat(value)}`;
     case "bigint":
-      return `integer \`${value}\``;
+      return `integer ${value}`;
     case "boolean":
-      return `boolean \`${value}\``;
+      return `boolean ${value}`;
     case "undefined":
       return "undefined";
     case "object":
       if (value === null) return "null";
-      if (value instanceof JsonFloat) return `floating point \`${formatFloat(value.value)}\``;
+      if (value instanceof JsonFloat) return `float ${formatFloat(value.value)}`;
       if (Array.isArray(value)) return "array";
       return "object";
     default:
@@ -189,18 +206,11 @@ export function parseJson(text: string, maxDepth: number, options?: ParseOptions
   return new ExactParser(text, maxDepth).document();
 }
 
-function jsonError(text: string, at: number, what: string): FrameError {
-  let line = 1;
-  let column = 1;
-  for (let i = 0; i < at && i < text.length; i++) {
-    if (text.charCodeAt(i) === 0x0a) {
-      line++;
-      column = 1;
-    } else {
-      column++;
-    }
-  }
-  return new FrameError("json", null, `invalid JSON (${what}) at line ${line} column ${column}`);
+/** Why a body is not a JSON document the protocol accepts (one fixed message each). */
+type JsonCause = "bom" | "syntax" | "depth" | "surrogate" | "number";
+
+function jsonError(cause: JsonCause): FrameError {
+  return new FrameError("json", null, FRAME_MESSAGES[`json_${cause}`]);
 }
 
 function defineKey(object: Record<string, unknown>, key: string, value: unknown): void {
@@ -222,15 +232,17 @@ class ExactParser {
   ) {}
 
   document(): unknown {
+    if (this.text.charCodeAt(0) === 0xfeff) throw jsonError("bom");
     this.ws();
     const value = this.value();
     this.ws();
-    if (this.i < this.text.length) throw this.fail("trailing characters");
+    if (this.i < this.text.length) throw this.fail("syntax");
     return value;
   }
 
-  private fail(what: string, at = this.i): FrameError {
-    return jsonError(this.text, at, what);
+  /** The error of the first problem met (reading in document order), of cause `cause`. */
+  private fail(cause: JsonCause): FrameError {
+    return jsonError(cause);
   }
 
   private ws(): void {
@@ -257,18 +269,18 @@ class ExactParser {
         return this.literal("null", null);
       default:
         if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
-        throw this.fail(this.i >= t.length ? "EOF while parsing a value" : "expected value");
+        throw this.fail("syntax");
     }
   }
 
   private literal<T>(word: string, value: T): T {
-    if (!this.text.startsWith(word, this.i)) throw this.fail("expected ident");
+    if (!this.text.startsWith(word, this.i)) throw this.fail("syntax");
     this.i += word.length;
     return value;
   }
 
   private enter(): void {
-    if (++this.depth > this.maxDepth) throw this.fail("recursion limit exceeded");
+    if (++this.depth > this.maxDepth) throw this.fail("depth");
   }
 
   private array(): unknown[] {
@@ -287,7 +299,7 @@ class ExactParser {
       this.ws();
       const c = this.text.charCodeAt(this.i++);
       if (c === 0x5d) break;
-      if (c !== 0x2c) throw this.fail(Number.isNaN(c) ? "EOF while parsing a list" : "expected `,` or `]`", this.i - 1);
+      if (c !== 0x2c) throw this.fail("syntax");
     }
     this.depth--;
     return out;
@@ -306,18 +318,18 @@ class ExactParser {
     for (;;) {
       this.ws();
       if (this.text.charCodeAt(this.i) !== 0x22) {
-        throw this.fail(this.i >= this.text.length ? "EOF while parsing an object" : "key must be a string");
+        throw this.fail("syntax");
       }
       const key = this.string();
       this.ws();
-      if (this.text.charCodeAt(this.i) !== 0x3a) throw this.fail("expected `:`");
+      if (this.text.charCodeAt(this.i) !== 0x3a) throw this.fail("syntax");
       this.i++;
       this.ws();
       defineKey(out, key, this.value());
       this.ws();
       const c = this.text.charCodeAt(this.i++);
       if (c === 0x7d) break;
-      if (c !== 0x2c) throw this.fail(Number.isNaN(c) ? "EOF while parsing an object" : "expected `,` or `}`", this.i - 1);
+      if (c !== 0x2c) throw this.fail("syntax");
     }
     this.depth--;
     return out;
@@ -340,7 +352,7 @@ class ExactParser {
         continue;
       }
       if (!(c >= 0x20)) {
-        throw this.fail(Number.isNaN(c) ? "EOF while parsing a string" : "control character (\\u0000-\\u001F) found while parsing a string");
+        throw this.fail("syntax");
       }
       this.i++;
     }
@@ -348,7 +360,7 @@ class ExactParser {
 
   private hex4(): number {
     const digits = this.text.slice(this.i, this.i + 4);
-    if (!/^[0-9a-fA-F]{4}$/.test(digits)) throw this.fail("invalid escape");
+    if (!/^[0-9a-fA-F]{4}$/.test(digits)) throw this.fail("syntax");
     this.i += 4;
     return parseInt(digits, 16);
   }
@@ -368,18 +380,18 @@ class ExactParser {
       case 0x74: return "\t";
       case 0x75: {
         const unit = this.hex4();
-        if (unit >= 0xdc00 && unit <= 0xdfff) throw this.fail("lone leading surrogate in hex escape");
+        if (unit >= 0xdc00 && unit <= 0xdfff) throw this.fail("surrogate");
         if (unit < 0xd800 || unit > 0xdbff) return String.fromCharCode(unit);
         if (t.charCodeAt(this.i) !== 0x5c || t.charCodeAt(this.i + 1) !== 0x75) {
-          throw this.fail("unexpected end of hex escape");
+          throw this.fail("surrogate");
         }
         this.i += 2;
         const low = this.hex4();
-        if (low < 0xdc00 || low > 0xdfff) throw this.fail("lone leading surrogate in hex escape");
+        if (low < 0xdc00 || low > 0xdfff) throw this.fail("surrogate");
         return String.fromCharCode(unit, low);
       }
       default:
-        throw this.fail(Number.isNaN(c) ? "EOF while parsing a string" : "invalid escape", this.i - 1);
+        throw this.fail("syntax");
     }
   }
 
@@ -395,20 +407,20 @@ class ExactParser {
     } else if (isDigit(c)) {
       while (isDigit(c)) c = t.charCodeAt(++this.i);
     } else {
-      throw this.fail("invalid number");
+      throw this.fail("syntax");
     }
     let float = false;
     if (c === 0x2e) {
       float = true;
       c = t.charCodeAt(++this.i);
-      if (!isDigit(c)) throw this.fail("invalid number");
+      if (!isDigit(c)) throw this.fail("syntax");
       while (isDigit(c)) c = t.charCodeAt(++this.i);
     }
     if (c === 0x65 || c === 0x45) {
       float = true;
       c = t.charCodeAt(++this.i);
       if (c === 0x2b || c === 0x2d) c = t.charCodeAt(++this.i);
-      if (!isDigit(c)) throw this.fail("invalid number");
+      if (!isDigit(c)) throw this.fail("syntax");
       while (isDigit(c)) c = t.charCodeAt(++this.i);
     }
     const token = t.slice(start, this.i);
@@ -425,7 +437,7 @@ class ExactParser {
       }
     }
     const value = Number(token);
-    if (!Number.isFinite(value)) throw this.fail("number out of range", start);
+    if (!Number.isFinite(value)) throw this.fail("number");
     return Number.isInteger(value) ? new JsonFloat(value) : value;
   }
 }

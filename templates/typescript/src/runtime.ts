@@ -19,7 +19,7 @@ import * as glue from "./glue.js";
 /**
  * A job handler: gets the decoded request and an `AbortSignal` that aborts on cancel, on the
  * deadline and on shutdown. Returns (or resolves to) the result, any JSON-encodable value
- * (`undefined` is sent as `null`), or an outcome made with {@link outcome}; throws
+ * (`undefined` or `null`: a success without a result), or an outcome made with {@link outcome}; throws
  * {@link RetryError} to ask for a retry, anything else to fail the job.
  */
 export type Handler = (request: glue.Request, signal: AbortSignal) => unknown;
@@ -270,7 +270,7 @@ export class Runner {
       const reason = error instanceof FrameError ? error.message : String(error);
       const ids = idsOfBody(body);
       if (ids.jobId !== undefined || ids.requestId !== undefined) {
-        this.send(connection, glue.failure(ids, "error", `invalid frame: ${reason}`, glue.Failures.invalidFrame));
+        this.send(connection, failure(ids, "error", "invalidFrame", { error: reason }));
       } else {
         this.log(`rrq-runner: ignoring an invalid frame: ${reason}`);
       }
@@ -285,7 +285,7 @@ export class Runner {
         this.cancel(glue.cancelFacts(incoming.cancel));
         break;
       case "reply":
-        this.send(connection, glue.failure(incoming.ids, "error", "the runner received a response frame; it accepts only requests and cancels", glue.Failures.unexpected));
+        this.send(connection, failure(incoming.ids, "error", "unexpected", { type: glue.REPLY_TAG }));
         break;
     }
   }
@@ -294,25 +294,25 @@ export class Runner {
     const facts = glue.requestFacts(request);
     const { ids } = facts;
     if (facts.protocolVersion !== glue.SPOKEN_VERSION) {
-      const message = `unsupported protocol version ${JSON.stringify(facts.protocolVersion)}: this runner speaks ${JSON.stringify(glue.SPOKEN_VERSION)}`;
-      this.send(connection, glue.failure(ids, "error", message, glue.Failures.unsupportedVersion));
+      const values = { received: facts.protocolVersion, supported: glue.SPOKEN_VERSION };
+      this.send(connection, failure(ids, "error", "unsupportedVersion", values));
       return;
     }
     const handler = this.registry.get(facts.functionName);
     if (handler === undefined) {
-      this.send(connection, glue.failure(ids, "error", `no handler registered for ${JSON.stringify(facts.functionName)}`, glue.Failures.notFound));
+      this.send(connection, failure(ids, "error", "notFound", { function_name: facts.functionName }));
       return;
     }
     if (facts.deadline !== null && facts.deadline.epochMilliseconds <= Date.now()) {
-      this.send(connection, glue.failure(ids, "timeout", `the deadline ${facts.deadline.toString()} passed before the handler started`, glue.Failures.timeout));
+      this.send(connection, failure(ids, "timeout", "deadlinePassed", { deadline: facts.deadline.toString() }));
       return;
     }
     if (this.stopping) {
-      this.send(connection, glue.failure(ids, "error", "the runner is shutting down", glue.Failures.cancelled));
+      this.send(connection, failure(ids, "error", "shuttingDown"));
       return;
     }
     if (connection.jobs.size >= this.maxInFlight) {
-      this.send(connection, glue.failure(ids, "error", `busy: ${this.maxInFlight} requests already in flight on this connection`, glue.Failures.busy));
+      this.send(connection, failure(ids, "error", "busy", { limit: this.maxInFlight }));
       return;
     }
     const job = new Job(connection, facts);
@@ -335,7 +335,7 @@ export class Runner {
   private armDeadline(job: Job, deadline: number): void {
     const left = deadline - Date.now();
     if (left <= 0) {
-      const outcome = glue.failure(job.facts.ids, "timeout", "the deadline passed while the handler was running", glue.Failures.timeout);
+      const outcome = failure(job.facts.ids, "timeout", "deadlineExceeded", { deadline: job.facts.deadline?.toString() ?? "" });
       this.settle(job, outcome, abortReason("the request's deadline passed", "TimeoutError"));
       return;
     }
@@ -345,9 +345,9 @@ export class Runner {
   private cancel(target: glue.CancelFacts): void {
     const jobs = target.requestId !== undefined ? this.byRequest.get(target.requestId) : this.byJob.get(target.jobId);
     if (jobs === undefined) return;
-    const how = target.hardKill ? " (hard kill requested; handled as a cooperative cancel)" : "";
+    // A hard kill is handled like a cancel: the handler's signal is aborted at once.
     for (const job of [...jobs]) {
-      const outcome = glue.failure(job.facts.ids, "error", `cancelled by the orchestrator${how}`, glue.Failures.cancelled);
+      const outcome = failure(job.facts.ids, "error", "cancelled");
       this.settle(job, outcome, abortReason("the request was cancelled", "AbortError"));
     }
   }
@@ -373,7 +373,7 @@ export class Runner {
       const reason = error instanceof Error ? error.message : String(error);
       const ids = glue.idsOfOutcome(outcome);
       try {
-        frame = encodeFrame(glue.reply(glue.failure(ids, "error", `the handler's outcome cannot be encoded: ${reason}`, "FrameError")));
+        frame = encodeFrame(glue.reply(glue.failure(ids, "error", `the handler's answer cannot be sent: ${reason}`, "FrameError")));
       } catch (again) {
         this.log(`rrq-runner: dropping a response that cannot be encoded: ${(again as Error).message}`);
         return;
@@ -392,7 +392,7 @@ export class Runner {
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       for (const connection of this.connections) {
         for (const job of [...connection.jobs]) {
-          const outcome = glue.failure(job.facts.ids, "error", "the runner is shutting down", glue.Failures.cancelled);
+          const outcome = failure(job.facts.ids, "error", "shuttingDown");
           this.settle(job, outcome, abortReason("the runner is shutting down", "AbortError"));
         }
       }
@@ -416,6 +416,12 @@ export class Runner {
     })();
     return this.stopping;
   }
+}
+
+/** An outcome of status `status` carrying the runner's own message for situation `role`. */
+function failure(ids: glue.Ids, status: glue.FailureStatus, role: glue.MessageRole, values: { [name: string]: string | number } = {}): glue.OutcomeInit {
+  const { message, errorType } = glue.runnerError(role, values);
+  return glue.failure(ids, status, message, errorType);
 }
 
 function index(map: Map<string, Set<Job>>, key: string, job: Job): void {
@@ -443,7 +449,8 @@ function resultOutcome(ids: Required<glue.Ids>, value: unknown): glue.OutcomeIni
   if (typeof value === "object" && value !== null && outcomes.has(value)) {
     return glue.withIds(value as glue.OutcomeInit, ids);
   }
-  return glue.success(ids, value === undefined ? null : value);
+  // `undefined` and `null` are no result: the outcome has none (as the reference encodes it).
+  return glue.success(ids, value);
 }
 
 function errorOutcome(ids: Required<glue.Ids>, error: unknown): glue.OutcomeInit {
@@ -475,15 +482,34 @@ export async function serve(registry: Registry, options: ServeOptions = {}): Pro
     throw new Error("no address: pass --tcp-socket HOST:PORT or set RRQ_RUNNER_TCP_SOCKET");
   }
   const runner = new Runner(registry, options);
-  const bound = await runner.listen(address);
-  runner.log(`rrq-runner listening on ${formatAddress(bound.host, bound.port)}`);
-  if (options.handleSignals ?? true) {
-    const stop = (): void => {
-      void runner.shutdown().then(() => process.exit(0));
-    };
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
+  // Handlers go in before the port accepts: a signal right after the first connection must
+  // shut down cleanly, never kill the process with the default action. A second signal while
+  // shutting down is noted and otherwise ignored (the first one's shutdown finishes).
+  const handleSignals = options.handleSignals ?? true;
+  let signalled = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (signalled) {
+      runner.log(`rrq-runner: ${signal} received while shutting down; still shutting down`);
+      return;
+    }
+    signalled = true;
+    void runner.shutdown().then(() => process.exit(0));
+  };
+  if (handleSignals) {
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
   }
+  let bound: Address;
+  try {
+    bound = await runner.listen(address);
+  } catch (error) {
+    if (handleSignals) {
+      process.off("SIGTERM", stop);
+      process.off("SIGINT", stop);
+    }
+    throw error;
+  }
+  runner.log(`rrq-runner listening on ${formatAddress(bound.host, bound.port)}`);
   return runner;
 }
 {% endraw %}

@@ -29,9 +29,9 @@ export function valueError(up: Path, key: Key, expected: string, got: unknown): 
   return new FrameError("value", pathOf(up, key), `expected ${expected}, got ${describe(got)}`);
 }
 
-/** Throws the `missing` error of a required field. */
-export function missing(up: Path, key: string): never {
-  throw new FrameError("missing", pathOf(up, key), "expected this required field, got nothing");
+/** Throws the `missing` error of a required field whose value would be `expected`. */
+export function missing(up: Path, key: string, expected: string): never {
+  throw new FrameError("missing", pathOf(up, key), `expected ${expected}, got nothing`);
 }
 
 /** An own property, for field names that `Object.prototype` also has. */
@@ -48,15 +48,15 @@ export function objectOf(value: unknown, up: Path, key: Key, expected: string): 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Readers (decoding)
+// Readers (decoding): `expected` is the expectation an error states (shared with every language).
 
-export function readString(value: unknown, up: Path, key: Key): string {
-  if (typeof value !== "string") throw typeError(up, key, "a string", value);
+export function readString(value: unknown, up: Path, key: Key, expected: string): string {
+  if (typeof value !== "string") throw typeError(up, key, expected, value);
   return value;
 }
 
-export function readBool(value: unknown, up: Path, key: Key): boolean {
-  if (typeof value !== "boolean") throw typeError(up, key, "a boolean", value);
+export function readBool(value: unknown, up: Path, key: Key, expected: string): boolean {
+  if (typeof value !== "boolean") throw typeError(up, key, expected, value);
   return value;
 }
 
@@ -65,47 +65,47 @@ function isInteger(value: unknown): value is number | bigint {
 }
 
 /** An integer within `min..=max`, both within the safe range: always a `number`. */
-export function readSafeInteger(value: unknown, up: Path, key: Key, min: number, max: number): number {
+export function readSafeInteger(value: unknown, up: Path, key: Key, min: number, max: number, expected: string): number {
   if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max && !Object.is(value, -0)) {
     return value;
   }
-  if (!isInteger(value)) throw typeError(up, key, `an integer in ${min}..=${max}`, value);
-  throw valueError(up, key, `an integer in ${min}..=${max}`, value);
+  if (!isInteger(value)) throw typeError(up, key, expected, value);
+  throw valueError(up, key, expected, value);
 }
 
 /** An integer within `min..=max`: a `number` when safe, else a `bigint`. */
-export function readInteger(value: unknown, up: Path, key: Key, min: bigint, max: bigint): number | bigint {
-  if (!isInteger(value)) throw typeError(up, key, `an integer in ${min}..=${max}`, value);
+export function readInteger(value: unknown, up: Path, key: Key, min: bigint, max: bigint, expected: string): number | bigint {
+  if (!isInteger(value)) throw typeError(up, key, expected, value);
   const big = typeof value === "bigint" ? value : BigInt(value);
-  if (big < min || big > max) throw valueError(up, key, `an integer in ${min}..=${max}`, value);
+  if (big < min || big > max) throw valueError(up, key, expected, value);
   return value;
 }
 
-export function readFloat(value: unknown, up: Path, key: Key): number {
+export function readFloat(value: unknown, up: Path, key: Key, expected: string): number {
   if (typeof value === "number") return value;
   if (value instanceof JsonFloat) return value.value;
   if (typeof value === "bigint") return Number(value);
-  throw typeError(up, key, "a number", value);
+  throw typeError(up, key, expected, value);
 }
 
-export function readTimestamp(value: unknown, up: Path, key: Key): Timestamp {
-  if (typeof value !== "string") throw typeError(up, key, "an RFC 3339 timestamp string", value);
+export function readTimestamp(value: unknown, up: Path, key: Key, expected: string): Timestamp {
+  if (typeof value !== "string") throw typeError(up, key, expected, value);
   try {
     return Timestamp.parse(value);
-  } catch (error) {
-    throw valueError(up, key, (error as Error).message, value);
+  } catch {
+    throw valueError(up, key, expected, value);
   }
 }
 
 /** An array of any JSON values (nothing to check inside: the parser produced them). */
-export function readAnyArray(value: unknown, up: Path, key: Key): JsonValue[] {
-  if (!Array.isArray(value)) throw typeError(up, key, "an array", value);
+export function readAnyArray(value: unknown, up: Path, key: Key, expected: string): JsonValue[] {
+  if (!Array.isArray(value)) throw typeError(up, key, expected, value);
   return value as JsonValue[];
 }
 
-/** An array whose items `item` reads. */
-export function readArray<T>(value: unknown, up: Path, key: Key, item: (value: unknown, up: Path, index: number) => T): T[] {
-  if (!Array.isArray(value)) throw typeError(up, key, "an array", value);
+/** An array whose items `item` reads, in index order. */
+export function readArray<T>(value: unknown, up: Path, key: Key, expected: string, item: (value: unknown, up: Path, index: number) => T): T[] {
+  if (!Array.isArray(value)) throw typeError(up, key, expected, value);
   const here = child(up, key);
   const out: T[] = new Array<T>(value.length);
   for (let i = 0; i < value.length; i++) out[i] = item(value[i], here, i);
@@ -113,19 +113,28 @@ export function readArray<T>(value: unknown, up: Path, key: Key, item: (value: u
 }
 
 /** A map of any JSON values by string key. */
-export function readAnyMap(value: unknown, up: Path, key: Key): { [key: string]: JsonValue } {
-  return objectOf(value, up, key, "a map (JSON object)") as { [key: string]: JsonValue };
+export function readAnyMap(value: unknown, up: Path, key: Key, expected: string): { [key: string]: JsonValue } {
+  return objectOf(value, up, key, expected) as { [key: string]: JsonValue };
 }
 
-/** A map whose values `item` checks; the object itself is returned (values are immutable). */
-export function readMap<T>(value: unknown, up: Path, key: Key, item: (value: unknown, up: Path, key: string) => T): { [key: string]: T } {
-  const object = objectOf(value, up, key, "a map (JSON object)");
+/**
+ * A map whose values `item` checks. When one fails, the entries are checked again in
+ * code-point order of their keys and the first failure is reported (as the Rust reference
+ * does, whatever order the object holds its keys in).
+ */
+export function readMap<T>(value: unknown, up: Path, key: Key, expected: string, item: (value: unknown, up: Path, key: string) => T): { [key: string]: T } {
+  const object = objectOf(value, up, key, expected);
   const here = child(up, key);
   const out: { [key: string]: T } = {};
-  for (const k in object) {
-    const v = item(object[k], here, k);
-    if (k === "__proto__") Object.defineProperty(out, k, { value: v, writable: true, enumerable: true, configurable: true });
-    else out[k] = v;
+  try {
+    for (const k in object) {
+      const v = item(object[k], here, k);
+      if (k === "__proto__") Object.defineProperty(out, k, { value: v, writable: true, enumerable: true, configurable: true });
+      else out[k] = v;
+    }
+  } catch (error) {
+    for (const k of sortedKeys(object)) item(object[k], here, k);
+    throw error;
   }
   return out;
 }
