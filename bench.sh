@@ -44,7 +44,7 @@ want() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 if [ "$ONLY" != "$ALL" ]; then NAME=partial; elif [ $QUICK = 1 ]; then NAME=quick; else NAME=latest; fi
 
 if [ $QUICK = 1 ]; then
-    PY_ROUNDS=12; TS_ROUNDS=20; LOAD_ROUNDS=1; SLICE_MS=500; WARMUP_MS=150; CG_RUNS=3
+    PY_ROUNDS=10; TS_ROUNDS=16; LOAD_ROUNDS=1; SLICE_MS=400; WARMUP_MS=100; CG_RUNS=3
 else
     PY_ROUNDS=150; TS_ROUNDS=250; LOAD_ROUNDS=6; SLICE_MS=2500; WARMUP_MS=1000; CG_RUNS=15
 fi
@@ -99,6 +99,9 @@ if want codec-py; then
     [ $PROFILE = 1 ] && prof=(--profile "$BENCH/results/profiles")
     "$VPY" "$BENCH/py/codec_bench.py" "$RUN/fixtures" "$ROOT/generated/python" \
         --rounds "$PY_ROUNDS" --json "$RUN/codec-py.json" "${prof[@]}"
+    if [ $PROFILE = 1 ]; then
+        "$VPY" "$BENCH/py/decompose.py" "$RUN/fixtures" "$ROOT/generated/python" > "$BENCH/results/profiles/decompose-py.txt"
+    fi
 fi
 
 if want codec-ts; then
@@ -111,6 +114,7 @@ if want codec-ts; then
             "$ROOT/generated/typescript/dist" "$ROOT/generated/schema/rrq-protocol.schema.json" \
             --rounds 60 --only-ours > /dev/null 2>&1
         node "$BENCH/ts/cpuprof_top.mjs" "$RUN"/cpuprof/*.cpuprofile > "$BENCH/results/profiles/profile-ts-codec.txt"
+        node "$BENCH/ts/decompose.mjs" "$RUN/fixtures" "$ROOT/generated/typescript/dist" > "$BENCH/results/profiles/decompose-ts.txt"
     fi
 fi
 
@@ -125,6 +129,21 @@ if want load; then
         --target "ts=$ROOT/examples/typescript/run.sh" \
         --target "rust-ref=$BIN/rrq-reference-runner" \
         --rounds "$LOAD_ROUNDS" --slice-ms "$SLICE_MS" --warmup-ms "$WARMUP_MS" > "$RUN/load.json"
+fi
+
+if want load && [ $PROFILE = 1 ]; then
+    echo "== profiles of the runners under load (16 connections): pyinstrument, node --cpu-prof" >&2
+    P="$BENCH/results/profiles"
+    mkdir -p "$P" "$RUN/cpuprof-ts" "$RUN/cpuprof-raw"
+    "$BIN/rrq-bench" load --mode conns16 --rounds 1 --slice-ms 4000 --warmup-ms 200 \
+        --target "py=env PYTHON=$BENCH/py/pyinstrument-python RRQ_BENCH_PROFILE=$RUN/py.json RRQ_RUNNER_ACCELERATE=1 $ROOT/examples/python/run.sh" \
+        --target "raw-py=env RRQ_BENCH_PROFILE=$RUN/raw-py.json $BENCH/py/pyinstrument-python $BENCH/raw/echo_raw.py" \
+        --target "ts=node --cpu-prof --cpu-prof-dir=$RUN/cpuprof-ts $ROOT/generated/typescript/dist/cli.js --handlers $ROOT/examples/typescript/dist/handlers.js" \
+        --target "raw-ts=node --cpu-prof --cpu-prof-dir=$RUN/cpuprof-raw $BENCH/raw/echo_raw.mjs" > "$P/profiled-load.json"
+    "$VPY" "$BENCH/py/flat_profile.py" "$RUN/py.json" > "$P/profile-py-runner.txt" || true
+    "$VPY" "$BENCH/py/flat_profile.py" "$RUN/raw-py.json" > "$P/profile-py-raw-runner.txt" || true
+    node "$BENCH/ts/cpuprof_top.mjs" "$RUN"/cpuprof-ts/*.cpuprofile > "$P/profile-ts-runner.txt" || true
+    node "$BENCH/ts/cpuprof_top.mjs" "$RUN"/cpuprof-raw/*.cpuprofile > "$P/profile-ts-raw-runner.txt" || true
 fi
 
 if want codegen; then

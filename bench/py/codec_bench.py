@@ -1,7 +1,8 @@
 """Python codec micro-benchmarks of ./bench.sh: decode (frame bytes -> validated typed message)
 and encode (typed message -> frame bytes) of the typical request and response fixtures.
 
-Every case runs in this one process, interleaved: in each round every case times one batch
+Times are the thread's CPU time (time.thread_time_ns), not wall time: steadier on a shared
+machine. Every case runs in this one process, interleaved: in each round every case times one batch
 (the case order rotated each round), and the reported figure is the median over rounds of the
 per-round ratio to the floor (json.loads / a pre-built json.JSONEncoder) plus the median ns/op.
 
@@ -228,10 +229,10 @@ def cases_for(frame: bytes, std: Any, fast: Any) -> dict[str, dict[str, Callable
 def calibrate(fn: Callable[[], object], batch_s: float) -> int:
     n = 16
     while True:
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         for _ in repeat(None, n):
             fn()
-        dt = time.perf_counter() - t0
+        dt = time.thread_time() - t0
         if dt > batch_s / 4:
             return max(16, int(n * batch_s / dt))
         n *= 4
@@ -248,10 +249,10 @@ def run(cases: dict[str, Callable[[], object]], rounds: int, batch_s: float) -> 
             order = names[r % len(names):] + names[: r % len(names)]
             for name in order:
                 fn, n = cases[name], sizes[name]
-                t0 = time.perf_counter_ns()
+                t0 = time.thread_time_ns()
                 for _ in repeat(None, n):
                     fn()
-                per_op[name].append((time.perf_counter_ns() - t0) / n)
+                per_op[name].append((time.thread_time_ns() - t0) / n)
             gc.collect()
     finally:
         gc.enable()

@@ -169,10 +169,13 @@ function casesFor(frame) {
 }
 
 let sink = 0;
+// CPU time of the process (user + system, µs resolution), not wall time: steadier on a shared
+// machine. It includes V8's helper threads (concurrent GC, compilers): real costs of the case.
 function batch(fn, n) {
-  const t0 = process.hrtime.bigint();
+  const t0 = process.cpuUsage();
   for (let i = 0; i < n; i++) sink ^= fn() === undefined ? 1 : 0;
-  return Number(process.hrtime.bigint() - t0);
+  const d = process.cpuUsage(t0);
+  return (d.user + d.system) * 1000;
 }
 
 function calibrate(fn) {
