@@ -23,6 +23,7 @@ from rrq_runner import (
     ErrorType,
     ExecutionOutcome,
     ExecutionRequest,
+    FrameError,
     OutcomeStatus,
     Registry,
     Request,
@@ -32,6 +33,7 @@ from rrq_runner import (
     decode_frame,
     decode_message,
     encode_frame,
+    _json,
     read_frame,
 )
 
@@ -124,7 +126,20 @@ def registry() -> Registry:
 
     reg.register("outcome", lambda r: ExecutionOutcome(status=OutcomeStatus.SUCCESS, result=[1, 2]))
     reg.register("not_json", lambda r: {1, 2})
+    reg.register("nothing", lambda r: None)
     return reg
+
+
+def ir_message(name: str, **values: str) -> str:
+    """The runner message `name` of the IR (`meta.error_messages`) with its placeholders filled."""
+    template: str = next(m["template"] for m in IR["meta"]["error_messages"] if m["name"] == name)
+    for key, value in values.items():
+        template = template.replace("{" + key + "}", value)
+    return template
+
+
+def canonical_time(instant: datetime) -> str:
+    return _json.format_timestamp(instant)[1:-1]
 
 
 def assert_error(outcome: ExecutionOutcome, error_type: str, ids: tuple[str | None, str | None] = ("job-1", "req-1")) -> None:
@@ -166,13 +181,34 @@ def test_raise_retry_outcome_and_unencodable_result() -> None:
     run(main())
 
 
+def test_none_is_a_success_without_result() -> None:
+    async def main() -> None:
+        async with running(registry()) as connect:
+            client = await connect()
+            await client.send(Request(request("nothing")))
+            length = int.from_bytes(await client.reader.readexactly(4), "big")
+            body = await client.reader.readexactly(length)
+            outcome = decode_message(body)
+            assert isinstance(outcome, Response) and outcome.payload.status == OutcomeStatus.SUCCESS
+            assert outcome.payload.result is None
+            # As the reference encodes it: the result is omitted, never written as `null`.
+            payload = next(v for v in json.loads(body).values() if isinstance(v, dict))
+            assert None not in payload.values(), payload
+    run(main())
+
+
 def test_handler_not_found_and_protocol_version() -> None:
     async def main() -> None:
         async with running(registry()) as connect:
             client = await connect()
-            assert_error(await client.call(request("missing")), ErrorType.HANDLER_NOT_FOUND)
+            outcome = await client.call(request("missing"))
+            assert_error(outcome, ErrorType.HANDLER_NOT_FOUND)
+            assert outcome.error is not None and outcome.error.message == ir_message("handler_not_found", function_name="missing")
             other = IR["meta"]["protocol_version"] + "-other"
-            assert_error(await client.call(request("echo", protocol_version=other)), ErrorType.UNSUPPORTED_PROTOCOL_VERSION)
+            outcome = await client.call(request("echo", protocol_version=other))
+            assert_error(outcome, ErrorType.UNSUPPORTED_PROTOCOL_VERSION)
+            assert outcome.error is not None and outcome.error.message == ir_message(
+                "unsupported_protocol_version", received=other, supported=IR["meta"]["protocol_version"])
     run(main())
 
 
@@ -188,10 +224,13 @@ def test_deadline_past_and_during() -> None:
             outcome = await client.call(request("flag", deadline=past))
             assert outcome.status == OutcomeStatus.TIMEOUT and not called.is_set()
             assert outcome.error is not None and outcome.error.type == ErrorType.TIMEOUT
+            assert outcome.error.message == ir_message("deadline_passed", deadline=canonical_time(past))
             soon = datetime.now(timezone.utc) + timedelta(milliseconds=300)
             started = time.monotonic()
             outcome = await client.call(request("sleep", deadline=soon))
             assert outcome.status == OutcomeStatus.TIMEOUT and time.monotonic() - started < 5
+            assert outcome.error is not None and outcome.error.type == ErrorType.TIMEOUT
+            assert outcome.error.message == ir_message("deadline_exceeded", deadline=canonical_time(soon))
     run(main())
 
 
@@ -206,6 +245,7 @@ def test_cancel_by_request_id_and_job_id_from_another_connection() -> None:
             await canceller.send(Cancel(CancelRequest(job_id="j", request_id="a")))
             first = await worker.receive()
             assert_error(first, ErrorType.CANCELLED, ("j", "a"))
+            assert first.error is not None and first.error.message == ir_message("cancelled")
             await canceller.send(Cancel(CancelRequest(job_id="nobody")))  # ignored
             await canceller.send(Cancel(CancelRequest(job_id="j", hard_kill=True)))
             second = await worker.receive()
@@ -222,7 +262,9 @@ def test_many_in_flight_and_busy_limit() -> None:
             for i in range(2):
                 await client.send(Request(request("sleep", request_id=f"s{i}", kwargs={"seconds": 0.3})))
             await client.send(Request(request("echo", request_id="over")))
-            assert_error(await client.receive(), ErrorType.BUSY, ("job-1", "over"))
+            busy = await client.receive()
+            assert_error(busy, ErrorType.BUSY, ("job-1", "over"))
+            assert busy.error is not None and busy.error.message == ir_message("busy", limit="2")
             done = {(await client.receive()).request_id for _ in range(2)}
             assert done == {"s0", "s1"}
             assert (await client.call(request("echo"))).status == OutcomeStatus.SUCCESS
@@ -282,8 +324,11 @@ def test_undecodable_frames_keep_the_connection() -> None:
                     outcome = await client.receive()
                     assert outcome.error is not None and outcome.error.type == ErrorType.INVALID_FRAME, case["name"]
                     assert outcome.status == OutcomeStatus.ERROR
+                    with pytest.raises(FrameError) as info:
+                        decode_frame(frame)
+                    assert outcome.error.message == ir_message("invalid_frame", error=str(info.value))
                     if "path" in case["error"]:
-                        assert outcome.error.message.startswith(case["error"]["path"] + ": ")
+                        assert str(info.value).startswith(case["error"]["path"] + ": ")
             # Still working after every bad frame.
             assert (await client.call(request("echo"))).status == OutcomeStatus.SUCCESS
             await client.send_raw(ok)
@@ -295,7 +340,11 @@ def test_response_frame_is_unexpected() -> None:
         async with running(registry()) as connect:
             client = await connect()
             await client.send(Response(ExecutionOutcome(job_id="jx", request_id="rx", status=OutcomeStatus.SUCCESS)))
-            assert_error(await client.receive(), ErrorType.UNEXPECTED_MESSAGE, ("jx", "rx"))
+            outcome = await client.receive()
+            assert_error(outcome, ErrorType.UNEXPECTED_MESSAGE, ("jx", "rx"))
+            root = next(t for t in IR["types"] if t["name"] == IR["root"])
+            response_tag = next(v["tag_value"] for v in root["variants"] if v["ty"] == ExecutionOutcome.__name__)
+            assert outcome.error is not None and outcome.error.message == ir_message("unexpected_message", type=response_tag)
             assert (await client.call(request("echo"))).status == OutcomeStatus.SUCCESS
     run(main())
 

@@ -71,7 +71,7 @@ export class Client {
       this.reader.push(chunk);
       for (let body; (body = this.reader.next()) !== undefined; ) {
         const incoming = glue.classify(rrq.decodeMessage(body));
-        const facts = incoming.kind === "reply" ? glue.outcomeFacts(incoming.outcome) : incoming;
+        const facts = { ...(incoming.kind === "reply" ? glue.outcomeFacts(incoming.outcome) : incoming), body };
         const waiter = this.waiters.shift();
         if (waiter) waiter(facts);
         else this.queue.push(facts);
@@ -88,7 +88,7 @@ export class Client {
     this.socket.write(frame);
   }
 
-  /** The next response's facts (status, ids, result, errorType, message, retryAfterSeconds). */
+  /** The next response's facts (status, ids, result, errorType, message, retryAfterSeconds, body). */
   next(timeoutMs = 5000) {
     if (this.queue.length > 0) return Promise.resolve(this.queue.shift());
     return new Promise((resolve, reject) => {
@@ -136,6 +136,15 @@ export function loadIr() {
     : execFileSync("cargo", ["run", "-q", "-p", "rrq-codegen", "--", "ir"], { cwd: join(here, "../..") }).toString();
   irCache = JSON.parse(text);
   return irCache;
+}
+
+/** The runner message `name` of the IR (`meta.error_messages`) with its placeholders filled. */
+export function irMessage(name, values = {}) {
+  const message = loadIr().meta.error_messages.find((m) => m.name === name);
+  if (message === undefined) throw new Error(`no message ${name} in the IR`);
+  let text = message.template;
+  for (const [key, value] of Object.entries(values)) text = text.split(`{${key}}`).join(String(value));
+  return text;
 }
 
 /** A path as FrameError names it (the Rust crate's convention). */

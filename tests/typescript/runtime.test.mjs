@@ -1,7 +1,7 @@
 // The runner runtime over real loopback sockets, for every behaviour of the runtime contract.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { rrq, glue, Client, startRunner, requestFrame, deferred, sleep } from "./helpers.mjs";
+import { rrq, glue, Client, startRunner, requestFrame, deferred, sleep, irMessage, loadIr } from "./helpers.mjs";
 
 const S = glue.Statuses;
 const F = glue.Failures;
@@ -11,6 +11,8 @@ const signals = new Map();
 const started = new Map();
 let calls = 0;
 const registry = new rrq.Registry()
+  .register("nothing", () => undefined)
+  .register("null", async () => null)
   .register("echo", (request) => {
     calls++;
     const facts = glue.requestFacts(request);
@@ -118,6 +120,20 @@ test("a result that is not JSON-encodable: an error outcome naming the path, and
   client.close();
 });
 
+test("a handler returning undefined or null: success without a result (never `result: null`)", async () => {
+  const client = await Client.connect(address);
+  for (const name of ["nothing", "null"]) {
+    client.send(requestFrame(name).frame);
+    const out = await client.next();
+    assert.equal(out.status, S.success);
+    assert.equal(out.result, undefined);
+    const payload = Object.values(JSON.parse(Buffer.from(out.body).toString("utf8"))).find((v) => typeof v === "object");
+    // As the reference encodes it: no result key written as `null` (nor any other).
+    assert.ok(!Object.values(payload).includes(null), JSON.stringify(payload));
+  }
+  client.close();
+});
+
 test("handler_not_found", async () => {
   const client = await Client.connect(address);
   const { ids, frame } = requestFrame("no-such-handler");
@@ -125,6 +141,7 @@ test("handler_not_found", async () => {
   const out = await client.next();
   assert.equal(out.status, S.error);
   assert.equal(out.errorType, F.notFound);
+  assert.equal(out.message, irMessage("handler_not_found", { function_name: "no-such-handler" }));
   assert.deepEqual(out.ids, ids);
   client.close();
 });
@@ -135,27 +152,32 @@ test("unsupported protocol version", async () => {
   const out = await client.next();
   assert.equal(out.status, S.error);
   assert.equal(out.errorType, F.unsupportedVersion);
+  assert.equal(out.message, irMessage("unsupported_protocol_version", { received: rrq.PROTOCOL_VERSION + "-other", supported: rrq.PROTOCOL_VERSION }));
   client.close();
 });
 
 test("a deadline already past: timeout, the handler is not called", async () => {
   const client = await Client.connect(address);
   const before = calls;
-  client.send(requestFrame("echo", { deadline: rrq.Timestamp.fromEpochMilliseconds(Date.now() - 1000) }).frame);
+  const deadline = rrq.Timestamp.fromEpochMilliseconds(Date.now() - 1000);
+  client.send(requestFrame("echo", { deadline }).frame);
   const out = await client.next();
   assert.equal(out.status, S.timeout);
-  assert.equal(out.errorType, F.timeout);
+  assert.equal(out.errorType, F.deadlinePassed);
+  assert.equal(out.message, irMessage("deadline_passed", { deadline: deadline.toString() }));
   assert.equal(calls, before);
   client.close();
 });
 
 test("a deadline passing while the handler runs: timeout, its AbortSignal aborted", async () => {
   const client = await Client.connect(address);
-  const { ids, frame } = requestFrame("wait", { deadline: rrq.Timestamp.fromEpochMilliseconds(Date.now() + 150) });
+  const deadline = rrq.Timestamp.fromEpochMilliseconds(Date.now() + 150);
+  const { ids, frame } = requestFrame("wait", { deadline });
   client.send(frame);
   const out = await client.next();
   assert.equal(out.status, S.timeout);
-  assert.equal(out.errorType, F.timeout);
+  assert.equal(out.errorType, F.deadlineExceeded);
+  assert.equal(out.message, irMessage("deadline_exceeded", { deadline: deadline.toString() }));
   const signal = signals.get(ids.requestId);
   assert.ok(signal.aborted);
   assert.equal(signal.reason.name, "TimeoutError");
@@ -173,6 +195,7 @@ test("cancel by request_id from a second connection: cancelled, AbortSignal obse
   const out = await a.next();
   assert.equal(out.status, S.error);
   assert.equal(out.errorType, F.cancelled);
+  assert.equal(out.message, irMessage("cancelled"));
   assert.deepEqual(out.ids, ids);
   assert.ok(signals.get(ids.requestId).aborted);
   a.close();
@@ -231,6 +254,7 @@ test("busy: beyond the per-connection in-flight limit, answered at once", async 
   const out = await client.next();
   assert.deepEqual(out.ids, extra.ids);
   assert.equal(out.errorType, F.busy);
+  assert.equal(out.message, irMessage("busy", { limit: 3 }));
   // Another connection is not affected.
   const other = await Client.connect(address);
   other.send(requestFrame("echo").frame);
@@ -257,7 +281,7 @@ test("an oversize header closes the connection without reading the body", async 
   header.writeUInt32BE(rrq.MAX_FRAME_LEN + 1);
   bad.send(header);
   await bad.whenClosed();
-  assert.ok(lines.some((l) => l.includes("MAX_FRAME_LEN")), lines.join("\n"));
+  assert.ok(lines.some((l) => l.includes(String(rrq.MAX_FRAME_LEN + 1))), lines.join("\n"));
   const good = await Client.connect(address);
   good.send(requestFrame("echo").frame);
   assert.equal((await good.next()).status, S.success);
@@ -326,7 +350,7 @@ test("missing or mistyped fields with readable ids: invalid_frame with the Frame
     const out = await client.next();
     assert.equal(out.status, S.error);
     assert.equal(out.errorType, F.invalidFrame);
-    assert.ok(out.message.includes(message), `${out.message} / ${message}`);
+    assert.equal(out.message, irMessage("invalid_frame", { error: message }));
     for (const [k, v] of Object.entries(stillReadable)) if (v !== undefined) assert.equal(out.ids[k], ids[k]);
     answered++;
   }
@@ -343,6 +367,9 @@ test("a response frame: unexpected_message with the ids echoed", async () => {
   const out = await client.next();
   assert.equal(out.status, S.error);
   assert.equal(out.errorType, F.unexpected);
+  const root = loadIr().types.find((t) => t.name === loadIr().root);
+  assert.ok(root.variants.some((v) => v.tag_value === glue.REPLY_TAG));
+  assert.equal(out.message, irMessage("unexpected_message", { type: glue.REPLY_TAG }));
   assert.deepEqual(out.ids, ids);
   client.close();
 });
