@@ -4,8 +4,10 @@
 //! - [`process`] starts a runner command with `RRQ_RUNNER_TCP_SOCKET` and waits until it listens;
 //! - [`wire`] sends requests and cancels and reads responses, with a timeout on every operation;
 //! - [`scenarios`] is the list of scenarios the end-to-end test runs against every runner;
+//! - [`hostile`] is the list of hostile-client scenarios (bad frames, slow and flooding clients);
 //! - [`report`] prints their outcomes as deterministic JSON lines.
 
+pub mod hostile;
 pub mod process;
 pub mod report;
 pub mod scenarios;

@@ -70,6 +70,11 @@ impl Runner {
         }
     }
 
+    /// The runner's process id, which is also its process group id.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
     /// Where the runner listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr

@@ -1,0 +1,2332 @@
+//! Hostile clients: what a runner must survive on its socket (issue 8).
+//!
+//! Each scenario attacks a running runner over loopback TCP (bad length headers, malformed
+//! bodies, slow senders and readers, floods of connections and requests), then the harness
+//! checks the rules of the runtime contract (brief/RUNTIME.md, "Bad input"):
+//!
+//! - the runner process is still alive and answers a fresh request on a new connection;
+//! - every well-formed request got exactly one response, correlated by its ids, and no
+//!   connection received a frame it was not owed;
+//! - a frame of sound length with bad content is answered with an `error` outcome of type
+//!   `invalid_frame` (`unexpected_message` for a `response` frame) whenever its
+//!   `payload.job_id` / `payload.request_id` can be read, and the connection keeps working;
+//!   only a framing error (length 0 or above `MAX_FRAME_LEN`) closes the connection;
+//! - memory stays bounded: the resident set of the runner's process group (VmRSS summed over
+//!   `/proc/*/status` of every process whose process group is the runner's) is sampled every
+//!   20 ms; its growth over the scenario (peak minus the value before it) must stay within the
+//!   scenario's budget, which each scenario states with its reason.
+//!
+//! The verdict of one scenario is a JSON line (see [`Outcome::line`]); `rrq-hostile table`
+//! prints a scenario × runner table from several runs.
+
+use crate::process::Runner;
+use crate::wire::{self, parse_response, Received};
+use rrq_protocol::{
+    decode_message, encode_frame, CancelRequest, ExecutionContext, ExecutionOutcome,
+    ExecutionRequest, FrameDecoder, FrameError, OutcomeStatus, RunnerMessage, MAX_FRAME_LEN,
+    PROTOCOL_VERSION,
+};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::task::JoinSet;
+use tokio::time::{sleep, timeout, timeout_at, Instant};
+
+const KIB: u64 = 1024;
+const MIB: u64 = 1024 * KIB;
+
+/// Longest wait for an answer that should come promptly.
+const PROMPT: Duration = Duration::from_secs(10);
+/// How long a connection is watched for frames it is not owed once its answers are in.
+const QUIET: Duration = Duration::from_millis(150);
+/// How soon a runner must close a connection after a framing error.
+const CLOSE_WITHIN: Duration = Duration::from_secs(2);
+/// Longest a whole scenario may take before it counts as a hang.
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One hostile scenario.
+pub struct Scenario {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// Largest growth of the runner's resident set allowed during the scenario, in bytes.
+    pub budget: u64,
+    /// Why that budget.
+    pub budget_why: &'static str,
+}
+
+const fn scenario(
+    name: &'static str,
+    description: &'static str,
+    budget: u64,
+    budget_why: &'static str,
+) -> Scenario {
+    Scenario {
+        name,
+        description,
+        budget,
+        budget_why,
+    }
+}
+
+/// Budget for scenarios that send only small frames: nothing they send justifies more than a
+/// few buffers and the interpreter's own churn (V8's young generation alone grows to two 16 MiB
+/// semispaces under allocation pressure); a runner that allocated what a bad header announces
+/// (4 GiB) or kept what it was sent would blow it.
+const SMALL: u64 = 32 * MIB;
+const SMALL_WHY: &str = "small frames only: a few read buffers and the interpreter's own churn (V8's young generation: 2 x 16 MiB)";
+
+/// Memory a runner may need per byte of a large frame it decodes plus the response it encodes:
+/// an interpreter boxes values (a 2-byte `0,` becomes a pointer and maybe an object). Node's own
+/// `JSON.parse` + `JSON.stringify` of a MAX_FRAME_LEN frame of 8 million zeros grow its RSS by
+/// ~170 MiB (5 per byte in + out); 16 leaves room for a decoder that checks every value.
+const PER_BYTE: u64 = 16;
+
+/// The slow reader: frames of this many bytes of payload, this many of them.
+const SLOW_READER_FRAME: usize = 256 * 1024;
+const SLOW_READER_FRAMES: usize = 256;
+
+/// Every scenario, in the order they run.
+pub const SCENARIOS: &[Scenario] = &[
+    scenario("length_ffffffff", "a length header of 0xFFFFFFFF (and one of MAX_FRAME_LEN+1 sent without a body) -> that connection closed at once without an answer; a request in flight on another connection still succeeds", SMALL, "the announced 4 GiB must never be allocated"),
+    scenario("length_zero", "a length header of 0 (alone, and between two valid requests in one write) -> connection closed, the request after it never answered", SMALL, SMALL_WHY),
+    scenario("truncated_then_close", "half a frame (and half a header) then FIN, or then RST -> closed quietly, no answer", SMALL, SMALL_WHY),
+    scenario("invalid_utf8", "bodies with invalid UTF-8 (garbage, overlong, cut sequences) or lone surrogate escapes, each followed at once by a valid request on the same connection", SMALL, SMALL_WHY),
+    scenario("invalid_json", "bodies that are not JSON (cut, trailing bytes, trailing comma, NaN, 1e400, nesting 200 and 100 000 deep), each followed at once by a valid request", SMALL, SMALL_WHY),
+    scenario("json_array", "JSON arrays as the body (empty, numbers, a request wrapped in an array), each followed at once by a valid request", SMALL, SMALL_WHY),
+    scenario("payload_null", "payload null / absent / a string / an array, and bodies null, 42, \"x\", {} (ids unreadable: no answer), while requests are in flight on another connection", SMALL, SMALL_WHY),
+    scenario("unknown_type", "type \"bogus\", \"Request\", null, absent, with readable ids -> invalid_frame with the ids echoed", SMALL, SMALL_WHY),
+    scenario("request_missing_fields", "requests missing function_name, context, context.enqueue_time, request_id, job_id, both ids, or with wrong field types -> invalid_frame naming the field, the readable ids echoed", SMALL, SMALL_WHY),
+    scenario("response_and_cancel_frames", "a response frame (-> unexpected_message, ids echoed; a malformed one -> invalid_frame) and cancel frames (-> no answer) where a request was expected", SMALL, SMALL_WHY),
+    scenario("bad_frames_pipelined", "every bad body of the content scenarios interleaved with valid requests, all in one write on one connection -> every valid request and every answerable bad frame answered exactly once", SMALL, SMALL_WHY),
+    scenario("unknown_cancels", "1000 cancels for unknown job/request ids (and an unknown request_id of a job in flight) on the busy connection and on others -> nothing cancelled, no answer to any cancel", SMALL, SMALL_WHY),
+    scenario("idle_connections_500", "500 connections opened and held idle -> fresh requests served promptly meanwhile; 50 of the idle connections then used", 32 * MIB, "500 idle connections at up to 64 KiB each (a read buffer, the socket and task objects)"),
+    scenario("slowloris", "20 connections dribbling a valid request at 1 byte/s for 3 s while other clients are served normally -> others unaffected, the dribbled requests answered once complete", SMALL, SMALL_WHY),
+    scenario("close_before_reading", "80 clients that send requests (64 KiB echoes, short sleeps; 29 MiB in all) and close at once (FIN, RST, half-close) without reading -> runner unaffected", 48 * MIB, "less than the ~58 MiB of requests and responses involved: a runner holding on to what closed connections sent or were owed would exceed it"),
+    scenario("in_flight_10000", "100 connections x 100 pipelined sleeps of 1 s (10 000 in flight) -> each answered exactly once, concurrently", 160 * MIB, "10 000 requests in flight at up to 16 KiB each (decoded request, task/promise, timer, pending response)"),
+    scenario("slow_reader", "256 echoes of 256 KiB (64 MiB due) on one connection whose reader stops for 1.5 s, then reads everything -> no response dropped, the runner stops reading instead of buffering", 48 * MIB, "three quarters of the 64 MiB due: a runner that buffered the responses its reader does not take would hold all of it"),
+    scenario("max_frame_len", "a body of exactly MAX_FRAME_LEN (a request padded with whitespace) -> answered; MAX_FRAME_LEN+1 -> closed", PER_BYTE * 16 * MIB, "16 bytes per byte of the 16 MiB frame in (the response is small)"),
+    scenario("max_frame_many_values", "a frame of exactly MAX_FRAME_LEN holding 8 million values (args [0,0,...]) -> answered with the echo", PER_BYTE * 32 * MIB, "16 bytes per byte of the 16 MiB frame in plus the 16 MiB response out"),
+    scenario("oversized_response", "an echo whose canonical response exceeds MAX_FRAME_LEN (900 000 x 1e15 -> 1000000000000000.0) -> an error outcome instead, never an oversized frame", PER_BYTE * 20 * MIB, "16 bytes per byte of the 4.3 MiB frame in plus the 16 MiB response the runner builds before finding it too large"),
+];
+
+/// Looks a scenario up by name.
+pub fn find(name: &str) -> Option<&'static Scenario> {
+    SCENARIOS.iter().find(|s| s.name == name)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory
+
+/// Sum of VmRSS (KiB) over every live process whose process group is `pgid`.
+pub fn group_rss_kib(pgid: i32) -> Option<u64> {
+    let mut total = 0;
+    let mut found = false;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // Fields after the command name (which may hold spaces and parentheses): state ppid pgrp.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        if rest
+            .split_whitespace()
+            .nth(2)
+            .and_then(|f| f.parse::<i32>().ok())
+            != Some(pgid)
+        {
+            continue;
+        }
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            continue;
+        };
+        if let Some(kib) = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            total += kib;
+            found = true;
+        }
+    }
+    found.then_some(total)
+}
+
+/// Samples the group's RSS every 20 ms on a thread of its own, keeping the peak.
+pub struct Sampler {
+    peak: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Sampler {
+    pub fn start(pgid: i32) -> Sampler {
+        let peak = Arc::new(AtomicU64::new(group_rss_kib(pgid).unwrap_or(0)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (p, s) = (peak.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                if let Some(kib) = group_rss_kib(pgid) {
+                    p.fetch_max(kib, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        Sampler {
+            peak,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops sampling; the peak seen (KiB).
+    pub fn finish(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.peak.load(Ordering::Relaxed)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building frames
+
+fn enqueue_time() -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap()
+}
+
+fn request(
+    job_id: &str,
+    request_id: &str,
+    function: &str,
+    args: Value,
+    kwargs: Value,
+) -> ExecutionRequest {
+    let Value::Array(args) = args else {
+        panic!("args must be an array")
+    };
+    let Value::Object(kwargs) = kwargs else {
+        panic!("kwargs must be an object")
+    };
+    ExecutionRequest {
+        protocol_version: PROTOCOL_VERSION.to_string(),
+        request_id: request_id.to_string(),
+        job_id: job_id.to_string(),
+        function_name: function.to_string(),
+        args,
+        kwargs: kwargs.into_iter().collect(),
+        context: ExecutionContext {
+            job_id: job_id.to_string(),
+            attempt: 1,
+            enqueue_time: enqueue_time(),
+            queue_name: "hostile".to_string(),
+            deadline: None,
+            trace_context: None,
+            worker_id: Some("rrq-hostile".to_string()),
+        },
+    }
+}
+
+fn echo(tag: &str) -> ExecutionRequest {
+    request(
+        &format!("job-{tag}"),
+        &format!("req-{tag}"),
+        "echo",
+        json!([tag, "é😀"]),
+        json!({"tag": tag}),
+    )
+}
+
+fn sleep_req(tag: &str, seconds: f64) -> ExecutionRequest {
+    request(
+        &format!("job-{tag}"),
+        &format!("req-{tag}"),
+        "sleep",
+        json!([]),
+        json!({"seconds": seconds}),
+    )
+}
+
+fn frame(req: &ExecutionRequest) -> Vec<u8> {
+    encode_frame(&RunnerMessage::Request {
+        payload: req.clone(),
+    })
+    .expect("a request encodes")
+}
+
+fn cancel_frame(job_id: &str, request_id: Option<&str>) -> Vec<u8> {
+    encode_frame(&RunnerMessage::Cancel {
+        payload: CancelRequest {
+            protocol_version: PROTOCOL_VERSION.to_string(),
+            job_id: job_id.to_string(),
+            request_id: request_id.map(str::to_string),
+            hard_kill: false,
+        },
+    })
+    .expect("a cancel encodes")
+}
+
+/// The request as a JSON value (`{"type":"request","payload":{...}}`), to be mutated.
+fn value_of(req: &ExecutionRequest) -> Value {
+    serde_json::to_value(RunnerMessage::Request {
+        payload: req.clone(),
+    })
+    .expect("a request serializes")
+}
+
+fn bytes_of(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(value).expect("a value serializes")
+}
+
+/// A frame around `body`, whatever it holds.
+fn framed(body: &[u8]) -> Vec<u8> {
+    wire::frame_body(body)
+}
+
+fn show(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if text.chars().count() > 300 {
+        format!(
+            "{}... ({} bytes)",
+            text.chars().take(300).collect::<String>(),
+            bytes.len()
+        )
+    } else {
+        text.into_owned()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A raw client connection
+
+/// What one read of the next frame produced.
+enum Got {
+    Frame(Box<Received>),
+    /// The deadline passed with no whole frame.
+    Timeout,
+    /// End of stream or reset; how many bytes of a partial frame were buffered.
+    Closed(usize),
+    /// A frame that is not a valid `response`, or a socket error.
+    Bad(String),
+}
+
+struct Client {
+    stream: TcpStream,
+    decoder: FrameDecoder,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    async fn connect(addr: SocketAddr) -> Result<Client, String> {
+        let stream = timeout(Duration::from_secs(5), TcpStream::connect(addr))
+            .await
+            .map_err(|_| "connect timed out".to_string())?
+            .map_err(|e| format!("connect failed: {e}"))?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        Ok(Client::from(stream))
+    }
+
+    fn from(stream: TcpStream) -> Client {
+        Client {
+            stream,
+            decoder: FrameDecoder::new(),
+            buf: vec![0; 64 * 1024],
+        }
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+        timeout(PROMPT, self.stream.write_all(bytes))
+            .await
+            .map_err(|_| format!("writing {} bytes timed out", bytes.len()))?
+            .map_err(|e| format!("write failed: {e}"))
+    }
+
+    async fn next(&mut self, deadline: Instant) -> Got {
+        loop {
+            if let Some(body) = self.decoder.next_body() {
+                return match parse_response(body.clone()) {
+                    Ok(r) => Got::Frame(Box::new(r)),
+                    Err(e) => Got::Bad(format!(
+                        "runner wrote a frame that is not a valid response: {e}"
+                    )),
+                };
+            }
+            match timeout_at(deadline, self.stream.read(&mut self.buf)).await {
+                Err(_) => return Got::Timeout,
+                Ok(Ok(0)) => return Got::Closed(self.decoder.buffered()),
+                Ok(Ok(n)) => {
+                    if let Err(e) = self.decoder.push(&self.buf[..n]) {
+                        return Got::Bad(format!("runner wrote a bad frame header: {e}"));
+                    }
+                }
+                Ok(Err(e)) => {
+                    use std::io::ErrorKind::*;
+                    return match e.kind() {
+                        ConnectionReset | ConnectionAborted | BrokenPipe => {
+                            Got::Closed(self.decoder.buffered())
+                        }
+                        _ => Got::Bad(format!("read failed: {e}")),
+                    };
+                }
+            }
+        }
+    }
+
+    /// Reads until the runner closes; the number of bytes it wrote before (0 expected).
+    async fn closed_within(&mut self, wait: Duration) -> Result<usize, String> {
+        let deadline = Instant::now() + wait;
+        let mut total = 0;
+        loop {
+            match timeout_at(deadline, self.stream.read(&mut self.buf)).await {
+                Err(_) => return Err(format!("the connection was still open after {wait:?}")),
+                Ok(Ok(0)) => return Ok(total),
+                Ok(Ok(n)) => total += n,
+                Ok(Err(_)) => return Ok(total),
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expected answers
+
+/// What a frame sent to the runner must get back.
+#[derive(Clone, Debug)]
+enum Answer {
+    /// Nothing at all.
+    Nothing,
+    /// A `success` with exactly this result.
+    Success(Value),
+    /// An `error` outcome of this type, with these ids (absent ones must be absent); when
+    /// `path` is given, the message must contain it.
+    Error {
+        ty: &'static str,
+        path: Option<String>,
+    },
+    /// Either nothing or that error: the contract leaves it open (noted in the facts).
+    NothingOr(Box<Answer>),
+}
+
+type Ids = (Option<String>, Option<String>);
+
+fn ids_text(ids: &Ids) -> String {
+    format!("job_id={:?} request_id={:?}", ids.0, ids.1)
+}
+
+/// Expected answers on one connection, by (job_id, request_id); checks every response once.
+#[derive(Default)]
+struct Ledger {
+    want: BTreeMap<Ids, (String, Answer)>,
+    seen: BTreeMap<Ids, usize>,
+    /// Labels of optional answers that did come.
+    optional_answered: Vec<String>,
+}
+
+impl Ledger {
+    fn expect(&mut self, label: impl Into<String>, ids: Ids, answer: Answer) {
+        let label = label.into();
+        let previous = self.want.insert(ids.clone(), (label, answer));
+        assert!(previous.is_none(), "two expectations for {ids:?}");
+    }
+
+    fn expect_echo(&mut self, req: &ExecutionRequest) {
+        let result = json!({"args": req.args, "kwargs": req.kwargs});
+        self.expect(
+            req.request_id.clone(),
+            (Some(req.job_id.clone()), Some(req.request_id.clone())),
+            Answer::Success(result),
+        );
+    }
+
+    fn expect_sleep(&mut self, req: &ExecutionRequest) {
+        let result = json!({"slept": req.kwargs["seconds"]});
+        self.expect(
+            req.request_id.clone(),
+            (Some(req.job_id.clone()), Some(req.request_id.clone())),
+            Answer::Success(result),
+        );
+    }
+
+    /// Required answers not yet received.
+    fn outstanding(&self) -> usize {
+        self.want
+            .iter()
+            .filter(|(ids, (_, a))| {
+                matches!(a, Answer::Success(_) | Answer::Error { .. })
+                    && !self.seen.contains_key(*ids)
+            })
+            .count()
+    }
+
+    fn take(&mut self, r: &Received, p: &mut Vec<String>) {
+        let ids: Ids = (r.outcome.job_id.clone(), r.outcome.request_id.clone());
+        let count = self.seen.entry(ids.clone()).or_default();
+        *count += 1;
+        let body = show(&r.body);
+        let Some((label, answer)) = self.want.get(&ids) else {
+            p.push(format!(
+                "a response no frame asked for ({}): {body}",
+                ids_text(&ids)
+            ));
+            return;
+        };
+        if *count > 1 {
+            p.push(format!("{label}: answered {count} times: {body}"));
+            return;
+        }
+        let answer = match answer {
+            Answer::NothingOr(inner) => {
+                self.optional_answered.push(label.clone());
+                inner.as_ref()
+            }
+            other => other,
+        };
+        let o = &r.outcome;
+        match answer {
+            Answer::Nothing | Answer::NothingOr(_) => {
+                p.push(format!("{label}: must not be answered, got {body}"))
+            }
+            Answer::Success(result) => {
+                if o.status != OutcomeStatus::Success || o.result.as_ref() != Some(result) {
+                    p.push(format!(
+                        "{label}: expected success with result {result}, got {body}"
+                    ));
+                }
+            }
+            Answer::Error { ty, path } => {
+                let ok_type = o.status == OutcomeStatus::Error
+                    && o.error.as_ref().and_then(|e| e.error_type.as_deref()) == Some(*ty);
+                if !ok_type {
+                    p.push(format!(
+                        "{label}: expected an error outcome of type {ty:?}, got {body}"
+                    ));
+                } else if let (Some(path), Some(e)) = (path, &o.error) {
+                    if !e.message.contains(path.as_str()) {
+                        p.push(format!(
+                            "{label}: the error message should name the field {path:?}: {body}"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish(&self, p: &mut Vec<String>, what: &str) {
+        for (ids, (label, answer)) in &self.want {
+            if matches!(answer, Answer::Success(_) | Answer::Error { .. })
+                && !self.seen.contains_key(ids)
+            {
+                p.push(format!(
+                    "{label}: never answered ({what}; expected {answer:?})"
+                ));
+            }
+        }
+    }
+}
+
+/// Reads frames on `client` until the ledger's required answers are all in (or `deadline`),
+/// then watches the connection for `quiet` more: any frame then is checked too (a late optional
+/// answer is fine, anything else is a problem). The connection must stay open throughout.
+async fn collect(
+    client: &mut Client,
+    ledger: &mut Ledger,
+    deadline: Instant,
+    quiet: Duration,
+    p: &mut Vec<String>,
+    what: &str,
+) {
+    while ledger.outstanding() > 0 {
+        match client.next(deadline).await {
+            Got::Frame(r) => ledger.take(&r, p),
+            Got::Timeout => {
+                p.push(format!(
+                    "{what}: timed out with {} answers outstanding",
+                    ledger.outstanding()
+                ));
+                break;
+            }
+            Got::Closed(partial) => {
+                p.push(format!("{what}: the runner closed the connection ({partial} bytes of a partial frame) with {} answers outstanding", ledger.outstanding()));
+                ledger.finish(p, what);
+                return;
+            }
+            Got::Bad(e) => {
+                p.push(format!("{what}: {e}"));
+                return;
+            }
+        }
+    }
+    let until = Instant::now() + quiet;
+    loop {
+        match client.next(until).await {
+            Got::Frame(r) => ledger.take(&r, p),
+            Got::Timeout => break,
+            Got::Closed(_) => {
+                p.push(format!(
+                    "{what}: the runner closed the connection; it must keep working"
+                ));
+                break;
+            }
+            Got::Bad(e) => {
+                p.push(format!("{what}: {e}"));
+                break;
+            }
+        }
+    }
+    ledger.finish(p, what);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a scenario
+
+/// What a scenario found.
+pub struct Outcome {
+    pub problems: Vec<String>,
+    /// Observations worth reporting (behaviours the contract leaves open, timings, counts).
+    pub facts: Vec<(String, Value)>,
+    pub rss_before_kib: u64,
+    pub rss_peak_kib: u64,
+    pub rss_after_kib: u64,
+    pub seconds: f64,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// The scenario's output line.
+    pub fn line(&self, scenario: &Scenario) -> String {
+        let facts: serde_json::Map<String, Value> = self.facts.iter().cloned().collect();
+        let value = json!({
+            "scenario": scenario.name,
+            "passed": self.passed(),
+            "seconds": (self.seconds * 100.0).round() / 100.0,
+            "rss_kib": {
+                "before": self.rss_before_kib,
+                "peak": self.rss_peak_kib,
+                "after": self.rss_after_kib,
+                "growth": self.rss_peak_kib.saturating_sub(self.rss_before_kib),
+                "budget": scenario.budget / KIB,
+            },
+            "facts": facts,
+            "problems": self.problems,
+        });
+        value.to_string()
+    }
+}
+
+/// The state a scenario works with.
+pub struct Ctx {
+    pub addr: SocketAddr,
+    pub p: Vec<String>,
+    pub facts: Vec<(String, Value)>,
+}
+
+impl Ctx {
+    fn fact(&mut self, key: &str, value: impl Into<Value>) {
+        self.facts.push((key.to_string(), value.into()));
+    }
+}
+
+/// Runs `scenario` against `runner` (alive and listening) and checks the rules every scenario
+/// shares: no hang, the runner alive afterwards and answering a fresh request, memory within
+/// the budget.
+pub async fn run(scenario: &Scenario, runner: &mut Runner) -> Outcome {
+    let pgid = runner.pid();
+    let addr = runner.addr();
+    // One request first, so that what a runner sets up lazily is not counted as growth.
+    let _ = wire::call(addr, &echo("warm-up"), PROMPT).await;
+    let rss_before_kib = group_rss_kib(pgid).unwrap_or(0);
+    let sampler = Sampler::start(pgid);
+    let started = Instant::now();
+    let mut ctx = Ctx {
+        addr,
+        p: Vec::new(),
+        facts: Vec::new(),
+    };
+    if timeout(SCENARIO_TIMEOUT, dispatch(scenario.name, &mut ctx))
+        .await
+        .is_err()
+    {
+        ctx.p.push(format!(
+            "the scenario did not finish within {SCENARIO_TIMEOUT:?} (a hang)"
+        ));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    // Give a crash a moment to show.
+    sleep(Duration::from_millis(50)).await;
+    if let Some(status) = runner.wait(Duration::from_millis(1)).await {
+        ctx.p.push(format!("the runner died: {status}"));
+    } else {
+        let tag = format!("fresh-{}", scenario.name);
+        let req = echo(&tag);
+        match wire::call(addr, &req, PROMPT).await {
+            Ok(r) => {
+                let want = json!({"args": req.args, "kwargs": req.kwargs});
+                if r.outcome.status != OutcomeStatus::Success
+                    || r.outcome.result.as_ref() != Some(&want)
+                {
+                    ctx.p.push(format!(
+                        "a fresh request afterwards got a wrong answer: {}",
+                        show(&r.body)
+                    ));
+                }
+            }
+            Err(e) => ctx
+                .p
+                .push(format!("a fresh request afterwards failed: {e}")),
+        }
+    }
+    sleep(Duration::from_millis(100)).await;
+    let rss_after_kib = group_rss_kib(pgid).unwrap_or(0);
+    let rss_peak_kib = sampler.finish().max(rss_after_kib);
+    let growth = rss_peak_kib.saturating_sub(rss_before_kib);
+    if growth * KIB > scenario.budget {
+        ctx.p.push(format!(
+            "memory: the runner's RSS grew by {} KiB (from {rss_before_kib} to a peak of {rss_peak_kib} KiB), over the budget of {} KiB ({})",
+            growth,
+            scenario.budget / KIB,
+            scenario.budget_why
+        ));
+    }
+    Outcome {
+        problems: ctx.p,
+        facts: ctx.facts,
+        rss_before_kib,
+        rss_peak_kib,
+        rss_after_kib,
+        seconds,
+    }
+}
+
+async fn dispatch(name: &str, ctx: &mut Ctx) {
+    match name {
+        "length_ffffffff" => length_ffffffff(ctx).await,
+        "length_zero" => length_zero(ctx).await,
+        "truncated_then_close" => truncated_then_close(ctx).await,
+        "invalid_utf8" => content(ctx, invalid_utf8()).await,
+        "invalid_json" => content(ctx, invalid_json()).await,
+        "json_array" => content(ctx, json_array()).await,
+        "payload_null" => content(ctx, payload_null()).await,
+        "unknown_type" => content(ctx, unknown_type()).await,
+        "request_missing_fields" => content(ctx, missing_fields()).await,
+        "response_and_cancel_frames" => content(ctx, response_and_cancel()).await,
+        "bad_frames_pipelined" => bad_frames_pipelined(ctx).await,
+        "unknown_cancels" => unknown_cancels(ctx).await,
+        "idle_connections_500" => idle_connections(ctx).await,
+        "slowloris" => slowloris(ctx).await,
+        "close_before_reading" => close_before_reading(ctx).await,
+        "in_flight_10000" => in_flight_10000(ctx).await,
+        "slow_reader" => slow_reader(ctx).await,
+        "max_frame_len" => max_frame_len(ctx).await,
+        "max_frame_many_values" => max_frame_many_values(ctx).await,
+        "oversized_response" => oversized_response(ctx).await,
+        other => ctx.p.push(format!("no such scenario: {other}")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Framing errors
+
+/// Requests in flight on a connection of their own while a scenario attacks others; they must
+/// all succeed.
+struct Bystander {
+    client: Client,
+    ledger: Ledger,
+}
+
+impl Bystander {
+    async fn start(ctx: &mut Ctx, tag: &str, count: usize, seconds: f64) -> Option<Bystander> {
+        let mut client = match Client::connect(ctx.addr).await {
+            Ok(c) => c,
+            Err(e) => {
+                ctx.p.push(format!("bystander: {e}"));
+                return None;
+            }
+        };
+        let mut ledger = Ledger::default();
+        let mut bytes = Vec::new();
+        for i in 0..count {
+            let req = sleep_req(&format!("{tag}-bystander-{i}"), seconds);
+            ledger.expect_sleep(&req);
+            bytes.extend(frame(&req));
+        }
+        if let Err(e) = client.write(&bytes).await {
+            ctx.p.push(format!("bystander: {e}"));
+            return None;
+        }
+        Some(Bystander { client, ledger })
+    }
+
+    async fn finish(mut self, ctx: &mut Ctx) {
+        collect(
+            &mut self.client,
+            &mut self.ledger,
+            Instant::now() + PROMPT,
+            Duration::ZERO,
+            &mut ctx.p,
+            "requests in flight on another connection",
+        )
+        .await;
+    }
+}
+
+/// Opens a connection, writes `bytes`, and expects the runner to close it within
+/// [`CLOSE_WITHIN`] without writing anything.
+async fn expect_close(ctx: &mut Ctx, label: &str, bytes: &[u8]) -> Option<Duration> {
+    let mut client = match Client::connect(ctx.addr).await {
+        Ok(c) => c,
+        Err(e) => {
+            ctx.p.push(format!("{label}: {e}"));
+            return None;
+        }
+    };
+    if let Err(e) = client.write(bytes).await {
+        // The runner may close (and reset) before the whole write is taken: that is fine.
+        if !e.contains("reset") && !e.contains("pipe") {
+            ctx.p.push(format!("{label}: {e}"));
+        }
+    }
+    let sent = Instant::now();
+    match client.closed_within(CLOSE_WITHIN).await {
+        Ok(0) => Some(sent.elapsed()),
+        Ok(n) => {
+            ctx.p.push(format!("{label}: the runner wrote {n} bytes before closing; a framing error gets no answer"));
+            None
+        }
+        Err(e) => {
+            ctx.p.push(format!(
+                "{label}: {e}; a framing error must close the connection at once"
+            ));
+            None
+        }
+    }
+}
+
+async fn length_ffffffff(ctx: &mut Ctx) {
+    let bystander = Bystander::start(ctx, "ffff", 5, 0.5).await;
+    let mut bytes = vec![0xFF, 0xFF, 0xFF, 0xFF];
+    bytes.extend(frame(&echo("after-ffffffff")));
+    if let Some(t) = expect_close(ctx, "header 0xFFFFFFFF then a valid request", &bytes).await {
+        ctx.fact("ffffffff_closed_ms", t.as_millis() as u64);
+    }
+    // Only the header: the runner must not wait for the body before closing.
+    let over = ((MAX_FRAME_LEN + 1) as u32).to_be_bytes();
+    if let Some(t) = expect_close(ctx, "header MAX_FRAME_LEN+1 without a body", &over).await {
+        ctx.fact("max_plus_one_closed_ms", t.as_millis() as u64);
+    }
+    // 50 more at once.
+    let mut set = JoinSet::new();
+    for _ in 0..50 {
+        let addr = ctx.addr;
+        set.spawn(async move {
+            let mut c = Client::connect(addr).await?;
+            let _ = c.write(&[0xFF; 4]).await;
+            match c.closed_within(CLOSE_WITHIN).await? {
+                0 => Ok(()),
+                n => Err(format!("{n} bytes written before closing")),
+            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        if let Ok(Err(e)) = r {
+            ctx.p
+                .push(format!("one of 50 concurrent 0xFFFFFFFF headers: {e}"));
+        }
+    }
+    if let Some(b) = bystander {
+        b.finish(ctx).await;
+    }
+}
+
+async fn length_zero(ctx: &mut Ctx) {
+    let bystander = Bystander::start(ctx, "zero", 5, 0.3).await;
+    if let Some(t) = expect_close(ctx, "header 0", &[0, 0, 0, 0]).await {
+        ctx.fact("zero_closed_ms", t.as_millis() as u64);
+    }
+    // valid, zero, valid in one write: the connection closes; the request after the zero is never
+    // answered. The one before may or may not be (closing cancels what is in flight).
+    let first = echo("before-zero");
+    let second = echo("after-zero");
+    let mut bytes = frame(&first);
+    bytes.extend([0, 0, 0, 0]);
+    bytes.extend(frame(&second));
+    match Client::connect(ctx.addr).await {
+        Ok(mut c) => {
+            if let Err(e) = c.write(&bytes).await {
+                ctx.p.push(format!("valid, zero, valid: {e}"));
+            }
+            let mut ledger = Ledger::default();
+            ledger.expect(
+                "before the zero header",
+                (Some(first.job_id.clone()), Some(first.request_id.clone())),
+                Answer::NothingOr(Box::new(Answer::Success(
+                    json!({"args": first.args, "kwargs": first.kwargs}),
+                ))),
+            );
+            ledger.expect(
+                "after the zero header",
+                (Some(second.job_id.clone()), Some(second.request_id.clone())),
+                Answer::Nothing,
+            );
+            let deadline = Instant::now() + CLOSE_WITHIN;
+            loop {
+                match c.next(deadline).await {
+                    Got::Frame(r) => ledger.take(&r, &mut ctx.p),
+                    Got::Closed(_) => break,
+                    Got::Timeout => {
+                        ctx.p
+                            .push("valid, zero, valid: the connection was not closed".to_string());
+                        break;
+                    }
+                    Got::Bad(e) => {
+                        ctx.p.push(format!("valid, zero, valid: {e}"));
+                        break;
+                    }
+                }
+            }
+            let before = if ledger.optional_answered.is_empty() {
+                "not answered"
+            } else {
+                "answered"
+            };
+            ctx.fact("request_before_zero_header", before);
+        }
+        Err(e) => ctx.p.push(format!("valid, zero, valid: {e}")),
+    }
+    if let Some(b) = bystander {
+        b.finish(ctx).await;
+    }
+}
+
+async fn truncated_then_close(ctx: &mut Ctx) {
+    let bystander = Bystander::start(ctx, "truncated", 5, 0.3).await;
+    let full = frame(&echo("truncated"));
+    let half = &full[..full.len() / 2];
+    // Half a frame, then FIN: the runner sees end of stream mid-frame and closes quietly.
+    for (label, bytes) in [
+        ("half a frame then FIN", half),
+        ("two bytes of a header then FIN", &full[..2]),
+    ] {
+        match Client::connect(ctx.addr).await {
+            Ok(mut c) => {
+                let _ = c.write(bytes).await;
+                let _ = c.stream.shutdown().await;
+                match c.closed_within(CLOSE_WITHIN).await {
+                    Ok(0) => {}
+                    Ok(n) => ctx.p.push(format!("{label}: the runner wrote {n} bytes")),
+                    Err(e) => ctx.p.push(format!("{label}: {e} after our FIN")),
+                }
+            }
+            Err(e) => ctx.p.push(format!("{label}: {e}")),
+        }
+    }
+    // 40 more, half closed by FIN, half by RST.
+    let mut set = JoinSet::new();
+    for i in 0..40 {
+        let addr = ctx.addr;
+        let bytes = half.to_vec();
+        set.spawn(async move {
+            let mut c = Client::connect(addr).await?;
+            c.write(&bytes).await?;
+            if i % 2 == 0 {
+                let _ = c.stream.set_zero_linger();
+            }
+            drop(c);
+            Ok::<(), String>(())
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        if let Ok(Err(e)) = r {
+            ctx.p.push(format!("truncated frames then close: {e}"));
+        }
+    }
+    if let Some(b) = bystander {
+        b.finish(ctx).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Content errors
+
+/// A bad body and what it must get back.
+struct Bad {
+    label: String,
+    body: Vec<u8>,
+    ids: Ids,
+    answer: Answer,
+}
+
+/// The path the Rust decoder names for `body`, for errors past JSON parsing.
+fn rust_path(body: &[u8]) -> Option<String> {
+    match decode_message(body) {
+        Err(FrameError::Invalid(e)) => Some(e.path()),
+        Err(_) => None,
+        Ok(m) => panic!(
+            "the Rust decoder accepts a body meant to be bad: {}: {m:?}",
+            show(body)
+        ),
+    }
+}
+
+fn ids(job: Option<&str>, request: Option<&str>) -> Ids {
+    (job.map(str::to_string), request.map(str::to_string))
+}
+
+/// A body that is unreadable (no answer).
+fn silent(label: &str, body: Vec<u8>) -> Bad {
+    assert!(
+        decode_message(&body).is_err(),
+        "{label}: the Rust decoder accepts it"
+    );
+    // A unique key for the ledger: an answer with these ids is impossible, so any answer the
+    // ledger cannot match shows up as "a response no frame asked for".
+    Bad {
+        label: label.to_string(),
+        body,
+        ids: ids(None, Some(&format!("(none: {label})"))),
+        answer: Answer::Nothing,
+    }
+}
+
+/// A decodable-JSON body with readable ids that fails to decode: `invalid_frame`, naming the
+/// field the Rust decoder names.
+fn invalid(label: &str, body: Vec<u8>, job: Option<&str>, request: Option<&str>) -> Bad {
+    let path = rust_path(&body).filter(|p| p != "$");
+    Bad {
+        label: label.to_string(),
+        body,
+        ids: ids(job, request),
+        answer: Answer::Error {
+            ty: "invalid_frame",
+            path,
+        },
+    }
+}
+
+/// Readable ids, but the contract leaves it open whether they must be read: nothing, or
+/// `invalid_frame` with exactly these ids.
+fn either(label: &str, body: Vec<u8>, job: Option<&str>, request: Option<&str>) -> Bad {
+    assert!(
+        decode_message(&body).is_err(),
+        "{label}: the Rust decoder accepts it"
+    );
+    Bad {
+        label: label.to_string(),
+        body,
+        ids: ids(job, request),
+        answer: Answer::NothingOr(Box::new(Answer::Error {
+            ty: "invalid_frame",
+            path: None,
+        })),
+    }
+}
+
+/// A serialized request (`job-<tag>` / `req-<tag>`) with `needle` replaced by `with`.
+fn spliced(tag: &str, needle: &str, with: &[u8]) -> Vec<u8> {
+    let text = bytes_of(&value_of(&echo(tag)));
+    let at = find_bytes(&text, needle.as_bytes())
+        .unwrap_or_else(|| panic!("{needle} not in the request"));
+    let mut out = text[..at].to_vec();
+    out.extend_from_slice(with);
+    out.extend_from_slice(&text[at + needle.len()..]);
+    out
+}
+
+fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Replaces the string `"@@FILL@@"` in `body` by a string of `n` bytes `fill` (plain ASCII: no
+/// escaping), without running serde over the large part (the orchestrator is a debug build).
+fn fill(body: &[u8], fill: u8, n: usize) -> Vec<u8> {
+    const MARK: &[u8] = b"@@FILL@@";
+    let at = find_bytes(body, MARK).expect("the fill marker");
+    let mut out = Vec::with_capacity(body.len() + n);
+    out.extend_from_slice(&body[..at]);
+    out.resize(at + n, fill);
+    out.extend_from_slice(&body[at + MARK.len()..]);
+    out
+}
+
+/// An echo request frame whose `args` array holds the raw JSON `items` (comma-separated), and
+/// the canonical body of its response (`items` must be canonical already).
+fn raw_args_echo(job_id: &str, request_id: &str, items: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let splice = |body: Vec<u8>| {
+        let mark = b"\"@@FILL@@\"";
+        let at = find_bytes(&body, mark).expect("the fill marker");
+        let mut out = body[..at].to_vec();
+        out.extend_from_slice(items);
+        out.extend_from_slice(&body[at + mark.len()..]);
+        out
+    };
+    let req = request(job_id, request_id, "echo", json!(["@@FILL@@"]), json!({}));
+    let body =
+        rrq_protocol::encode_message(&RunnerMessage::Request { payload: req }).expect("encodes");
+    let outcome = ExecutionOutcome::success(
+        job_id,
+        request_id,
+        json!({"args": ["@@FILL@@"], "kwargs": {}}),
+    );
+    let response = rrq_protocol::encode_message(&RunnerMessage::Response { payload: outcome })
+        .expect("encodes");
+    (framed(&splice(body)), splice(response))
+}
+
+/// An echo request frame whose only argument is `n` bytes `f`, and the canonical body of its
+/// response (what both runners write: their encoders are canonical).
+fn big_echo(job_id: &str, request_id: &str, f: u8, n: usize, kwargs: Value) -> (Vec<u8>, Vec<u8>) {
+    let req = request(
+        job_id,
+        request_id,
+        "echo",
+        json!(["@@FILL@@"]),
+        kwargs.clone(),
+    );
+    let body =
+        rrq_protocol::encode_message(&RunnerMessage::Request { payload: req }).expect("encodes");
+    let outcome = ExecutionOutcome::success(
+        job_id,
+        request_id,
+        json!({"args": ["@@FILL@@"], "kwargs": kwargs}),
+    );
+    let response = rrq_protocol::encode_message(&RunnerMessage::Response { payload: outcome })
+        .expect("encodes");
+    (framed(&fill(&body, f, n)), fill(&response, f, n))
+}
+
+fn invalid_utf8() -> Vec<Bad> {
+    let j = |t: &str| format!("job-{t}");
+    let r = |t: &str| format!("req-{t}");
+    let mut out = vec![silent(
+        "garbage bytes",
+        vec![0xFF, 0xFE, 0xFD, 0x80, 0x81, 0x00, 0xC0],
+    )];
+    for (tag, needle, with) in [
+        ("utf8-ff", "é😀", &b"\xFF\xFE"[..]),
+        ("utf8-overlong", "echo", &b"ech\xC0\xAF"[..]),
+        ("utf8-cut", "é😀", &b"\xE2\x82"[..]),
+        ("utf8-surrogate-bytes", "é😀", &b"\xED\xA0\x80"[..]),
+    ] {
+        out.push(either(
+            &format!("invalid UTF-8 ({tag})"),
+            spliced(tag, needle, with),
+            Some(&j(tag)),
+            Some(&r(tag)),
+        ));
+    }
+    // Valid UTF-8 text, but an escape that is no Unicode scalar value.
+    let tag = "lone-surrogate-id";
+    let body = spliced(tag, &format!("\"{}\"", r(tag)), br#""\ud800""#);
+    out.push(either(
+        "lone surrogate escape as request_id",
+        body,
+        Some(&j(tag)),
+        None,
+    ));
+    let tag = "lone-surrogate-arg";
+    out.push(invalid(
+        "lone surrogate escape in args",
+        spliced(tag, "é😀", br"\udc00"),
+        Some(&j(tag)),
+        Some(&r(tag)),
+    ));
+    out
+}
+
+fn invalid_json() -> Vec<Bad> {
+    let full = bytes_of(&value_of(&echo("json-cut")));
+    let mut trailing = bytes_of(&value_of(&echo("json-trailing")));
+    trailing.extend_from_slice(b" x");
+    let mut out = vec![
+        silent("JSON cut in half", full[..full.len() / 2].to_vec()),
+        silent("trailing bytes after the JSON", trailing),
+        silent(
+            "trailing comma",
+            spliced(
+                "json-comma",
+                "\"worker_id\":\"rrq-hostile\"",
+                b"\"worker_id\":\"rrq-hostile\",",
+            ),
+        ),
+        silent("not JSON at all", b"hello, runner".to_vec()),
+        silent(
+            "single quotes",
+            b"{'type':'request','payload':{'job_id':'j','request_id':'r'}}".to_vec(),
+        ),
+    ];
+    let tag = "json-nan";
+    out.push(either(
+        "NaN literal in kwargs",
+        spliced(tag, "\"tag\":\"json-nan\"", b"\"tag\":NaN"),
+        Some("job-json-nan"),
+        Some("req-json-nan"),
+    ));
+    let tag = "json-1e400";
+    out.push(invalid(
+        "number 1e400 (out of range)",
+        spliced(tag, "\"é😀\"", b"1e400"),
+        Some(&format!("job-{tag}")),
+        Some(&format!("req-{tag}")),
+    ));
+    let deep = |n: usize| {
+        let mut s = vec![b'['; n];
+        s.resize(2 * n, b']');
+        s
+    };
+    let tag = "json-deep-200";
+    out.push(invalid(
+        "args nested 200 deep",
+        spliced(tag, "\"é😀\"", &deep(200)),
+        Some(&format!("job-{tag}")),
+        Some(&format!("req-{tag}")),
+    ));
+    let tag = "json-deep-100000";
+    out.push(either(
+        "args nested 100 000 deep",
+        spliced(tag, "\"é😀\"", &deep(100_000)),
+        Some(&format!("job-{tag}")),
+        Some(&format!("req-{tag}")),
+    ));
+    out.push(silent("a body nested 100 000 deep", deep(100_000)));
+    out
+}
+
+fn json_array() -> Vec<Bad> {
+    let wrapped = Value::Array(vec![value_of(&echo("array-wrapped"))]);
+    vec![
+        silent("[]", b"[]".to_vec()),
+        silent("[1,2,3]", b"[1,2,3]".to_vec()),
+        silent("a request wrapped in an array", bytes_of(&wrapped)),
+        silent(
+            "[\"request\", {payload}]",
+            bytes_of(&json!([
+                "request",
+                value_of(&echo("array-pair"))["payload"]
+            ])),
+        ),
+    ]
+}
+
+fn payload_null() -> Vec<Bad> {
+    let mut out = Vec::new();
+    for ty in ["request", "cancel", "response"] {
+        out.push(silent(
+            &format!("{ty} with payload null"),
+            bytes_of(&json!({"type": ty, "payload": null})),
+        ));
+    }
+    out.push(silent(
+        "request without payload",
+        bytes_of(&json!({"type": "request"})),
+    ));
+    out.push(silent(
+        "payload a string",
+        bytes_of(&json!({"type": "request", "payload": "job-x"})),
+    ));
+    out.push(silent(
+        "payload an array of the ids",
+        bytes_of(&json!({"type": "request", "payload": ["job-x", "req-x"]})),
+    ));
+    out.push(silent(
+        "payload null, ids beside it",
+        bytes_of(
+            &json!({"type": "request", "payload": null, "job_id": "job-x", "request_id": "req-x"}),
+        ),
+    ));
+    for body in ["null", "42", "\"request\"", "{}", "true"] {
+        out.push(silent(&format!("body {body}"), body.as_bytes().to_vec()));
+    }
+    out
+}
+
+fn unknown_type() -> Vec<Bad> {
+    let mut out = Vec::new();
+    for (tag, ty) in [
+        ("type-bogus", json!("bogus")),
+        ("type-case", json!("Request")),
+        ("type-null", json!(null)),
+        ("type-number", json!(7)),
+    ] {
+        let mut v = value_of(&echo(tag));
+        v["type"] = ty;
+        let (j, r) = (format!("job-{tag}"), format!("req-{tag}"));
+        out.push(invalid(
+            &format!("type {}", v["type"]),
+            bytes_of(&v),
+            Some(&j),
+            Some(&r),
+        ));
+    }
+    let tag = "type-absent";
+    let mut v = value_of(&echo(tag));
+    v.as_object_mut().unwrap().remove("type");
+    out.push(invalid(
+        "type absent",
+        bytes_of(&v),
+        Some("job-type-absent"),
+        Some("req-type-absent"),
+    ));
+    out
+}
+
+fn missing_fields() -> Vec<Bad> {
+    let mut out = Vec::new();
+    let without = |tag: &str, path: &[&str]| {
+        let mut v = value_of(&echo(tag));
+        let mut at = &mut v["payload"];
+        for key in &path[..path.len() - 1] {
+            at = &mut at[*key];
+        }
+        at.as_object_mut().unwrap().remove(path[path.len() - 1]);
+        bytes_of(&v)
+    };
+    for (tag, path) in [
+        ("no-function", &["function_name"][..]),
+        ("no-context", &["context"][..]),
+        ("no-enqueue-time", &["context", "enqueue_time"][..]),
+        ("no-context-job", &["context", "job_id"][..]),
+    ] {
+        let (j, r) = (format!("job-{tag}"), format!("req-{tag}"));
+        out.push(invalid(
+            &format!("request without {}", path.join(".")),
+            without(tag, path),
+            Some(&j),
+            Some(&r),
+        ));
+    }
+    out.push(invalid(
+        "request without request_id",
+        without("no-rid", &["request_id"]),
+        Some("job-no-rid"),
+        None,
+    ));
+    out.push(invalid(
+        "request without job_id",
+        without("no-jid", &["job_id"]),
+        None,
+        Some("req-no-jid"),
+    ));
+    let mut v = value_of(&echo("no-ids"));
+    v["payload"].as_object_mut().unwrap().remove("job_id");
+    v["payload"].as_object_mut().unwrap().remove("request_id");
+    out.push(silent("request without either id", bytes_of(&v)));
+    out.push(silent(
+        "request with payload {}",
+        bytes_of(&json!({"type": "request", "payload": {}})),
+    ));
+    let mut v = value_of(&echo("rid-int"));
+    v["payload"]["request_id"] = json!(7);
+    out.push(invalid(
+        "request_id an integer",
+        bytes_of(&v),
+        Some("job-rid-int"),
+        None,
+    ));
+    let mut v = value_of(&echo("args-object"));
+    v["payload"]["args"] = json!({"0": 1});
+    out.push(invalid(
+        "args an object",
+        bytes_of(&v),
+        Some("job-args-object"),
+        Some("req-args-object"),
+    ));
+    let mut v = value_of(&echo("attempt-float"));
+    v["payload"]["context"]["attempt"] = json!(1.5);
+    out.push(invalid(
+        "context.attempt 1.5",
+        bytes_of(&v),
+        Some("job-attempt-float"),
+        Some("req-attempt-float"),
+    ));
+    let mut v = value_of(&echo("bad-time"));
+    v["payload"]["context"]["enqueue_time"] = json!(1714979289);
+    out.push(invalid(
+        "context.enqueue_time an integer",
+        bytes_of(&v),
+        Some("job-bad-time"),
+        Some("req-bad-time"),
+    ));
+    out
+}
+
+fn response_and_cancel() -> Vec<Bad> {
+    let outcome = |job: Option<&str>, rid: Option<&str>| ExecutionOutcome {
+        job_id: job.map(str::to_string),
+        request_id: rid.map(str::to_string),
+        status: OutcomeStatus::Success,
+        result: Some(json!({"stray": true})),
+        error: None,
+        retry_after_seconds: None,
+    };
+    let response = |o: ExecutionOutcome| {
+        rrq_protocol::encode_message(&RunnerMessage::Response { payload: o }).unwrap()
+    };
+    let unexpected = |label: &str, body: Vec<u8>, i: Ids| Bad {
+        label: label.to_string(),
+        body,
+        ids: i,
+        answer: Answer::Error {
+            ty: "unexpected_message",
+            path: None,
+        },
+    };
+    let mut out = vec![
+        unexpected(
+            "a response frame",
+            response(outcome(Some("job-stray"), Some("req-stray"))),
+            ids(Some("job-stray"), Some("req-stray")),
+        ),
+        unexpected(
+            "a response frame with job_id only",
+            response(outcome(Some("job-stray-2"), None)),
+            ids(Some("job-stray-2"), None),
+        ),
+    ];
+    let mut failed = ExecutionOutcome::error("job-stray-3", "req-stray-3", "it failed");
+    failed.error.as_mut().unwrap().details = Some(json!({"why": [1, 2]}));
+    out.push(unexpected(
+        "an error response frame",
+        response(failed),
+        ids(Some("job-stray-3"), Some("req-stray-3")),
+    ));
+    out.push(Bad {
+        label: "a response frame without ids".into(),
+        body: response(outcome(None, None)),
+        ids: (None, None),
+        answer: Answer::NothingOr(Box::new(Answer::Error {
+            ty: "unexpected_message",
+            path: None,
+        })),
+    });
+    let mut v: Value = serde_json::from_slice(&response(outcome(
+        Some("job-stray-bad"),
+        Some("req-stray-bad"),
+    )))
+    .unwrap();
+    v["payload"]["status"] = json!("exploded");
+    out.push(invalid(
+        "a response frame with status \"exploded\"",
+        bytes_of(&v),
+        Some("job-stray-bad"),
+        Some("req-stray-bad"),
+    ));
+    for (label, job, rid) in [
+        ("a cancel frame (unknown job)", "job-nobody", None),
+        (
+            "a cancel frame (unknown request)",
+            "job-nobody",
+            Some("req-nobody"),
+        ),
+    ] {
+        let body = cancel_frame(job, rid)[4..].to_vec();
+        out.push(Bad {
+            label: label.to_string(),
+            body,
+            ids: ids(Some(job), rid),
+            answer: Answer::Nothing,
+        });
+    }
+    let mut v =
+        json!({"type": "cancel", "payload": {"job_id": "job-cancel-bad", "hard_kill": "yes"}});
+    out.push(invalid(
+        "a cancel frame with hard_kill \"yes\"",
+        bytes_of(&v),
+        Some("job-cancel-bad"),
+        None,
+    ));
+    v["payload"]["hard_kill"] = json!(true);
+    v["payload"]["request_id"] = json!(null);
+    assert!(
+        decode_message(&bytes_of(&v)).is_ok(),
+        "a cancel with request_id null is valid"
+    );
+    out.push(Bad {
+        label: "a cancel frame with request_id null".into(),
+        body: bytes_of(&v),
+        ids: ids(Some("job-cancel-bad"), Some("(null)")),
+        answer: Answer::Nothing,
+    });
+    out
+}
+
+/// Each bad body on a connection of its own, followed at once (same write) by a valid request;
+/// both checked; the connection must keep working. Requests in flight on another connection
+/// meanwhile must succeed.
+async fn content(ctx: &mut Ctx, bads: Vec<Bad>) {
+    let bystander = Bystander::start(ctx, "content", 5, 0.3).await;
+    let count = bads.len();
+    // All at once, each on a connection of its own.
+    let mut set = JoinSet::new();
+    for (i, bad) in bads.into_iter().enumerate() {
+        let addr = ctx.addr;
+        set.spawn(async move {
+            let p = bad_then_valid(addr, i, &bad).await;
+            (i, bad, p)
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok(r) => results.push(r),
+            Err(e) => ctx.p.push(format!("a client task failed: {e}")),
+        }
+    }
+    results.sort_by_key(|r| r.0);
+    let mut optional_answered = Vec::new();
+    let mut optional_silent = Vec::new();
+    for (_, bad, (p, answered)) in results {
+        for problem in p {
+            ctx.p.push(format!("[sent {}] {problem}", show(&bad.body)));
+        }
+        if matches!(bad.answer, Answer::NothingOr(_)) {
+            if answered {
+                optional_answered.push(bad.label.clone());
+            } else {
+                optional_silent.push(bad.label.clone());
+            }
+        }
+    }
+    ctx.fact("frames", count as u64);
+    if !optional_answered.is_empty() || !optional_silent.is_empty() {
+        ctx.fact("open_cases_answered", json!(optional_answered));
+        ctx.fact("open_cases_not_answered", json!(optional_silent));
+    }
+    if let Some(b) = bystander {
+        b.finish(ctx).await;
+    }
+}
+
+/// One bad body followed in the same write by a valid request, on a new connection; then a
+/// second request once the answers are in. The problems, and whether an optional answer came.
+async fn bad_then_valid(addr: SocketAddr, i: usize, bad: &Bad) -> (Vec<String>, bool) {
+    let mut p = Vec::new();
+    let next = echo(&format!("after-bad-{i}"));
+    let mut bytes = framed(&bad.body);
+    bytes.extend(frame(&next));
+    let mut client = match Client::connect(addr).await {
+        Ok(c) => c,
+        Err(e) => return (vec![format!("{}: {e}", bad.label)], false),
+    };
+    if let Err(e) = client.write(&bytes).await {
+        return (vec![format!("{}: {e}", bad.label)], false);
+    }
+    let mut ledger = Ledger::default();
+    ledger.expect(bad.label.clone(), bad.ids.clone(), bad.answer.clone());
+    ledger.expect_echo(&next);
+    collect(
+        &mut client,
+        &mut ledger,
+        Instant::now() + PROMPT,
+        QUIET,
+        &mut p,
+        &bad.label,
+    )
+    .await;
+    // A second request on the same connection, after the dust settled.
+    if p.is_empty() {
+        let again = echo(&format!("again-after-bad-{i}"));
+        let mut ledger2 = Ledger::default();
+        ledger2.expect_echo(&again);
+        match client.write(&frame(&again)).await {
+            Ok(()) => {
+                collect(
+                    &mut client,
+                    &mut ledger2,
+                    Instant::now() + PROMPT,
+                    Duration::ZERO,
+                    &mut p,
+                    &format!("{}, then another request", bad.label),
+                )
+                .await
+            }
+            Err(e) => p.push(format!("{}: a second request: {e}", bad.label)),
+        }
+    }
+    (p, !ledger.optional_answered.is_empty())
+}
+
+async fn bad_frames_pipelined(ctx: &mut Ctx) {
+    let mut bads = Vec::new();
+    for group in [
+        invalid_utf8(),
+        invalid_json(),
+        json_array(),
+        payload_null(),
+        unknown_type(),
+        missing_fields(),
+        response_and_cancel(),
+    ] {
+        bads.extend(group);
+    }
+    let mut ledger = Ledger::default();
+    let mut bytes = Vec::new();
+    for (i, bad) in bads.iter().enumerate() {
+        let next = echo(&format!("pipelined-{i}"));
+        bytes.extend(framed(&bad.body));
+        bytes.extend(frame(&next));
+        // Several bodies may share unanswerable ids: keep the first expectation for those.
+        if !ledger.want.contains_key(&bad.ids) {
+            ledger.expect(bad.label.clone(), bad.ids.clone(), bad.answer.clone());
+        }
+        ledger.expect_echo(&next);
+    }
+    let mut client = match Client::connect(ctx.addr).await {
+        Ok(c) => c,
+        Err(e) => return ctx.p.push(e),
+    };
+    if let Err(e) = client.write(&bytes).await {
+        return ctx.p.push(e);
+    }
+    collect(
+        &mut client,
+        &mut ledger,
+        Instant::now() + PROMPT,
+        Duration::from_millis(300),
+        &mut ctx.p,
+        "pipelined bad frames",
+    )
+    .await;
+    ctx.fact("frames_in_one_write", (bads.len() * 2) as u64);
+    ctx.fact("bytes_in_one_write", bytes.len() as u64);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cancels
+
+async fn unknown_cancels(ctx: &mut Ctx) {
+    // Five sleeps of one job in flight on connection A.
+    let job = "job-unknown-cancels";
+    let mut a = match Client::connect(ctx.addr).await {
+        Ok(c) => c,
+        Err(e) => return ctx.p.push(e),
+    };
+    let mut ledger_a = Ledger::default();
+    let mut bytes = Vec::new();
+    for i in 0..5 {
+        let mut req = sleep_req(&format!("uc-{i}"), 0.8);
+        req.job_id = job.to_string();
+        req.context.job_id = job.to_string();
+        ledger_a.expect_sleep(&req);
+        bytes.extend(frame(&req));
+    }
+    if let Err(e) = a.write(&bytes).await {
+        return ctx.p.push(e);
+    }
+    sleep(Duration::from_millis(100)).await;
+    // Cancels for unknown ids: on A itself, on a connection B that also carries a request, and
+    // the RRQ way (a connection each, closed at once).
+    let mut cancels = Vec::new();
+    for i in 0..1000 {
+        cancels.extend(cancel_frame(
+            &format!("job-nobody-{i}"),
+            if i % 2 == 0 { None } else { Some("req-nobody") },
+        ));
+    }
+    // An unknown request_id of a job that is in flight: matched by request_id, so nothing.
+    cancels.extend(cancel_frame(job, Some("req-not-in-flight")));
+    if let Err(e) = a.write(&cancels).await {
+        ctx.p.push(format!("cancels on the busy connection: {e}"));
+    }
+    let mut b = match Client::connect(ctx.addr).await {
+        Ok(c) => c,
+        Err(e) => return ctx.p.push(e),
+    };
+    let next = echo("after-unknown-cancels");
+    let mut bytes = cancels.clone();
+    bytes.extend(frame(&next));
+    let mut ledger_b = Ledger::default();
+    ledger_b.expect_echo(&next);
+    if let Err(e) = b.write(&bytes).await {
+        ctx.p.push(format!("cancels then a request: {e}"));
+    }
+    for i in 0..20 {
+        let cancel = CancelRequest {
+            protocol_version: PROTOCOL_VERSION.to_string(),
+            job_id: format!("job-nobody-rrq-{i}"),
+            request_id: None,
+            hard_kill: i % 2 == 0,
+        };
+        if let Err(e) = wire::cancel(ctx.addr, cancel).await {
+            ctx.p.push(format!("an RRQ-style cancel: {e}"));
+        }
+    }
+    collect(
+        &mut b,
+        &mut ledger_b,
+        Instant::now() + PROMPT,
+        QUIET,
+        &mut ctx.p,
+        "cancels then a request",
+    )
+    .await;
+    collect(
+        &mut a,
+        &mut ledger_a,
+        Instant::now() + PROMPT,
+        QUIET,
+        &mut ctx.p,
+        "sleeps of a job whose unknown request was cancelled",
+    )
+    .await;
+    ctx.fact("cancels", 2 * 1001 + 20);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections
+
+/// Fresh requests on new connections, one after another, for `for_how_long`; the slowest answer.
+async fn serve_meanwhile(
+    addr: SocketAddr,
+    for_how_long: Duration,
+    tag: &str,
+) -> (usize, Duration, Vec<String>) {
+    let until = Instant::now() + for_how_long;
+    let mut slowest = Duration::ZERO;
+    let mut problems = Vec::new();
+    let mut n = 0;
+    while Instant::now() < until {
+        let req = echo(&format!("{tag}-meanwhile-{n}"));
+        let started = Instant::now();
+        match wire::call(addr, &req, PROMPT).await {
+            Ok(r) => {
+                let want = json!({"args": req.args, "kwargs": req.kwargs});
+                if r.outcome.result.as_ref() != Some(&want) {
+                    problems.push(format!(
+                        "{}: wrong answer {}",
+                        req.request_id,
+                        show(&r.body)
+                    ));
+                }
+            }
+            Err(e) => problems.push(format!("{}: {e}", req.request_id)),
+        }
+        slowest = slowest.max(started.elapsed());
+        n += 1;
+        sleep(Duration::from_millis(50)).await;
+    }
+    (n, slowest, problems)
+}
+
+async fn idle_connections(ctx: &mut Ctx) {
+    const N: usize = 500;
+    let mut idle = Vec::with_capacity(N);
+    for i in 0..N {
+        match Client::connect(ctx.addr).await {
+            Ok(c) => idle.push(c),
+            Err(e) => {
+                ctx.p.push(format!("idle connection {i}: {e}"));
+                break;
+            }
+        }
+    }
+    ctx.fact("idle_connections", idle.len() as u64);
+    let (n, slowest, problems) = serve_meanwhile(ctx.addr, Duration::from_secs(1), "idle").await;
+    ctx.p.extend(
+        problems
+            .into_iter()
+            .map(|e| format!("while {N} connections are idle: {e}")),
+    );
+    ctx.fact("requests_meanwhile", n as u64);
+    ctx.fact("slowest_meanwhile_ms", slowest.as_millis() as u64);
+    if slowest > Duration::from_secs(1) {
+        ctx.p.push(format!(
+            "while {N} connections are idle, a fresh request took {slowest:?}"
+        ));
+    }
+    // Did the runner close any of them?
+    let mut closed = 0;
+    for c in &idle {
+        let mut probe = [0u8; 1];
+        match c.stream.try_read(&mut probe) {
+            Ok(0) => closed += 1,
+            Ok(_) => ctx
+                .p
+                .push("an idle connection received bytes it did not ask for".to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => closed += 1,
+        }
+    }
+    ctx.fact("idle_closed_by_runner", closed as u64);
+    // Every tenth idle connection now sends a request.
+    let mut set = JoinSet::new();
+    for (i, mut c) in idle.into_iter().enumerate() {
+        if i % 10 != 0 {
+            drop(c);
+            continue;
+        }
+        set.spawn(async move {
+            let req = echo(&format!("idle-{i}"));
+            let mut ledger = Ledger::default();
+            ledger.expect_echo(&req);
+            let mut p = Vec::new();
+            match c.write(&frame(&req)).await {
+                Ok(()) => {
+                    collect(
+                        &mut c,
+                        &mut ledger,
+                        Instant::now() + PROMPT,
+                        Duration::ZERO,
+                        &mut p,
+                        &format!("idle connection {i} then a request"),
+                    )
+                    .await
+                }
+                Err(e) => p.push(format!("idle connection {i}: {e}")),
+            }
+            p
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        ctx.p
+            .extend(r.unwrap_or_else(|e| vec![format!("a task failed: {e}")]));
+    }
+}
+
+async fn slowloris(ctx: &mut Ctx) {
+    const N: usize = 20;
+    const DRIBBLE: Duration = Duration::from_secs(3);
+    let mut set = JoinSet::new();
+    for i in 0..N {
+        let addr = ctx.addr;
+        set.spawn(async move {
+            let req = echo(&format!("slowloris-{i}"));
+            let bytes = frame(&req);
+            let mut c = Client::connect(addr).await?;
+            let dribbled = DRIBBLE.as_secs() as usize;
+            for k in 0..dribbled {
+                c.write(&bytes[k..k + 1]).await?;
+                sleep(Duration::from_secs(1)).await;
+            }
+            c.write(&bytes[dribbled..]).await?;
+            let mut ledger = Ledger::default();
+            ledger.expect_echo(&req);
+            let mut p = Vec::new();
+            collect(
+                &mut c,
+                &mut ledger,
+                Instant::now() + PROMPT,
+                Duration::ZERO,
+                &mut p,
+                &format!("dribbled request {i}"),
+            )
+            .await;
+            if p.is_empty() {
+                Ok(())
+            } else {
+                Err(p.join("; "))
+            }
+        });
+    }
+    let (n, slowest, problems) = serve_meanwhile(ctx.addr, DRIBBLE, "slowloris").await;
+    ctx.p.extend(
+        problems
+            .into_iter()
+            .map(|e| format!("while {N} clients dribble: {e}")),
+    );
+    ctx.fact("requests_meanwhile", n as u64);
+    ctx.fact("slowest_meanwhile_ms", slowest.as_millis() as u64);
+    if slowest > Duration::from_secs(1) {
+        ctx.p.push(format!(
+            "while {N} clients dribble 1 byte/s, a fresh request took {slowest:?}"
+        ));
+    }
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => ctx.p.push(e),
+            Err(e) => ctx.p.push(format!("a dribbling task failed: {e}")),
+        }
+    }
+}
+
+async fn close_before_reading(ctx: &mut Ctx) {
+    const BIG: usize = 64 * 1024;
+    let mut set = JoinSet::new();
+    for i in 0..60 {
+        let addr = ctx.addr;
+        set.spawn(async move {
+            let (mut bytes, _) = big_echo(
+                &format!("job-cbr-{i}"),
+                &format!("req-cbr-{i}"),
+                b'x',
+                BIG,
+                json!({}),
+            );
+            bytes.extend(frame(&sleep_req(&format!("cbr-sleep-{i}"), 0.2)));
+            for k in 0..10 {
+                bytes.extend(frame(&echo(&format!("cbr-{i}-{k}"))));
+            }
+            let mut c = Client::connect(addr).await?;
+            c.write(&bytes).await?;
+            match i % 3 {
+                0 => drop(c),
+                1 => {
+                    let _ = c.stream.set_zero_linger();
+                    drop(c);
+                }
+                _ => {
+                    let _ = c.stream.shutdown().await;
+                    sleep(Duration::from_millis(20)).await;
+                    drop(c);
+                }
+            }
+            Ok::<(), String>(())
+        });
+    }
+    // Pipelined large echoes, reset at once.
+    for i in 0..20 {
+        let addr = ctx.addr;
+        set.spawn(async move {
+            let mut bytes = Vec::new();
+            for k in 0..20 {
+                bytes.extend(
+                    big_echo(
+                        &format!("job-cbr-rst-{i}"),
+                        &format!("req-cbr-rst-{i}-{k}"),
+                        b'x',
+                        BIG,
+                        json!({}),
+                    )
+                    .0,
+                );
+            }
+            let mut c = Client::connect(addr).await?;
+            c.write(&bytes).await?;
+            sleep(Duration::from_millis(5)).await;
+            let _ = c.stream.set_zero_linger();
+            drop(c);
+            Ok::<(), String>(())
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => ctx.p.push(format!("a closing client: {e}")),
+            Err(e) => ctx.p.push(format!("a task failed: {e}")),
+        }
+    }
+    // Let the sleeps finish into closed sockets.
+    sleep(Duration::from_millis(400)).await;
+    ctx.fact("clients", 80);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load
+
+async fn in_flight_10000(ctx: &mut Ctx) {
+    const CONNECTIONS: usize = 100;
+    const PER: usize = 100;
+    const SECONDS: f64 = 1.0;
+    let started = Instant::now();
+    let mut set = JoinSet::new();
+    for c in 0..CONNECTIONS {
+        let addr = ctx.addr;
+        set.spawn(async move {
+            let mut ledger = Ledger::default();
+            let mut bytes = Vec::new();
+            for k in 0..PER {
+                let req = sleep_req(&format!("load-{c:03}-{k:03}"), SECONDS);
+                ledger.expect_sleep(&req);
+                bytes.extend(frame(&req));
+            }
+            let mut p = Vec::new();
+            match Client::connect(addr).await {
+                Ok(mut client) => match client.write(&bytes).await {
+                    Ok(()) => {
+                        collect(
+                            &mut client,
+                            &mut ledger,
+                            Instant::now() + Duration::from_secs(40),
+                            QUIET,
+                            &mut p,
+                            &format!("connection {c}"),
+                        )
+                        .await
+                    }
+                    Err(e) => p.push(format!("connection {c}: {e}")),
+                },
+                Err(e) => p.push(format!("connection {c}: {e}")),
+            }
+            let answered = ledger.seen.len();
+            (p, answered, Instant::now())
+        });
+    }
+    let mut answered = 0;
+    let mut last = started;
+    let mut problems = Vec::new();
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok((p, n, at)) => {
+                problems.extend(p);
+                answered += n;
+                last = last.max(at);
+            }
+            Err(e) => problems.push(format!("a connection task failed: {e}")),
+        }
+    }
+    let elapsed = last - started;
+    if problems.len() > 20 {
+        let more = problems.len() - 20;
+        problems.truncate(20);
+        problems.push(format!("... and {more} more"));
+    }
+    ctx.p.extend(problems);
+    ctx.fact("requests", (CONNECTIONS * PER) as u64);
+    ctx.fact("answered", answered as u64);
+    ctx.fact("all_answered_ms", elapsed.as_millis() as u64);
+    // One after another per connection they would take 100 s.
+    if elapsed > Duration::from_secs(30) {
+        ctx.p.push(format!(
+            "10 000 sleeps of 1 s took {elapsed:?}: not run concurrently"
+        ));
+    }
+}
+
+async fn slow_reader(ctx: &mut Ctx) {
+    let socket = match TcpSocket::new_v4() {
+        Ok(s) => s,
+        Err(e) => return ctx.p.push(e.to_string()),
+    };
+    // Small kernel buffers on our side, so that what the runner cannot send stays with it.
+    let _ = socket.set_recv_buffer_size(64 * 1024);
+    let _ = socket.set_send_buffer_size(64 * 1024);
+    let stream = match timeout(PROMPT, socket.connect(ctx.addr)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return ctx.p.push(format!("connect: {e}")),
+        Err(_) => return ctx.p.push("connect timed out".to_string()),
+    };
+    let _ = stream.set_nodelay(true);
+    let (mut read_half, mut write_half) = stream.into_split();
+    // Expected response bodies by request_id (compared byte for byte: decoding 32 MiB with a
+    // debug build of serde would dominate the run time; a mismatch is decoded to explain it).
+    let mut expected: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut frames = Vec::new();
+    for i in 0..SLOW_READER_FRAMES {
+        let rid = format!("req-slow-reader-{i:03}");
+        let (f, response) = big_echo(
+            "job-slow-reader",
+            &rid,
+            b'y',
+            SLOW_READER_FRAME,
+            json!({"i": i}),
+        );
+        frames.push(f);
+        expected.insert(rid, response);
+    }
+    let total: usize = frames.iter().map(Vec::len).sum();
+    let written = Arc::new(AtomicUsize::new(0));
+    let w = written.clone();
+    let writer = tokio::spawn(async move {
+        for f in frames {
+            let result = timeout(Duration::from_secs(30), write_half.write_all(&f)).await;
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(format!("writing the requests: {e}")),
+                Err(_) => return Err("writing the requests timed out".to_string()),
+            }
+            w.fetch_add(f.len(), Ordering::Relaxed);
+        }
+        Ok(write_half)
+    });
+    // Not reading for 1.5 s.
+    sleep(Duration::from_millis(1500)).await;
+    let written_while_not_reading = written.load(Ordering::Relaxed);
+    ctx.fact("bytes_due", total as u64);
+    ctx.fact(
+        "request_bytes_taken_while_not_reading",
+        written_while_not_reading as u64,
+    );
+    if written_while_not_reading >= total {
+        ctx.p.push(format!(
+            "the runner took all {total} bytes of requests while its reader was not reading: it does not stop reading when its output backs up"
+        ));
+    }
+    // Now read everything.
+    let mut decoder = FrameDecoder::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let read_started = Instant::now();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut responses = 0;
+    'reading: while seen.len() < expected.len() {
+        while let Some(body) = decoder.next_body() {
+            responses += 1;
+            let rid = request_id_of(&body);
+            match rid.as_ref().and_then(|r| expected.get(r)) {
+                Some(want) if *want == body => {
+                    let n = seen.entry(rid.clone().unwrap_or_default()).or_default();
+                    *n += 1;
+                    if *n > 1 {
+                        ctx.p.push(format!("{rid:?} answered {n} times"));
+                    }
+                }
+                _ => {
+                    let explained = match parse_response(body.clone()) {
+                        Ok(r) => format!("an unexpected or wrong response: {}", show(&r.body)),
+                        Err(e) => format!("a bad response: {e}"),
+                    };
+                    ctx.p.push(explained);
+                    if let Some(rid) = rid {
+                        *seen.entry(rid).or_default() += 1;
+                    }
+                }
+            }
+            if seen.len() == expected.len() {
+                break 'reading;
+            }
+        }
+        match timeout_at(deadline, read_half.read(&mut buf)).await {
+            Err(_) => {
+                ctx.p.push(format!(
+                    "timed out with {} responses outstanding",
+                    expected.len() - seen.len()
+                ));
+                break;
+            }
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                ctx.p.push(format!(
+                    "the runner closed the connection with {} responses outstanding",
+                    expected.len() - seen.len()
+                ));
+                break;
+            }
+            Ok(Ok(n)) => {
+                if let Err(e) = decoder.push(&buf[..n]) {
+                    ctx.p
+                        .push(format!("a bad frame header from the runner: {e}"));
+                    break;
+                }
+            }
+        }
+    }
+    let missing = expected.keys().filter(|k| !seen.contains_key(*k)).count();
+    if missing > 0 {
+        ctx.p.push(format!(
+            "{missing} of {} responses never came (dropped)",
+            expected.len()
+        ));
+    }
+    ctx.fact("responses", responses as u64);
+    ctx.fact("read_all_ms", read_started.elapsed().as_millis() as u64);
+    match writer.await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => ctx.p.push(e),
+        Err(e) => ctx.p.push(format!("the writer task failed: {e}")),
+    }
+}
+
+/// The `request_id` of a response body, found without decoding it all.
+fn request_id_of(body: &[u8]) -> Option<String> {
+    const KEY: &[u8] = b"\"request_id\":\"";
+    let head = &body[..body.len().min(512)];
+    let at = find_bytes(head, KEY)? + KEY.len();
+    let len = head[at..].iter().position(|&b| b == b'"')?;
+    String::from_utf8(head[at..at + len].to_vec()).ok()
+}
+
+async fn max_frame_len(ctx: &mut Ctx) {
+    let req = echo("max-frame-len");
+    let mut body = bytes_of(&value_of(&req));
+    body.resize(MAX_FRAME_LEN, b' ');
+    let mut client = match Client::connect(ctx.addr).await {
+        Ok(c) => c,
+        Err(e) => return ctx.p.push(e),
+    };
+    let started = Instant::now();
+    if let Err(e) = client.write(&framed(&body)).await {
+        return ctx.p.push(format!("a frame of exactly MAX_FRAME_LEN: {e}"));
+    }
+    let mut ledger = Ledger::default();
+    ledger.expect_echo(&req);
+    collect(
+        &mut client,
+        &mut ledger,
+        Instant::now() + Duration::from_secs(30),
+        QUIET,
+        &mut ctx.p,
+        "a frame of exactly MAX_FRAME_LEN",
+    )
+    .await;
+    ctx.fact(
+        "max_frame_answered_ms",
+        started.elapsed().as_millis() as u64,
+    );
+    let over = ((MAX_FRAME_LEN + 1) as u32).to_be_bytes();
+    expect_close(ctx, "header MAX_FRAME_LEN+1", &over).await;
+}
+
+async fn max_frame_many_values(ctx: &mut Ctx) {
+    // As many values as fit: `0,` is two bytes.
+    let (probe, _) = raw_args_echo("job-many-values", "req-many-values", b"0");
+    let n = (MAX_FRAME_LEN - (probe.len() - 4) + 2) / 2;
+    let mut items = Vec::with_capacity(2 * n);
+    for i in 0..n {
+        if i > 0 {
+            items.push(b',');
+        }
+        items.push(b'0');
+    }
+    let (bytes, want) = raw_args_echo("job-many-values", "req-many-values", &items);
+    // Whitespace after the document brings the body to exactly MAX_FRAME_LEN.
+    let mut body = bytes[4..].to_vec();
+    body.resize(MAX_FRAME_LEN, b' ');
+    let bytes = framed(&body);
+    ctx.fact("values", n as u64);
+    let mut client = match Client::connect(ctx.addr).await {
+        Ok(c) => c,
+        Err(e) => return ctx.p.push(e),
+    };
+    let started = Instant::now();
+    if let Err(e) = client.write(&bytes).await {
+        return ctx.p.push(format!("a frame of {n} values: {e}"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut decoder = FrameDecoder::new();
+    loop {
+        if let Some(body) = decoder.next_body() {
+            if body != want {
+                let shown = match parse_response(body.clone()) {
+                    Ok(r) if r.outcome.status != OutcomeStatus::Success => show(&r.body),
+                    _ => format!(
+                        "{} bytes, not the echo expected ({} bytes)",
+                        body.len(),
+                        want.len()
+                    ),
+                };
+                ctx.p.push(format!("a frame of {n} values: {shown}"));
+            }
+            break;
+        }
+        match timeout_at(deadline, client.stream.read(&mut buf)).await {
+            Err(_) => {
+                ctx.p
+                    .push(format!("a frame of {n} values: no answer within 40 s"));
+                break;
+            }
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                ctx.p.push(format!(
+                    "a frame of {n} values: the runner closed the connection"
+                ));
+                break;
+            }
+            Ok(Ok(k)) => {
+                if let Err(e) = decoder.push(&buf[..k]) {
+                    ctx.p.push(format!(
+                        "a frame of {n} values: a bad frame from the runner: {e}"
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    ctx.fact("answered_ms", started.elapsed().as_millis() as u64);
+}
+
+async fn oversized_response(ctx: &mut Ctx) {
+    const N: usize = 900_000;
+    let req = request(
+        "job-oversized",
+        "req-oversized",
+        "echo",
+        json!([]),
+        json!({}),
+    );
+    // Written by hand: `1e15` is 4 bytes on the wire and 18 in canonical form.
+    let mut body = bytes_of(&value_of(&req));
+    let numbers = {
+        let mut s = b"[".to_vec();
+        for i in 0..N {
+            if i > 0 {
+                s.push(b',');
+            }
+            s.extend_from_slice(b"1e15");
+        }
+        s.push(b']');
+        s
+    };
+    let at = find_bytes(&body, b"\"args\":[]").expect("args in the request") + b"\"args\":".len();
+    body.splice(at..at + 2, numbers);
+    assert!(body.len() <= MAX_FRAME_LEN);
+    let mut client = match Client::connect(ctx.addr).await {
+        Ok(c) => c,
+        Err(e) => return ctx.p.push(e),
+    };
+    let next = echo("after-oversized");
+    let mut bytes = framed(&body);
+    bytes.extend(frame(&next));
+    let started = Instant::now();
+    if let Err(e) = client.write(&bytes).await {
+        return ctx.p.push(e);
+    }
+    let mut ledger = Ledger::default();
+    ledger.expect_echo(&next);
+    // Any error outcome will do: the type is the runner's choice (the contract names none).
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let mut got_error = None;
+    while ledger.outstanding() > 0 || got_error.is_none() {
+        match client.next(deadline).await {
+            Got::Frame(r) if r.outcome.request_id.as_deref() == Some("req-oversized") => {
+                if got_error.is_some() {
+                    ctx.p
+                        .push("the oversized echo was answered twice".to_string());
+                }
+                if r.outcome.status != OutcomeStatus::Error
+                    || r.outcome.job_id.as_deref() != Some("job-oversized")
+                {
+                    ctx.p.push(format!(
+                        "the oversized echo must get an error outcome with its ids, got {}",
+                        show(&r.body)
+                    ));
+                }
+                got_error = Some(
+                    r.outcome
+                        .error
+                        .as_ref()
+                        .and_then(|e| e.error_type.clone())
+                        .unwrap_or_default(),
+                );
+            }
+            Got::Frame(r) => ledger.take(&r, &mut ctx.p),
+            Got::Timeout => {
+                ctx.p.push(format!(
+                    "timed out (oversized answered: {})",
+                    got_error.is_some()
+                ));
+                break;
+            }
+            Got::Closed(n) => {
+                ctx.p.push(format!(
+                    "the runner closed the connection ({n} bytes of a partial frame buffered)"
+                ));
+                break;
+            }
+            Got::Bad(e) => {
+                ctx.p.push(format!("oversized response: {e}"));
+                break;
+            }
+        }
+    }
+    ledger.finish(&mut ctx.p, "the request after the oversized echo");
+    ctx.fact("request_bytes", body.len() as u64);
+    ctx.fact("answered_ms", started.elapsed().as_millis() as u64);
+    if let Some(t) = got_error {
+        ctx.fact("error_type", t);
+    }
+}
