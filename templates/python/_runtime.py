@@ -254,6 +254,10 @@ class Runner:
                 await writer.drain()
         except (ConnectionError, OSError):
             pass
+        except asyncio.CancelledError:
+            # The event loop is closing (after a shutdown): end quietly. (Python 3.11's
+            # start_server logs a traceback for a connection task that ends cancelled.)
+            pass
         finally:
             if not self._stopping:
                 connection.closed = True
