@@ -777,7 +777,7 @@ mod tests {
         assert!(!file(&base, "typescript/src/protocol.ts").contains("priority_class"));
         assert!(protocol.contains("Scheduling class of the job."));
         assert!(protocol.contains("priority_class: number;"));
-        assert!(codec.contains("readSafeInteger(v, path, \"priority_class\", 0, 255)"));
+        assert!(codec.contains("readSafeInteger(v, path, \"priority_class\", 0, 255, \"integer in 0..=255\")"));
         assert!(codec.contains(r#"",\"priority_class\":""#));
     }
 
