@@ -6,7 +6,7 @@
 # canonical bytes on every input; and the FrameError message of every reject must be
 # byte-identical in Python (both modes) and TypeScript.
 #
-#   tests/differential/run.sh [COUNT] [SEED]     (defaults: 20000 inputs, seed 1)
+#   tests/differential/run.sh [COUNT] [SEED]     (defaults: 20000 inputs, seed 1; plus the corpus)
 #
 # Needs the TypeScript package built (tests/typescript/run.sh builds it) and uses the Python
 # test venv for the accelerated mode when tests/python/run.sh has created it.
@@ -22,7 +22,18 @@ scratch="$(mktemp -d "${TMPDIR:-/tmp}/rrq-differential.XXXXXX")"
 trap 'rm -rf "$scratch"' EXIT
 inputs="$scratch/inputs.tsv"
 "$target_dir/debug/rrq-differential" --count "$count" --seed "$seed" > "$inputs"
-echo "== differential: $count inputs (seed $seed), Rust verdicts: $(cut -f2 "$inputs" | sort | uniq -c | tr -s ' ' | tr '\n' ' ')"
+# The golden corpus too, in the same format (its verdicts are the reference's as well): every
+# corpus reject must also get byte-identical FrameError messages in Python and TypeScript.
+python3 - generated/golden >> "$inputs" <<'PY'
+import json, pathlib, sys
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
+    for case in json.loads(path.read_text(encoding="utf-8"))["cases"]:
+        if case["verdict"] == "accept":
+            print(f"{case['frame']}\taccept\t{case['canonical']}\t-")
+        else:
+            print(f"{case['frame']}\treject\t{case['error']['kind']}\t{case['error'].get('path', '-')}")
+PY
+echo "== differential: $count inputs (seed $seed) and the golden corpus ($(($(wc -l < "$inputs") - count)) cases), Rust verdicts: $(cut -f2 "$inputs" | sort | uniq -c | tr -s ' ' | tr '\n' ' ')"
 
 python="python3"
 [ -x tests/python/.venv/bin/python ] && python="tests/python/.venv/bin/python"
