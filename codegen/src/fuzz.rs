@@ -97,7 +97,7 @@ impl Writer<'_> {
     fn random_string(&mut self) -> String {
         let mut s = String::new();
         for _ in 0..self.rng.below(3) + 1 {
-            let piece: &str = *self.rng.pick(STRINGS);
+            let piece = STRINGS[self.rng.below(STRINGS.len())];
             s.push_str(piece);
         }
         s
@@ -151,7 +151,7 @@ impl Writer<'_> {
         let choice = if depth > 5 { self.rng.below(5) } else { self.rng.below(7) };
         match choice {
             0 => self.out.push_str("null"),
-            1 => self.out.push_str(*self.rng.pick(&["true", "false"])),
+            1 => self.out.push_str(if self.rng.chance(50) { "true" } else { "false" }),
             2 => self.integer(None, None),
             3 => self.float(),
             4 => {
@@ -197,7 +197,7 @@ impl Writer<'_> {
 
     fn value(&mut self, ty: &Type, depth: usize) {
         match ty {
-            Type::Bool => self.out.push_str(*self.rng.pick(&["true", "false"])),
+            Type::Bool => self.out.push_str(if self.rng.chance(50) { "true" } else { "false" }),
             Type::String => {
                 let s = self.random_string();
                 self.string(&s);

@@ -63,7 +63,7 @@ pub const ERROR_MESSAGES: &[(&str, &str, &str)] = &[
     ("deadline_passed", "timeout", "the deadline {deadline} passed before the handler started"),
     ("deadline_exceeded", "timeout", "the deadline {deadline} passed while the handler was running"),
     ("busy", "busy", "the connection already has {limit} requests in flight"),
-    ("invalid_frame", "invalid_frame", "invalid frame: {error}"),
+    ("invalid_frame", "invalid_frame", "{error}"),
     (
         "unsupported_protocol_version",
         "unsupported_protocol_version",
