@@ -27,8 +27,14 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
 hostile="$target_dir/debug/rrq-hostile"
 
-out="$(mktemp -d "${TMPDIR:-/tmp}/rrq-hostile.XXXXXX")"
-trap 'rm -rf "$out"' EXIT
+# RRQ_HOSTILE_OUT=DIR keeps each runner's results (DIR/LANG.jsonl) and stderr (DIR/LANG.log).
+if [ -n "${RRQ_HOSTILE_OUT:-}" ]; then
+  out="$RRQ_HOSTILE_OUT"
+  mkdir -p "$out"
+else
+  out="$(mktemp -d "${TMPDIR:-/tmp}/rrq-hostile.XXXXXX")"
+  trap 'rm -rf "$out"' EXIT
+fi
 
 runners=(python typescript)
 status=0
