@@ -2197,6 +2197,30 @@ async fn max_frame_many_values(ctx: &mut Ctx) {
         Err(e) => return ctx.p.push(e),
     };
     let started = Instant::now();
+    // Meanwhile, small requests on other connections: how long does the big frame hold them up?
+    // (Reported, not asserted: decoding runs on the runner's one event loop.)
+    let stop = Arc::new(AtomicBool::new(false));
+    let others = {
+        let (addr, stop) = (ctx.addr, stop.clone());
+        tokio::spawn(async move {
+            let mut slowest = Duration::ZERO;
+            let mut k = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let req = echo(&format!("beside-many-values-{k}"));
+                let t = Instant::now();
+                if wire::call(addr, &req, Duration::from_secs(60))
+                    .await
+                    .is_err()
+                {
+                    return Err(format!("{}: no answer", req.request_id));
+                }
+                slowest = slowest.max(t.elapsed());
+                k += 1;
+                sleep(Duration::from_millis(100)).await;
+            }
+            Ok(slowest)
+        })
+    };
     if let Err(e) = client.write(&bytes).await {
         return ctx.p.push(format!("a frame of {n} values: {e}"));
     }
@@ -2241,6 +2265,12 @@ async fn max_frame_many_values(ctx: &mut Ctx) {
         }
     }
     ctx.fact("answered_ms", started.elapsed().as_millis() as u64);
+    stop.store(true, Ordering::Relaxed);
+    match others.await {
+        Ok(Ok(slowest)) => ctx.fact("slowest_other_request_ms", slowest.as_millis() as u64),
+        Ok(Err(e)) => ctx.p.push(format!("a request beside the big frame: {e}")),
+        Err(e) => ctx.p.push(format!("a task failed: {e}")),
+    }
 }
 
 async fn oversized_response(ctx: &mut Ctx) {
