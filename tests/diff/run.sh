@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
-# Compatibility with the last release: `rrq-codegen diff` of the built-in protocol schema against
-# the latest schema in generated/schema/history. Fails on a change that breaks either direction
-# (new writer → old reader, old writer → new reader), unless the protocol_version was bumped,
-# which is how a breaking release is declared (docs/COMPATIBILITY.md).
+# Compatibility with the released versions (docs/COMPATIBILITY.md):
+#
+# 1. `rrq-codegen diff` of the built-in protocol schema against the latest schema in
+#    generated/schema/history. Fails on a change that breaks either direction (new writer → old
+#    reader, old writer → new reader), unless the protocol_version was bumped, which is how a
+#    breaking release is declared.
+# 2. Version skew, for every release in the history: the release's golden frames
+#    (<version>.golden.tsv, frozen at the release) are decoded by the current bindings in all
+#    three languages, and the result must be what the diff (`--format json`) predicts:
+#    `rrq-differential --skew` checks the current Rust reference against the prediction and
+#    writes the expected verdicts, which the generated Python package (stdlib and accelerated
+#    mode) and TypeScript package must then reproduce exactly.
+#
+# Needs the TypeScript package built (tests/typescript/run.sh) and, for the accelerated Python
+# mode, the Python test venv (tests/python/run.sh): test.sh runs those first.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
 shopt -s nullglob
@@ -14,14 +25,19 @@ if [ "${#released[@]}" -eq 0 ]; then
   exit 1
 fi
 latest="$(printf '%s\n' "${released[@]}" | sort -V | tail -n 1)"
-echo "diff against $latest"
 
+cargo build --quiet -p rrq-codegen --bins
+target_dir="${CARGO_TARGET_DIR:-target}"
+codegen="$target_dir/debug/rrq-codegen"
+differential="$target_dir/debug/rrq-differential"
+
+echo "== diff against $latest"
 status=0
-cargo run --quiet -p rrq-codegen -- diff "$latest" || status=$?
+"$codegen" diff "$latest" || status=$?
 case "$status" in
   0) echo "compatible with $latest" ;;
   1)
-    if cargo run --quiet -p rrq-codegen -- diff "$latest" --format json 2>/dev/null \
+    if "$codegen" diff "$latest" --format json 2>/dev/null \
         | grep -q '"category": "protocol_version_changed"'; then
       echo "breaking changes, declared by a new protocol_version: allowed"
     else
@@ -31,3 +47,53 @@ case "$status" in
     ;;
   *) echo "rrq-codegen diff failed (exit $status)" >&2; exit "$status" ;;
 esac
+
+# The replays need the other languages' packages; say so rather than skip.
+dist=generated/typescript/dist
+if [ ! -f "$dist/index.js" ]; then
+  echo "version skew: $dist/index.js is missing: build the TypeScript package first (tests/typescript/run.sh)" >&2
+  exit 1
+fi
+python="python3"
+[ -x tests/python/.venv/bin/python ] && python="tests/python/.venv/bin/python"
+if ! "$python" -c "import orjson" 2>/dev/null; then
+  echo "version skew: no orjson in $python for the accelerated Python mode: create the venv first (tests/python/run.sh)" >&2
+  exit 1
+fi
+
+scratch="$(mktemp -d "${TMPDIR:-/tmp}/rrq-skew.XXXXXX")"
+trap 'rm -rf "$scratch"' EXIT
+status=0
+for schema in $(printf '%s\n' "${released[@]}" | sort -V); do
+  version="$(basename "$schema" .schema.json)"
+  record="generated/schema/history/$version.golden.tsv"
+  echo
+  echo "== version skew: $version's golden frames through the current bindings"
+  if [ ! -f "$record" ]; then
+    echo "no $record: every release keeps its golden frames (generated/schema/history/README.md)" >&2
+    status=1
+    continue
+  fi
+  diff_status=0
+  "$codegen" diff "$schema" --format json > "$scratch/$version.diff.json" || diff_status=$?
+  if [ "$diff_status" -gt 1 ]; then
+    echo "rrq-codegen diff $schema failed (exit $diff_status)" >&2
+    status=1
+    continue
+  fi
+  # Rust: the prediction, checked against the current reference; the expected lines for the rest.
+  if ! "$differential" --skew "$scratch/$version.diff.json" --old-schema "$schema" --old-frames "$record" \
+      > "$scratch/$version.expected.tsv"; then
+    status=1
+    continue
+  fi
+  for mode in 0 1; do
+    RRQ_RUNNER_ACCELERATE=$mode PYTHONPATH=generated/python "$python" tests/differential/verdicts.py \
+      < "$scratch/$version.expected.tsv" || status=1
+  done
+  node tests/differential/verdicts.mjs "$dist" < "$scratch/$version.expected.tsv" || status=1
+done
+if [ "$status" -ne 0 ]; then
+  echo "version skew: the current bindings do not treat old frames as the diff predicts (see above)" >&2
+fi
+exit "$status"
