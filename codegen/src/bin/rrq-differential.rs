@@ -315,6 +315,11 @@ impl Predicted {
 /// omit) can be rejected by new readers although the change is compatible.
 const WRITER_DEPENDENT: [&str; 3] = ["field_made_required", "field_made_non_nullable", "type_changed"];
 
+/// Categories after which a frame they touch cannot be accepted any more: it uses an enum value
+/// or tag the current readers no longer know. (`field_added_required` too, for the canonical
+/// frames of old writers, which never write the field; a hand-made frame may carry it.)
+const SURELY_REJECTED: [&str; 2] = ["enum_value_removed", "tag_value_removed"];
+
 /// What walking a frame along the old schema's IR met.
 #[derive(Default)]
 struct Touch {
@@ -637,6 +642,9 @@ enum Expect {
     /// Only compatible (old→new) changes touch it and the old release accepted it: accepted,
     /// canonical bytes different only where those changes act.
     StillAccepted,
+    /// Only changes that leave the current readers no way to accept it touch it: rejected (the
+    /// error kind and path are not predicted).
+    Rejected,
     /// A breaking change touches it (or a compatible one whose verdict rests on what old
     /// writers write, for a frame no old writer writes, or it was a reject): its verdict may
     /// change; if both releases accept it, canonical bytes may differ only where changes act.
@@ -794,8 +802,13 @@ fn skew(diff_path: &Path, old_schema_path: &Path, old_frames_path: &Path) -> Res
         let t = touch(&old_ir, &frame);
         let touching: Vec<&Predicted> = changes.iter().filter(|c| t.meets(&c.loc, limits)).collect();
         let writer_dependent = touching.iter().any(|c| WRITER_DEPENDENT.contains(&c.category.as_str()));
+        let surely_rejected = |c: &&Predicted| {
+            SURELY_REJECTED.contains(&c.category.as_str()) || (case.canonical && c.category == "field_added_required")
+        };
         let expect = if touching.is_empty() {
             Expect::Same
+        } else if touching.iter().all(surely_rejected) {
+            Expect::Rejected
         } else if touching.iter().all(|c| !c.breaking) && case.old.accepted() && (case.canonical || !writer_dependent) {
             Expect::StillAccepted
         } else {
@@ -817,6 +830,9 @@ fn skew(diff_path: &Path, old_schema_path: &Path, old_frames_path: &Path) -> Res
             } else {
                 format!("the diff predicts {}, the current Rust gives {}", case.old.short(), current.short())
             }),
+            Expect::Rejected if current.accepted() => {
+                wrong.push("the diff predicts it is rejected now, the current Rust accepts it".to_string())
+            }
             Expect::StillAccepted if !current.accepted() => {
                 wrong.push(format!("the diff predicts it stays accepted, the current Rust gives {}", current.short()))
             }
@@ -852,7 +868,13 @@ fn skew(diff_path: &Path, old_schema_path: &Path, old_frames_path: &Path) -> Res
             } else {
                 format!("{} → {}", case.old.short(), current.short())
             };
-            tally.changed.push(format!("{}: {what} ({})", case.name, because()));
+            let expectation = match expect {
+                Expect::Same => "must stay identical",
+                Expect::StillAccepted => "must stay accepted",
+                Expect::Rejected => "must be rejected",
+                Expect::MayChange => "may change",
+            };
+            tally.changed.push(format!("{}: {what} ({expectation}: {})", case.name, because()));
         }
         if !wrong.is_empty() {
             violations.push(format!("{}: {} ({})", case.name, wrong.join("; "), because()));
@@ -875,12 +897,13 @@ fn skew(diff_path: &Path, old_schema_path: &Path, old_frames_path: &Path) -> Res
     }
     let _ = writeln!(
         text,
-        "  {} frames ({} recorded, {} canonical frames of recorded accepts): {} untouched by the diff (must stay identical), {} must stay accepted, {} may change",
+        "  {} frames ({} recorded, {} canonical frames of recorded accepts): {} untouched by the diff (must stay identical), {} must stay accepted, {} must be rejected, {} may change",
         cases.len(),
         cases.iter().filter(|c| !c.canonical).count(),
         cases.iter().filter(|c| c.canonical).count(),
         by_expect.get(&Expect::Same).unwrap_or(&0),
         by_expect.get(&Expect::StillAccepted).unwrap_or(&0),
+        by_expect.get(&Expect::Rejected).unwrap_or(&0),
         by_expect.get(&Expect::MayChange).unwrap_or(&0)
     );
     if violations.is_empty() {
