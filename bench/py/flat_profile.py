@@ -42,8 +42,11 @@ def main() -> None:
     print(f"\ntop {top} by self time (share of busy time):")
     for n, t in sorted(((n, t) for n, t in selfs.items() if not any(i in n for i in IDLE)), key=lambda x: -x[1])[:top]:
         print(f"{100 * t / busy:6.1f}%  {n}")
-    print(f"\ntop {top} by total time (share of busy time), rrq_runner functions:")
-    for n, t in sorted(((n, t) for n, t in total.items() if "rrq_runner" in n), key=lambda x: -x[1])[:top]:
+    print(f"\ntop {top} by total (inclusive) time, rrq_runner functions below the event loop"
+          " (share of busy time; awaits excluded):")
+    skip = ("<module>", "main ", "serve ")
+    for n, t in sorted(((n, t) for n, t in total.items() if "rrq_runner" in n and not n.startswith(skip)),
+                       key=lambda x: -x[1])[:top]:
         print(f"{100 * t / busy:6.1f}%  {n}")
 
 

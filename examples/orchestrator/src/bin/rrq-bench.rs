@@ -32,7 +32,10 @@ use tokio::process::{Child, Command};
 use tokio::time::{sleep, timeout, Instant};
 
 #[derive(Parser)]
-#[command(name = "rrq-bench", about = "Fixtures and the load generator of ./bench.sh")]
+#[command(
+    name = "rrq-bench",
+    about = "Fixtures and the load generator of ./bench.sh"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -103,7 +106,9 @@ fn main() -> Result<()> {
         Cmd::Fixtures { out } => fixtures(&out),
         Cmd::Load(args) => {
             // One thread: the load generator should take at most one of the machine's cores.
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(load(args))
         }
     }
@@ -113,26 +118,42 @@ fn main() -> Result<()> {
 // Fixtures
 
 fn ts(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).expect("fixture timestamp").with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(text)
+        .expect("fixture timestamp")
+        .with_timezone(&Utc)
 }
 
 /// The positional and keyword arguments of the typical request (and of every load request).
 fn typical_args() -> (Vec<Value>, BTreeMap<String, Value>) {
-    let args = vec![json!(184467), json!("customer-7781@example.com"), json!(249.99), json!(true)];
+    let args = vec![
+        json!(184467),
+        json!("customer-7781@example.com"),
+        json!(249.99),
+        json!(true),
+    ];
     let kwargs = json!({
         "currency": "EUR",
         "items": [{"qty": 2, "sku": "SKU-10442"}],
         "priority": 5,
     });
-    let Value::Object(map) = kwargs else { unreachable!() };
+    let Value::Object(map) = kwargs else {
+        unreachable!()
+    };
     (args, map.into_iter().collect())
 }
 
-fn typical_request(job_id: &str, request_id: &str, function: &str, enqueue: DateTime<Utc>, deadline: DateTime<Utc>) -> ExecutionRequest {
+fn typical_request(
+    job_id: &str,
+    request_id: &str,
+    function: &str,
+    enqueue: DateTime<Utc>,
+    deadline: DateTime<Utc>,
+) -> ExecutionRequest {
     let (args, kwargs) = typical_args();
-    let trace: BTreeMap<String, String> = [
-        ("traceparent".to_string(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_string()),
-    ]
+    let trace: BTreeMap<String, String> = [(
+        "traceparent".to_string(),
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_string(),
+    )]
     .into_iter()
     .collect();
     ExecutionRequest {
@@ -171,7 +192,9 @@ fn fixtures(out: &std::path::Path) -> Result<()> {
             job_id: Some("job-8f3a2c91d7e4".to_string()),
             request_id: Some("job-8f3a2c91d7e4:2".to_string()),
             status: OutcomeStatus::Success,
-            result: Some(json!({"args": args, "kwargs": kwargs, "order_id": 184467, "state": "accepted"})),
+            result: Some(
+                json!({"args": args, "kwargs": kwargs, "order_id": 184467, "state": "accepted"}),
+            ),
             error: None,
             retry_after_seconds: None,
         },
@@ -191,7 +214,10 @@ fn fixtures(out: &std::path::Path) -> Result<()> {
             json!({"frame_len": frame.len(), "body": String::from_utf8(body.to_vec())?}),
         );
     }
-    std::fs::write(out.join("fixtures.json"), serde_json::to_vec_pretty(&Value::Object(index))?)?;
+    std::fs::write(
+        out.join("fixtures.json"),
+        serde_json::to_vec_pretty(&Value::Object(index))?,
+    )?;
     eprintln!("rrq-bench: fixtures written to {}", out.display());
     Ok(())
 }
@@ -226,7 +252,13 @@ async fn start_target(label: &str, command: &str, ready: Duration) -> Result<Tar
         .spawn()
         .with_context(|| format!("could not start `{command}`"))?;
     let pid = child.id().context("runner exited at once")? as i32;
-    let mut target = Target { label: label.to_string(), command: command.to_string(), child, pid, addr };
+    let mut target = Target {
+        label: label.to_string(),
+        command: command.to_string(),
+        child,
+        pid,
+        addr,
+    };
     let deadline = Instant::now() + ready;
     loop {
         if let Some(status) = target.child.try_wait()? {
@@ -254,7 +286,11 @@ async fn stop_target(t: &mut Target) {
 fn clock_ticks() -> f64 {
     // SAFETY: sysconf has no preconditions.
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 { t as f64 } else { 100.0 }
+    if t > 0 {
+        t as f64
+    } else {
+        100.0
+    }
 }
 
 /// utime+stime (clock ticks) of a /proc/PID/stat line and its process group.
@@ -291,7 +327,10 @@ fn group_cpu_ticks(pgid: i32) -> u64 {
 }
 
 fn self_cpu_ticks() -> u64 {
-    std::fs::read_to_string("/proc/self/stat").ok().and_then(|t| parse_stat(&t)).map_or(0, |x| x.1)
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|t| parse_stat(&t))
+        .map_or(0, |x| x.1)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,7 +348,8 @@ impl Gen {
         let rid = format!("{job}:1");
         let now = DateTime::<Utc>::from(std::time::SystemTime::now());
         let req = typical_request(&job, &rid, "echo", now, now + chrono::Duration::hours(1));
-        let frame = encode_frame(&RunnerMessage::Request { payload: req }).expect("request encodes");
+        let frame =
+            encode_frame(&RunnerMessage::Request { payload: req }).expect("request encodes");
         (job, rid, frame)
     }
 }
@@ -320,17 +360,36 @@ fn expected_result() -> Value {
 }
 
 /// Checks one response body against the pending requests; returns the request's send time.
-fn verify(body: &[u8], pending: &mut HashMap<String, (String, Instant)>, expected: &Value) -> Result<Instant> {
-    let message = decode_message(body)
-        .map_err(|e| anyhow::anyhow!("undecodable response: {e}: {}", String::from_utf8_lossy(body)))?;
-    let RunnerMessage::Response { payload } = message else { bail!("not a response: {}", String::from_utf8_lossy(body)) };
-    let rid = payload.request_id.as_deref().context("response without request_id")?;
-    let Some((job, sent)) = pending.remove(rid) else { bail!("response to an unknown or already answered request_id {rid:?}") };
+fn verify(
+    body: &[u8],
+    pending: &mut HashMap<String, (String, Instant)>,
+    expected: &Value,
+) -> Result<Instant> {
+    let message = decode_message(body).map_err(|e| {
+        anyhow::anyhow!(
+            "undecodable response: {e}: {}",
+            String::from_utf8_lossy(body)
+        )
+    })?;
+    let RunnerMessage::Response { payload } = message else {
+        bail!("not a response: {}", String::from_utf8_lossy(body))
+    };
+    let rid = payload
+        .request_id
+        .as_deref()
+        .context("response without request_id")?;
+    let Some((job, sent)) = pending.remove(rid) else {
+        bail!("response to an unknown or already answered request_id {rid:?}")
+    };
     if payload.job_id.as_deref() != Some(job.as_str()) {
         bail!("job_id {:?} does not match {job:?}", payload.job_id);
     }
     if payload.status != OutcomeStatus::Success {
-        bail!("status {:?}: {}", payload.status, String::from_utf8_lossy(body));
+        bail!(
+            "status {:?}: {}",
+            payload.status,
+            String::from_utf8_lossy(body)
+        );
     }
     if payload.result.as_ref() != Some(expected) {
         bail!("echo result differs: {}", String::from_utf8_lossy(body));
@@ -348,13 +407,21 @@ const IO_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Conn {
     async fn open(addr: SocketAddr) -> Result<Conn> {
-        let stream = timeout(IO_TIMEOUT, TcpStream::connect(addr)).await.context("connect timed out")??;
+        let stream = timeout(IO_TIMEOUT, TcpStream::connect(addr))
+            .await
+            .context("connect timed out")??;
         stream.set_nodelay(true)?;
-        Ok(Conn { stream, decoder: FrameDecoder::new(), buf: vec![0; 64 * 1024] })
+        Ok(Conn {
+            stream,
+            decoder: FrameDecoder::new(),
+            buf: vec![0; 64 * 1024],
+        })
     }
 
     async fn send(&mut self, bytes: &[u8]) -> Result<()> {
-        timeout(IO_TIMEOUT, self.stream.write_all(bytes)).await.context("write timed out")??;
+        timeout(IO_TIMEOUT, self.stream.write_all(bytes))
+            .await
+            .context("write timed out")??;
         Ok(())
     }
 
@@ -368,11 +435,18 @@ impl Conn {
             if !bodies.is_empty() {
                 return Ok(bodies);
             }
-            let n = timeout(IO_TIMEOUT, self.stream.read(&mut self.buf)).await.context("read timed out")??;
+            let n = timeout(IO_TIMEOUT, self.stream.read(&mut self.buf))
+                .await
+                .context("read timed out")??;
             if n == 0 {
-                bail!("runner closed the connection ({} bytes of a partial frame)", self.decoder.buffered());
+                bail!(
+                    "runner closed the connection ({} bytes of a partial frame)",
+                    self.decoder.buffered()
+                );
             }
-            self.decoder.push(&self.buf[..n]).map_err(|e| anyhow::anyhow!("bad frame: {e}"))?;
+            self.decoder
+                .push(&self.buf[..n])
+                .map_err(|e| anyhow::anyhow!("bad frame: {e}"))?;
         }
     }
 }
@@ -388,10 +462,20 @@ fn micros(d: Duration) -> u32 {
 }
 
 /// One request at a time on `conn` (or a fresh connection each time) until `until`.
-async fn one_at_a_time(addr: SocketAddr, fresh: bool, until: Instant, mut gen: Gen, expected: &Value) -> Result<Slice> {
+async fn one_at_a_time(
+    addr: SocketAddr,
+    fresh: bool,
+    until: Instant,
+    mut gen: Gen,
+    expected: &Value,
+) -> Result<Slice> {
     let mut out = Slice::default();
     let mut pending = HashMap::new();
-    let mut conn = if fresh { None } else { Some(Conn::open(addr).await?) };
+    let mut conn = if fresh {
+        None
+    } else {
+        Some(Conn::open(addr).await?)
+    };
     while Instant::now() < until {
         let (job, rid, frame) = gen.next();
         let start = Instant::now();
@@ -418,12 +502,21 @@ async fn one_at_a_time(addr: SocketAddr, fresh: bool, until: Instant, mut gen: G
     Ok(out)
 }
 
-async fn pipelined(addr: SocketAddr, window: usize, until: Instant, mut gen: Gen, expected: &Value) -> Result<Slice> {
+async fn pipelined(
+    addr: SocketAddr,
+    window: usize,
+    until: Instant,
+    mut gen: Gen,
+    expected: &Value,
+) -> Result<Slice> {
     let mut out = Slice::default();
     let mut pending: HashMap<String, (String, Instant)> = HashMap::new();
     let mut conn = Conn::open(addr).await?;
     let mut batch = Vec::new();
-    let fill = |n: usize, gen: &mut Gen, pending: &mut HashMap<String, (String, Instant)>, batch: &mut Vec<u8>| {
+    let fill = |n: usize,
+                gen: &mut Gen,
+                pending: &mut HashMap<String, (String, Instant)>,
+                batch: &mut Vec<u8>| {
         batch.clear();
         let now = Instant::now();
         for _ in 0..n {
@@ -450,9 +543,19 @@ async fn pipelined(addr: SocketAddr, window: usize, until: Instant, mut gen: Gen
     Ok(out)
 }
 
-async fn run_slice(mode: Mode, addr: SocketAddr, dur: Duration, window: usize, tag: &str, expected: &Value) -> Result<Slice> {
+async fn run_slice(
+    mode: Mode,
+    addr: SocketAddr,
+    dur: Duration,
+    window: usize,
+    tag: &str,
+    expected: &Value,
+) -> Result<Slice> {
     let until = Instant::now() + dur;
-    let gen = |i: usize| Gen { seq: 0, prefix: format!("{tag}-c{i}") };
+    let gen = |i: usize| Gen {
+        seq: 0,
+        prefix: format!("{tag}-c{i}"),
+    };
     match mode {
         Mode::Serial => one_at_a_time(addr, false, until, gen(0), expected).await,
         Mode::Fresh => one_at_a_time(addr, true, until, gen(0), expected).await,
@@ -502,7 +605,11 @@ fn median(v: &[f64]) -> f64 {
     }
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 async fn load(args: LoadArgs) -> Result<()> {
@@ -527,7 +634,16 @@ async fn load(args: LoadArgs) -> Result<()> {
     for (mi, &mode) in modes.iter().enumerate() {
         for (ti, t) in targets.iter().enumerate() {
             let tag = format!("warm-{}-{}", mode.name(), t.label);
-            if let Err(e) = run_slice(mode, t.addr, Duration::from_millis(args.warmup_ms), args.window, &tag, &expected).await {
+            if let Err(e) = run_slice(
+                mode,
+                t.addr,
+                Duration::from_millis(args.warmup_ms),
+                args.window,
+                &tag,
+                &expected,
+            )
+            .await
+            {
                 acc.entry((mi, ti)).or_default().error = Some(format!("warm-up: {e:#}"));
             }
         }
@@ -546,7 +662,15 @@ async fn load(args: LoadArgs) -> Result<()> {
                 let cpu0 = group_cpu_ticks(t.pid);
                 let self0 = self_cpu_ticks();
                 let w0 = Instant::now();
-                let r = run_slice(mode, t.addr, Duration::from_millis(args.slice_ms), args.window, &tag, &expected).await;
+                let r = run_slice(
+                    mode,
+                    t.addr,
+                    Duration::from_millis(args.slice_ms),
+                    args.window,
+                    &tag,
+                    &expected,
+                )
+                .await;
                 let wall = w0.elapsed();
                 let cpu = group_cpu_ticks(t.pid).saturating_sub(cpu0);
                 let own = self_cpu_ticks().saturating_sub(self0);
@@ -558,7 +682,8 @@ async fn load(args: LoadArgs) -> Result<()> {
                         a.self_ticks += own;
                         if s.requests > 0 {
                             a.rounds_rps.push(s.requests as f64 / wall.as_secs_f64());
-                            a.rounds_cpu_us.push(cpu as f64 * tick_us / s.requests as f64);
+                            a.rounds_cpu_us
+                                .push(cpu as f64 * tick_us / s.requests as f64);
                         }
                         a.latencies_us.extend(s.latencies_us);
                     }
@@ -569,7 +694,12 @@ async fn load(args: LoadArgs) -> Result<()> {
                 }
             }
         }
-        eprintln!("rrq-bench: round {}/{} done ({:.0} s)", round + 1, args.rounds, started.elapsed().as_secs_f64());
+        eprintln!(
+            "rrq-bench: round {}/{} done ({:.0} s)",
+            round + 1,
+            args.rounds,
+            started.elapsed().as_secs_f64()
+        );
     }
     let mut results = Vec::new();
     for (mi, &mode) in modes.iter().enumerate() {
@@ -608,7 +738,12 @@ async fn load(args: LoadArgs) -> Result<()> {
         "results": results,
     });
     println!("{}", serde_json::to_string_pretty(&doc)?);
-    let failed = doc["results"].as_array().unwrap().iter().filter(|r| r["verified"] != Value::Bool(true)).count();
+    let failed = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["verified"] != Value::Bool(true))
+        .count();
     if failed > 0 {
         bail!("{failed} (mode, target) pair(s) failed verification");
     }
