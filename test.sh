@@ -32,3 +32,6 @@ tests/differential/run.sh 20000
 
 step "end to end: the Rust orchestrator drives the Python and TypeScript runners"
 tests/e2e/run.sh
+
+step "hostile clients against both runners (bad frames, slow and idle clients, 10 000 in flight, memory bounds)"
+tests/hostile/run.sh
