@@ -264,3 +264,27 @@ fn the_check_follows_the_diff_report_not_the_decoder() {
         run.report
     );
 }
+
+#[test]
+fn every_released_schema_keeps_its_golden_frames() {
+    let dir = history("");
+    let mut releases = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let Some(version) = name.strip_suffix(".schema.json") else { continue };
+        releases += 1;
+        let record = std::fs::read_to_string(dir.join(format!("{version}.golden.tsv")))
+            .unwrap_or_else(|e| panic!("{version}: no golden frames next to the schema ({e}): see the history README"));
+        let first = record.lines().next().unwrap();
+        assert!(first.starts_with(&format!("# Golden frames of rrq-protocol {version} ")), "{version}: header {first}");
+        for line in record.lines().filter(|l| !l.starts_with('#')) {
+            let columns: Vec<&str> = line.split('\t').collect();
+            assert_eq!(columns.len(), 5, "{version}: {line}");
+            assert!(matches!(columns[2], "accept" | "reject"), "{version}: {line}");
+            for b64 in [columns[1]].into_iter().chain((columns[2] == "accept").then_some(columns[3])) {
+                assert!(STANDARD.decode(b64).unwrap().len() <= 65_536, "{version}: a case over 64 KiB: {}", columns[0]);
+            }
+        }
+    }
+    assert!(releases >= 1);
+}
