@@ -18,14 +18,14 @@ cargo run --quiet -p rrq-codegen -- check
 step "schema: draft 2020-12 metaschema and verdicts against the Rust crate (Python jsonschema)"
 tests/schema/run.sh
 
-step "schema: compatibility with the latest release (rrq-codegen diff)"
-tests/diff/run.sh
-
 step "python: generated package (mypy --strict, ruff, pytest in stdlib and accelerated mode, pip install)"
 tests/python/run.sh
 
 step "typescript: generated package (tsc --strict, node:test, npm pack)"
 tests/typescript/run.sh
+
+step "schema: compatibility with the latest release (rrq-codegen diff) and version skew"
+tests/diff/run.sh
 
 step "differential fuzzing: Rust, Python (both modes) and TypeScript agree on IR-generated inputs"
 tests/differential/run.sh 20000

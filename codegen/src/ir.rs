@@ -375,14 +375,16 @@ impl Lowering<'_> {
             let (ty, nullable) = self.field_type(schema, &at)?;
             let is_required = required.contains(field);
             let default = schema.get("default").cloned();
+            // An optional any-JSON field without a default is serde's `Option<Value>`, which
+            // reads `null` as no value; other fields are nullable exactly when their schema
+            // allows `null`.
+            let nullable = nullable || (ty == Type::Any && !is_required && default.is_none());
             fields.push(Field {
                 name: field.clone(),
                 doc: schema.as_object().map(doc).unwrap_or_default(),
                 ty,
                 required: is_required,
-                // serde lets a field be absent only if it has a default or is an `Option`, so an
-                // optional field without a default is an `Option`: `null` means no value.
-                nullable: nullable || (!is_required && default.is_none()),
+                nullable,
                 default,
                 always_written: written.contains(field),
             });
@@ -722,7 +724,7 @@ mod tests {
                 ("any", true, false, true),
                 ("flag", false, false, true),
                 ("kind", false, true, false),
-                ("ratio", false, true, false),
+                ("ratio", false, false, false),
             ]
         );
         assert_eq!(field(thing, "n").ty, Type::Integer { min: Some(-128), max: Some(127) });
