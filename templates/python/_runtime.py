@@ -14,7 +14,6 @@ import contextvars
 import dataclasses
 import inspect
 import ipaddress
-import json
 import signal
 import socket
 import sys
@@ -24,7 +23,7 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
 
 from ._codec import FRAME_HEADER_LEN, FrameError, decode_message, encode_frame
-from ._json import format_timestamp
+from ._json import format_timestamp, lenient_strings
 from ._messages import error_message
 from ._models import (
 {%- for name in c.runtime_imports %}
@@ -314,23 +313,13 @@ class Runner:
             ))
 
     def _answer_undecodable(self, connection: _Connection, body: bytes, error: FrameError) -> None:
-        ids: dict[str, str] = {}
-        try:
-            value = json.loads(body)
-        except (ValueError, RecursionError):
-            value = None
-        content = value.get({{ c.r.content_key }}) if isinstance(value, dict) else None
-        if isinstance(content, dict):
-            for label, key in (("request", {{ c.r.request_id_key }}), ("job", {{ c.r.job_id_key }})):
-                item = content.get(key)
-                if isinstance(item, str):
-                    try:
-                        item.encode("utf-8")
-                    except UnicodeEncodeError:
-                        continue
-                    ids[label] = item
-        if not ids:
-            _log(f"ignoring an undecodable frame from {connection.peer}: {error}")
+        # The answering rule (the same in every runner): the ids are read by the lenient
+        # reading (`lenient_strings`); each one that is a string of Unicode scalar values is
+        # echoed; with neither, nothing is answered.
+        found = lenient_strings(body, {{ c.r.content_key }}, ({{ c.r.request_id_key }}, {{ c.r.job_id_key }})) or {}
+        ids = {"request": found.get({{ c.r.request_id_key }}), "job": found.get({{ c.r.job_id_key }})}
+        if ids["request"] is None and ids["job"] is None:
+            _log(f"ignoring an undecodable frame from {connection.peer} (no readable ids): {error}")
             return
         connection.send({{ c.r.outcome }}(
             {{ c.r.out_job_id }}=ids.get("job"),

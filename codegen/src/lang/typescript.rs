@@ -435,6 +435,9 @@ struct Glue {
     req_protocol_version: String,
     req_request_id: String,
     req_job_id: String,
+    /// String literals of the request's id keys (read from undecodable bodies).
+    req_request_id_key: String,
+    req_job_id_key: String,
     req_function_name: String,
     req_context: String,
     req_args: String,
@@ -482,6 +485,8 @@ impl Glue {
             req_protocol_version: prop(&r.req_protocol_version),
             req_request_id: prop(&r.req_request_id),
             req_job_id: prop(&r.req_job_id),
+            req_request_id_key: lit(&r.req_request_id),
+            req_job_id_key: lit(&r.req_job_id),
             req_function_name: prop(&r.req_function_name),
             req_context: prop(&r.req_context),
             req_args: prop(&r.req_args),

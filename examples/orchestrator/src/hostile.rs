@@ -97,8 +97,9 @@ pub const SCENARIOS: &[Scenario] = &[
     scenario("length_ffffffff", "a length header of 0xFFFFFFFF (and one of MAX_FRAME_LEN+1 sent without a body) -> that connection closed at once without an answer; a request in flight on another connection still succeeds", SMALL, "the announced 4 GiB must never be allocated"),
     scenario("length_zero", "a length header of 0 (alone, and between two valid requests in one write) -> connection closed, the request after it never answered", SMALL, SMALL_WHY),
     scenario("truncated_then_close", "half a frame (and half a header) then FIN, or then RST -> closed quietly, no answer", SMALL, SMALL_WHY),
-    scenario("invalid_utf8", "bodies with invalid UTF-8 (garbage, overlong, cut sequences) or lone surrogate escapes, each followed at once by a valid request on the same connection", SMALL, SMALL_WHY),
-    scenario("invalid_json", "bodies that are not JSON (cut, trailing bytes, trailing comma, NaN, 1e400, nesting 200 and 100 000 deep), each followed at once by a valid request", SMALL, SMALL_WHY),
+    scenario("invalid_utf8", "bodies with invalid UTF-8 (garbage; overlong, cut, surrogate and beyond-U+10FFFF sequences with the ids intact: no answer) or lone surrogate escapes (an id holding one is not echoed), each followed at once by a valid request on the same connection", SMALL, SMALL_WHY),
+    scenario("invalid_json", "bodies that are not JSON (cut, trailing bytes, trailing comma, BOM, NaN, -Infinity, 01, raw tab: no answer) or that only the lenient reading accepts (1e400, a 5000-digit integer, nesting 200, 100 000 and 1 000 000 deep: invalid_frame with the ids), each followed at once by a valid request", SMALL, SMALL_WHY),
+    scenario("answering_rule_keys", "how the answering rule finds the ids: keys compared after unescaping, the last of duplicate payloads / ids wins, only payload's own members count", SMALL, SMALL_WHY),
     scenario("json_array", "JSON arrays as the body (empty, numbers, a request wrapped in an array), each followed at once by a valid request", SMALL, SMALL_WHY),
     scenario("payload_null", "payload null / absent / a string / an array, and bodies null, 42, \"x\", {} (ids unreadable: no answer), while requests are in flight on another connection", SMALL, SMALL_WHY),
     scenario("unknown_type", "type \"bogus\", \"Request\", null, absent, with readable ids -> invalid_frame with the ids echoed", SMALL, SMALL_WHY),
@@ -313,6 +314,248 @@ fn show(bytes: &[u8]) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The answering rule
+
+/// The ids a runner echoes when it answers a frame of sound length that fails to decode
+/// (`invalid_frame`): `(job_id, request_id)`; a runner answers only when one is `Some`.
+///
+/// The rule every runner follows (docs/RUNNER-LIMITS.md, "Answering undecodable frames"): the
+/// body is read by a *lenient reading* that differs from the protocol's JSON only in letting
+/// through numbers of any magnitude, lone surrogate escapes and any nesting depth; it still
+/// requires valid UTF-8 and RFC 8259 syntax (no byte-order mark, no `NaN`, nothing after the
+/// value). If the body is such a text whose root is an object, the last member `payload` (keys
+/// compared after unescaping) is an object, and its last member `job_id` / `request_id` is a
+/// string of Unicode scalar values, that id is echoed. This function is the reference of that
+/// rule: the reference runner answers with it and the hostile scenarios expect exactly its
+/// verdict from every runner. It never recurses and builds no value.
+pub fn answerable_ids(body: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return (None, None);
+    };
+    match (Lenient { t: text.as_bytes(), i: 0 }).read() {
+        Some((job, request)) => (job, request),
+        None => (None, None),
+    }
+}
+
+struct Lenient<'a> {
+    t: &'a [u8],
+    i: usize,
+}
+
+impl Lenient<'_> {
+    fn at(&self) -> Option<u8> {
+        self.t.get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.at(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    /// A string token at `i`: `Some(value)` (`None` inside when it holds a lone surrogate or
+    /// was not `wanted`), or `None` when the token is invalid.
+    fn string(&mut self, wanted: bool) -> Option<Option<String>> {
+        self.i += 1;
+        let mut units: Vec<u16> = Vec::new();
+        loop {
+            let c = self.at()?;
+            match c {
+                b'"' => break,
+                b'\\' => {
+                    let e = *self.t.get(self.i + 1)?;
+                    self.i += 2;
+                    let unit = match e {
+                        b'"' => 0x22,
+                        b'\\' => 0x5c,
+                        b'/' => 0x2f,
+                        b'b' => 0x08,
+                        b'f' => 0x0c,
+                        b'n' => 0x0a,
+                        b'r' => 0x0d,
+                        b't' => 0x09,
+                        b'u' => {
+                            let hex = self.t.get(self.i..self.i + 4)?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return None;
+                            }
+                            self.i += 4;
+                            u16::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?
+                        }
+                        _ => return None,
+                    };
+                    if wanted {
+                        units.push(unit);
+                    }
+                }
+                0x00..=0x1f => return None,
+                _ => {
+                    // One UTF-8 character (the body is valid UTF-8).
+                    let len = match c {
+                        0x00..=0x7f => 1,
+                        0xc0..=0xdf => 2,
+                        0xe0..=0xef => 3,
+                        _ => 4,
+                    };
+                    if wanted {
+                        let ch = std::str::from_utf8(&self.t[self.i..self.i + len]).ok()?;
+                        units.extend(ch.encode_utf16());
+                    }
+                    self.i += len;
+                }
+            }
+        }
+        self.i += 1;
+        Some(if wanted { String::from_utf16(&units).ok() } else { None })
+    }
+
+    fn number(&mut self) -> bool {
+        let digits = |s: &mut Self| {
+            let start = s.i;
+            while matches!(s.at(), Some(b'0'..=b'9')) {
+                s.i += 1;
+            }
+            s.i > start
+        };
+        if self.at() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.at() {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                digits(self);
+            }
+            _ => return false,
+        }
+        if self.at() == Some(b'.') {
+            self.i += 1;
+            if !digits(self) {
+                return false;
+            }
+        }
+        if matches!(self.at(), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.at(), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if !digits(self) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// `Some((job_id, request_id))` when the text is JSON under the lenient reading.
+    fn read(mut self) -> Option<(Option<String>, Option<String>)> {
+        #[derive(PartialEq)]
+        enum State {
+            Value,
+            Key,
+            After,
+        }
+        const KEYS: [&str; 2] = ["job_id", "request_id"];
+        let mut found: [Option<String>; 2] = [None, None];
+        let mut stack: Vec<u8> = Vec::new();
+        let mut in_payload = false;
+        let mut wanted: Option<usize> = None;
+        let mut state = State::Value;
+        self.ws();
+        loop {
+            match state {
+                State::Value => {
+                    let c = self.at()?;
+                    match c {
+                        b'{' | b'[' => {
+                            wanted = None;
+                            stack.push(c);
+                            self.i += 1;
+                            self.ws();
+                            if self.at() == Some(c + 2) {
+                                stack.pop();
+                                self.i += 1;
+                                state = State::After;
+                            } else if c == b'{' {
+                                state = State::Key;
+                            }
+                        }
+                        b'"' => {
+                            let value = self.string(wanted.is_some())?;
+                            if let (Some(k), Some(v)) = (wanted.take(), value) {
+                                found[k] = Some(v);
+                            }
+                            state = State::After;
+                        }
+                        _ => {
+                            wanted = None;
+                            let rest = &self.t[self.i..];
+                            if c == b'-' || c.is_ascii_digit() {
+                                if !self.number() {
+                                    return None;
+                                }
+                            } else if rest.starts_with(b"true") || rest.starts_with(b"null") {
+                                self.i += 4;
+                            } else if rest.starts_with(b"false") {
+                                self.i += 5;
+                            } else {
+                                return None;
+                            }
+                            state = State::After;
+                        }
+                    }
+                }
+                State::Key => {
+                    if self.at() != Some(b'"') {
+                        return None;
+                    }
+                    let depth = stack.len();
+                    let key = self.string(depth == 1 || (depth == 2 && in_payload))?;
+                    self.ws();
+                    if self.at() != Some(b':') {
+                        return None;
+                    }
+                    self.i += 1;
+                    self.ws();
+                    if depth == 1 {
+                        in_payload = key.as_deref() == Some("payload");
+                        if in_payload {
+                            found = [None, None];
+                        }
+                    } else if depth == 2 && in_payload {
+                        if let Some(k) = KEYS.iter().position(|k| key.as_deref() == Some(*k)) {
+                            found[k] = None;
+                            wanted = Some(k);
+                        }
+                    }
+                    state = State::Value;
+                }
+                State::After => {
+                    self.ws();
+                    let Some(&open) = stack.last() else {
+                        return (self.i == self.t.len()).then(|| {
+                            let [job, request] = found;
+                            (job, request)
+                        });
+                    };
+                    match self.at()? {
+                        b',' => {
+                            self.i += 1;
+                            self.ws();
+                            state = if open == b'{' { State::Key } else { State::Value };
+                        }
+                        c if c == open + 2 => {
+                            stack.pop();
+                            self.i += 1;
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // A raw client connection
 
 /// What one read of the next frame produced.
@@ -419,7 +662,8 @@ enum Answer {
         ty: &'static str,
         path: Option<String>,
     },
-    /// Either nothing or that error: the contract leaves it open (noted in the facts).
+    /// Either nothing or that answer: a race the contract cannot decide (a request written just
+    /// before a framing error may finish before the connection closes, or not).
     NothingOr(Box<Answer>),
 }
 
@@ -726,6 +970,7 @@ async fn dispatch(name: &str, ctx: &mut Ctx) {
         "truncated_then_close" => truncated_then_close(ctx).await,
         "invalid_utf8" => content(ctx, invalid_utf8()).await,
         "invalid_json" => content(ctx, invalid_json()).await,
+        "answering_rule_keys" => content(ctx, rule_keys()).await,
         "json_array" => content(ctx, json_array()).await,
         "payload_null" => content(ctx, payload_null()).await,
         "unknown_type" => content(ctx, unknown_type()).await,
@@ -993,12 +1238,23 @@ fn ids(job: Option<&str>, request: Option<&str>) -> Ids {
     (job.map(str::to_string), request.map(str::to_string))
 }
 
-/// A body that is unreadable (no answer).
+/// Checks a case's stated ids against the reference of the answering rule.
+fn check_rule(label: &str, body: &[u8], job: Option<&str>, request: Option<&str>) {
+    let (j, r) = answerable_ids(body);
+    assert_eq!(
+        (j.as_deref(), r.as_deref()),
+        (job, request),
+        "{label}: the answering rule (answerable_ids) reads other ids than the case states"
+    );
+}
+
+/// A body whose ids cannot be read by the answering rule: no answer.
 fn silent(label: &str, body: Vec<u8>) -> Bad {
     assert!(
         decode_message(&body).is_err(),
         "{label}: the Rust decoder accepts it"
     );
+    check_rule(label, &body, None, None);
     // A unique key for the ledger: an answer with these ids is impossible, so any answer the
     // ledger cannot match shows up as "a response no frame asked for".
     Bad {
@@ -1009,9 +1265,11 @@ fn silent(label: &str, body: Vec<u8>) -> Bad {
     }
 }
 
-/// A decodable-JSON body with readable ids that fails to decode: `invalid_frame`, naming the
-/// field the Rust decoder names.
+/// A body that fails to decode and whose ids the answering rule reads (exactly `job` and
+/// `request`): `invalid_frame` with exactly those ids, naming the field the Rust decoder
+/// names (when the body is JSON the protocol accepts and the error has a path).
 fn invalid(label: &str, body: Vec<u8>, job: Option<&str>, request: Option<&str>) -> Bad {
+    check_rule(label, &body, job, request);
     let path = rust_path(&body).filter(|p| p != "$");
     Bad {
         label: label.to_string(),
@@ -1024,28 +1282,6 @@ fn invalid(label: &str, body: Vec<u8>, job: Option<&str>, request: Option<&str>)
     }
 }
 
-/// Readable ids, but the contract leaves it open whether they must be read: nothing, or
-/// `invalid_frame` with exactly these ids. That is the case for bodies the protocol crate does
-/// not count as well-formed JSON (error kind `json`: invalid UTF-8, numbers out of range, lone
-/// surrogate escapes, nesting deeper than MAX_NESTING_DEPTH) although a lenient parser (Python's
-/// `json`, `JSON.parse`) reads their ids: the Rust reference runner stays silent, the generated
-/// runners may answer.
-fn either(label: &str, body: Vec<u8>, job: Option<&str>, request: Option<&str>) -> Bad {
-    assert!(
-        decode_message(&body).is_err(),
-        "{label}: the Rust decoder accepts it"
-    );
-    Bad {
-        label: label.to_string(),
-        body,
-        ids: ids(job, request),
-        answer: Answer::NothingOr(Box::new(Answer::Error {
-            ty: "invalid_frame",
-            path: None,
-        })),
-    }
-}
-
 /// A serialized request (`job-<tag>` / `req-<tag>`) with `needle` replaced by `with`.
 fn spliced(tag: &str, needle: &str, with: &[u8]) -> Vec<u8> {
     let text = bytes_of(&value_of(&echo(tag)));
@@ -1054,6 +1290,28 @@ fn spliced(tag: &str, needle: &str, with: &[u8]) -> Vec<u8> {
     let mut out = text[..at].to_vec();
     out.extend_from_slice(with);
     out.extend_from_slice(&text[at + needle.len()..]);
+    out
+}
+
+/// An echo request (`job-<tag>` / `req-<tag>`) whose payload's `job_id` / `request_id` are
+/// replaced by raw JSON text where given.
+fn with_raw_ids(tag: &str, job: Option<&[u8]>, request: Option<&[u8]>) -> Vec<u8> {
+    let mut v = value_of(&echo(tag));
+    v["payload"]["job_id"] = json!("@@JOB@@");
+    v["payload"]["request_id"] = json!("@@REQ@@");
+    let body = bytes_of(&v);
+    let job_text = format!("\"job-{tag}\"");
+    let request_text = format!("\"req-{tag}\"");
+    let body = splice_bytes(&body, b"\"@@JOB@@\"", job.unwrap_or(job_text.as_bytes()));
+    splice_bytes(&body, b"\"@@REQ@@\"", request.unwrap_or(request_text.as_bytes()))
+}
+
+/// `body` with the first `needle` replaced by `with`.
+fn splice_bytes(body: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    let at = find_bytes(body, needle).unwrap_or_else(|| panic!("{} not in the body", show(needle)));
+    let mut out = body[..at].to_vec();
+    out.extend_from_slice(with);
+    out.extend_from_slice(&body[at + needle.len()..]);
     out
 }
 
@@ -1120,40 +1378,52 @@ fn big_echo(job_id: &str, request_id: &str, f: u8, n: usize, kwargs: Value) -> (
 }
 
 fn invalid_utf8() -> Vec<Bad> {
-    let j = |t: &str| format!("job-{t}");
-    let r = |t: &str| format!("req-{t}");
     let mut out = vec![silent(
         "garbage bytes",
         vec![0xFF, 0xFE, 0xFD, 0x80, 0x81, 0x00, 0xC0],
     )];
+    // The answering rule requires valid UTF-8: no answer, even with the ids intact.
     for (tag, needle, with) in [
         ("utf8-ff", "é😀", &b"\xFF\xFE"[..]),
         ("utf8-overlong", "echo", &b"ech\xC0\xAF"[..]),
         ("utf8-cut", "é😀", &b"\xE2\x82"[..]),
         ("utf8-surrogate-bytes", "é😀", &b"\xED\xA0\x80"[..]),
+        ("utf8-above-max", "é😀", &b"\xF4\x90\x80\x80"[..]),
     ] {
-        out.push(either(
-            &format!("invalid UTF-8 ({tag})"),
+        out.push(silent(
+            &format!("invalid UTF-8 ({tag}) inside a string, ids intact"),
             spliced(tag, needle, with),
-            Some(&j(tag)),
-            Some(&r(tag)),
         ));
     }
-    // Valid UTF-8 text, but an escape that is no Unicode scalar value.
-    let tag = "lone-surrogate-id";
-    let body = spliced(tag, &format!("\"{}\"", r(tag)), br#""\ud800""#);
-    out.push(either(
+    // Valid UTF-8 text, but an escape that is no Unicode scalar value: the lenient reading
+    // lets it through; an id holding one is not echoed.
+    out.push(invalid(
         "lone surrogate escape as request_id",
-        body,
-        Some(&j(tag)),
+        with_raw_ids("lone-surrogate-id", None, Some(br#""\ud800""#)),
+        Some("job-lone-surrogate-id"),
         None,
     ));
+    out.push(silent(
+        "lone surrogate escapes in both ids",
+        with_raw_ids("lone-surrogates", Some(br#""x\ud800\ud800""#), Some(br#""\udc00x""#)),
+    ));
     let tag = "lone-surrogate-arg";
-    out.push(either(
+    out.push(invalid(
         "lone surrogate escape in args",
         spliced(tag, "é😀", br"\udc00"),
-        Some(&j(tag)),
-        Some(&r(tag)),
+        Some("job-lone-surrogate-arg"),
+        Some("req-lone-surrogate-arg"),
+    ));
+    let tag = "surrogate-pair-id";
+    out.push(invalid(
+        "an id with an escaped surrogate pair (valid), args with a lone surrogate",
+        splice_bytes(
+            &with_raw_ids(tag, None, Some(br#""req-\ud83d\ude00""#)),
+            "é😀".as_bytes(),
+            br"\ud800",
+        ),
+        Some("job-surrogate-pair-id"),
+        Some("req-😀"),
     ));
     out
 }
@@ -1162,6 +1432,8 @@ fn invalid_json() -> Vec<Bad> {
     let full = bytes_of(&value_of(&echo("json-cut")));
     let mut trailing = bytes_of(&value_of(&echo("json-trailing")));
     trailing.extend_from_slice(b" x");
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend(bytes_of(&value_of(&echo("json-bom"))));
     let mut out = vec![
         silent("JSON cut in half", full[..full.len() / 2].to_vec()),
         silent("trailing bytes after the JSON", trailing),
@@ -1178,42 +1450,119 @@ fn invalid_json() -> Vec<Bad> {
             "single quotes",
             b"{'type':'request','payload':{'job_id':'j','request_id':'r'}}".to_vec(),
         ),
+        silent("a byte-order mark before the request", bom),
+        silent(
+            "NaN literal in kwargs",
+            spliced("json-nan", "\"tag\":\"json-nan\"", b"\"tag\":NaN"),
+        ),
+        silent(
+            "-Infinity in args",
+            spliced("json-infinity", "\"é😀\"", b"-Infinity"),
+        ),
+        silent(
+            "a leading zero (01) in args",
+            spliced("json-leading-zero", "\"é😀\"", b"01"),
+        ),
+        silent(
+            "a raw tab inside a string",
+            spliced("json-raw-tab", "é😀", b"a\tb"),
+        ),
     ];
-    let tag = "json-nan";
-    out.push(either(
-        "NaN literal in kwargs",
-        spliced(tag, "\"tag\":\"json-nan\"", b"\"tag\":NaN"),
-        Some("job-json-nan"),
-        Some("req-json-nan"),
-    ));
-    let tag = "json-1e400";
-    out.push(either(
-        "number 1e400 (out of range)",
-        spliced(tag, "\"é😀\"", b"1e400"),
-        Some(&format!("job-{tag}")),
-        Some(&format!("req-{tag}")),
-    ));
+    // Numbers of any magnitude and any nesting depth pass the lenient reading.
+    for (tag, with) in [
+        ("json-1e400", b"1e400".to_vec()),
+        ("json-minus-1e400", b"-1e400".to_vec()),
+        ("json-long-integer", vec![b'9'; 5000]),
+    ] {
+        out.push(invalid(
+            &format!("number {} (beyond a 64-bit float)", show(&with[..with.len().min(12)])),
+            spliced(tag, "\"é😀\"", &with),
+            Some(&format!("job-{tag}")),
+            Some(&format!("req-{tag}")),
+        ));
+    }
     let deep = |n: usize| {
         let mut s = vec![b'['; n];
         s.resize(2 * n, b']');
         s
     };
-    let tag = "json-deep-200";
-    out.push(either(
-        "args nested 200 deep",
-        spliced(tag, "\"é😀\"", &deep(200)),
-        Some(&format!("job-{tag}")),
-        Some(&format!("req-{tag}")),
-    ));
-    let tag = "json-deep-100000";
-    out.push(either(
-        "args nested 100 000 deep",
-        spliced(tag, "\"é😀\"", &deep(100_000)),
-        Some(&format!("job-{tag}")),
-        Some(&format!("req-{tag}")),
+    for n in [200, 100_000, 1_000_000] {
+        let tag = format!("json-deep-{n}");
+        out.push(invalid(
+            &format!("args nested {n} deep"),
+            spliced(&tag, "\"é😀\"", &deep(n)),
+            Some(&format!("job-{tag}")),
+            Some(&format!("req-{tag}")),
+        ));
+    }
+    let mut unbalanced = deep(100_000);
+    unbalanced.pop();
+    out.push(silent(
+        "args nested 100 000 deep, one bracket short",
+        spliced("json-deep-short", "\"é😀\"", &unbalanced),
     ));
     out.push(silent("a body nested 100 000 deep", deep(100_000)));
     out
+}
+
+/// The answering rule's handling of keys: compared after unescaping, the last duplicate wins,
+/// only `payload`'s own members count.
+fn rule_keys() -> Vec<Bad> {
+    // A request without function_name (so that it fails to decode) and without its ids, with
+    // `members` (raw JSON) written first in its payload.
+    let with_members = |members: &str| {
+        let mut v = value_of(&echo("rule-keys"));
+        let payload = v["payload"].as_object_mut().unwrap();
+        for key in ["function_name", "job_id", "request_id"] {
+            payload.remove(key);
+        }
+        splice_bytes(&bytes_of(&v), b"\"payload\":{", format!(r#""payload":{{{members},"#).as_bytes())
+    };
+    vec![
+        invalid(
+            "escaped keys and an escaped id",
+            splice_bytes(
+                &with_members(r#""job\u005fid":"job-\u00e9scaped","request_id":"req-escaped""#),
+                b"\"payload\":",
+                br#""pay\u006coad":"#,
+            ),
+            Some("job-éscaped"),
+            Some("req-escaped"),
+        ),
+        invalid(
+            "two payloads: the last one's ids",
+            splice_bytes(
+                &with_members(r#""job_id":"job-dup-payload""#),
+                b"{",
+                br#"{"payload":{"job_id":"job-first","request_id":"req-first"},"#,
+            ),
+            Some("job-dup-payload"),
+            None,
+        ),
+        silent(
+            "two payloads, the last one null",
+            {
+                let mut body = with_members(r#""job_id":"job-dup-null""#);
+                body.pop(); // the closing brace of the envelope
+                body.extend_from_slice(b",\"payload\":null}");
+                body
+            },
+        ),
+        invalid(
+            "job_id twice, the last one an integer",
+            with_members(r#""job_id":"job-dup-ids","request_id":"req-dup-ids","job_id":7"#),
+            None,
+            Some("req-dup-ids"),
+        ),
+        silent(
+            "ids nested below payload only",
+            br#"{"type":"request","payload":{"context":{"job_id":"job-nested","request_id":"req-nested"}}}"#.to_vec(),
+        ),
+        silent(
+            "ids beside payload",
+            br#"{"type":"request","job_id":"job-beside","request_id":"req-beside","payload":{}}"#.to_vec(),
+        ),
+    ]
 }
 
 fn json_array() -> Vec<Bad> {
@@ -1414,15 +1763,11 @@ fn response_and_cancel() -> Vec<Bad> {
         response(failed),
         ids(Some("job-stray-3"), Some("req-stray-3")),
     ));
-    out.push(Bad {
-        label: "a response frame without ids".into(),
-        body: response(outcome(None, None)),
-        ids: (None, None),
-        answer: Answer::NothingOr(Box::new(Answer::Error {
-            ty: "unexpected_message",
-            path: None,
-        })),
-    });
+    out.push(unexpected(
+        "a response frame without ids (answered without ids)",
+        response(outcome(None, None)),
+        (None, None),
+    ));
     let mut v: Value = serde_json::from_slice(&response(outcome(
         Some("job-stray-bad"),
         Some("req-stray-bad"),
@@ -1497,43 +1842,30 @@ async fn content(ctx: &mut Ctx, bads: Vec<Bad>) {
         }
     }
     results.sort_by_key(|r| r.0);
-    let mut optional_answered = Vec::new();
-    let mut optional_silent = Vec::new();
-    for (_, bad, (p, answered)) in results {
+    for (_, bad, p) in results {
         for problem in p {
             ctx.p.push(format!("[sent {}] {problem}", show(&bad.body)));
         }
-        if matches!(bad.answer, Answer::NothingOr(_)) {
-            if answered {
-                optional_answered.push(bad.label.clone());
-            } else {
-                optional_silent.push(bad.label.clone());
-            }
-        }
     }
     ctx.fact("frames", count as u64);
-    if !optional_answered.is_empty() || !optional_silent.is_empty() {
-        ctx.fact("open_cases_answered", json!(optional_answered));
-        ctx.fact("open_cases_not_answered", json!(optional_silent));
-    }
     if let Some(b) = bystander {
         b.finish(ctx).await;
     }
 }
 
 /// One bad body followed in the same write by a valid request, on a new connection; then a
-/// second request once the answers are in. The problems, and whether an optional answer came.
-async fn bad_then_valid(addr: SocketAddr, i: usize, bad: &Bad) -> (Vec<String>, bool) {
+/// second request once the answers are in. The problems.
+async fn bad_then_valid(addr: SocketAddr, i: usize, bad: &Bad) -> Vec<String> {
     let mut p = Vec::new();
     let next = echo(&format!("after-bad-{i}"));
     let mut bytes = framed(&bad.body);
     bytes.extend(frame(&next));
     let mut client = match Client::connect(addr).await {
         Ok(c) => c,
-        Err(e) => return (vec![format!("{}: {e}", bad.label)], false),
+        Err(e) => return vec![format!("{}: {e}", bad.label)],
     };
     if let Err(e) = client.write(&bytes).await {
-        return (vec![format!("{}: {e}", bad.label)], false);
+        return vec![format!("{}: {e}", bad.label)];
     }
     let mut ledger = Ledger::default();
     ledger.expect(bad.label.clone(), bad.ids.clone(), bad.answer.clone());
@@ -1567,7 +1899,7 @@ async fn bad_then_valid(addr: SocketAddr, i: usize, bad: &Bad) -> (Vec<String>, 
             Err(e) => p.push(format!("{}: a second request: {e}", bad.label)),
         }
     }
-    (p, !ledger.optional_answered.is_empty())
+    p
 }
 
 async fn bad_frames_pipelined(ctx: &mut Ctx) {
@@ -1575,6 +1907,7 @@ async fn bad_frames_pipelined(ctx: &mut Ctx) {
     for group in [
         invalid_utf8(),
         invalid_json(),
+        rule_keys(),
         json_array(),
         payload_null(),
         unknown_type(),
@@ -2380,5 +2713,62 @@ async fn oversized_response(ctx: &mut Ctx) {
     ctx.fact("answered_ms", started.elapsed().as_millis() as u64);
     if let Some(t) = got_error {
         ctx.fact("error_type", t);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_content_case_states_what_the_answering_rule_reads() {
+        // Building the cases runs `check_rule` on every one of them.
+        let all: Vec<Bad> = [
+            invalid_utf8(),
+            invalid_json(),
+            rule_keys(),
+            json_array(),
+            payload_null(),
+            unknown_type(),
+            missing_fields(),
+            response_and_cancel(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        assert!(all.len() > 60, "{} cases", all.len());
+    }
+
+    #[test]
+    fn answerable_ids_follows_the_rule() {
+        let ids = |body: &[u8]| {
+            let (j, r) = answerable_ids(body);
+            (j.unwrap_or_default(), r.unwrap_or_default())
+        };
+        let s = |j: &str, r: &str| (j.to_string(), r.to_string());
+        assert_eq!(ids(br#"{"payload":{"job_id":"j","request_id":"r"}}"#), s("j", "r"));
+        assert_eq!(ids(br#" {"payload" : {"request_id":"r\n\u00e9\ud83d\ude00"} } "#), s("", "r\n\u{e9}\u{1f600}"));
+        assert_eq!(ids(br#"{"payload":{"job_id":"j\ud800","request_id":"r"},"x":[1e999,-0,"\udc00"]}"#), s("", "r"));
+        assert_eq!(ids(br#"{"payload":{"job_id":"a"},"payload":{"job_id":7}}"#), s("", ""));
+        assert_eq!(ids(br#"{"payload":{"job_id":"a"},"payload":{"job_id":"b","job_id":"c"}}"#), s("c", ""));
+        // Not JSON under the lenient reading: nothing.
+        for bad in [
+            &b"\xEF\xBB\xBF{\"payload\":{\"job_id\":\"j\"}}"[..],
+            br#"{"payload":{"job_id":"j"},"x":NaN}"#,
+            br#"{"payload":{"job_id":"j"},"x":01}"#,
+            br#"{"payload":{"job_id":"j"},"x":[1,]}"#,
+            br#"{"payload":{"job_id":"j"}} x"#,
+            br#"{"payload":{"job_id":"j"},"x":"\x"}"#,
+            b"{\"payload\":{\"job_id\":\"j\"},\"x\":\"\xED\xA0\x80\"}",
+            b"{\"payload\":{\"job_id\":\"j\"},\"x\":\"\t\"}",
+            br#"{"payload":{"job_id":"j"},"x":[[[}"#,
+        ] {
+            assert_eq!(answerable_ids(bad), (None, None), "{}", show(bad));
+        }
+        let mut deep = br#"{"payload":{"job_id":"j","x":"#.to_vec();
+        deep.extend(std::iter::repeat(b'[').take(1_000_000));
+        deep.extend(std::iter::repeat(b']').take(1_000_000));
+        deep.extend(b"}}");
+        assert_eq!(ids(&deep), s("j", ""));
     }
 }

@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from itertools import accumulate
 from json.encoder import encode_basestring as _c_encode_str
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -32,6 +33,7 @@ __all__ = [
     "format_float",
     "format_timestamp",
     "json_problem",
+    "lenient_strings",
     "loads",
     "parse_timestamp",
 ]
@@ -327,6 +329,216 @@ def json_problem(body: bytes) -> str:
     except _Problem as problem:
         return problem.cause
     return ""
+
+
+# ---------------------------------------------------------------------------------------------
+# The lenient reading (which ids an undecodable frame's answer echoes)
+
+_L_WS = r"[ \t\n\r]*"
+_L_STRING_RE = r'"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"'
+_L_NUMBER_RE = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+_L_SCALAR_RE = "(?:" + _L_STRING_RE + "|" + _L_NUMBER_RE + "|true|false|null)"
+_L_SPACE = re.compile(_L_WS)
+_L_STRING = re.compile(_L_STRING_RE)
+_L_SCALAR = re.compile(_L_SCALAR_RE)
+# Runs of array items / object members that are scalars, skipped by one regex call each (a
+# bounded count per call keeps the regex engine's memory small).
+_L_ITEMS = re.compile("(?:" + _L_WS + _L_SCALAR_RE + _L_WS + ",)" + "{0,4096}")
+_L_MEMBERS = re.compile(
+    "(?:" + _L_WS + _L_STRING_RE + _L_WS + ":" + _L_WS + _L_SCALAR_RE + _L_WS + ",)" + "{0,4096}"
+)
+_L_OPENS = re.compile(r"\[[\[ \t\n\r]*")
+_L_CLOSES = re.compile(r"[\]}][\]} \t\n\r]*")
+_L_DROP_WS = str.maketrans("", "", " \t\n\r")
+_L_OPENERS = str.maketrans("]}", "[{")
+_OPEN_OBJECT = 0x7B
+
+
+def _l_string_value(token: str) -> str:
+    if "\\" not in token:
+        return token[1:-1]
+    value: str = json.loads(token)
+    return value
+
+
+# Deepest body given to the standard library's (recursive) parser by `lenient_strings`.
+_LENIENT_C_DEPTH = 200
+_DEPTH_STEP = [0] * 256
+_DEPTH_STEP[0x5B] = _DEPTH_STEP[0x7B] = 1
+_DEPTH_STEP[0x5D] = _DEPTH_STEP[0x7D] = -1
+
+
+def _nested_deeper(body: bytes, limit: int) -> bool:
+    """Whether brackets outside strings nest deeper than `limit` (no loop in Python)."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    brackets = _STRINGS.sub(b"", body).translate(None, _NOT_BRACKETS)
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > limit
+
+
+def _lenient_constant(text: str) -> object:
+    raise ValueError(f"{text} is not JSON")
+
+
+def _lenient_number(text: str) -> int:
+    return 0
+
+
+_lenient_decode = json.JSONDecoder(
+    parse_constant=_lenient_constant, parse_int=_lenient_number, parse_float=_lenient_number
+).decode
+
+
+def lenient_strings(body: bytes | bytearray | memoryview, outer: str, keys: tuple[str, ...]) -> dict[str, str] | None:
+    """The members `keys` of the object that is member `outer` of the root object of `body`,
+    those that are strings of Unicode scalar values, read by the lenient reading; ``None`` when
+    `body` is not a JSON text under that reading.
+
+    The lenient reading differs from `loads` only in what it lets through: numbers of any
+    magnitude, lone surrogate escapes (inside strings that are not returned) and any nesting
+    depth. It still requires valid UTF-8 and RFC 8259 syntax (no byte-order mark, no ``NaN``,
+    no trailing bytes). As in `loads`, the last of duplicate keys wins (keys compared after
+    unescaping). It never recurses and builds no value, so any body a frame can hold is read
+    in bounded memory.
+    """
+    try:
+        text = bytes(body).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    # The standard library's parser reads exactly this grammar once its constants are refused
+    # (numbers are not even converted). It recurses (in C), so only shallow bodies go to it;
+    # the others take the scanner, which gives the same answer for every body (the tests
+    # compare the two) and is faster on deep bodies, slower on wide ones.
+    if not _nested_deeper(bytes(body), _LENIENT_C_DEPTH):
+        try:
+            value = _lenient_decode(text)
+        except ValueError:
+            return None
+        except RecursionError:
+            return _lenient_scan(text, outer, keys)
+    else:
+        return _lenient_scan(text, outer, keys)
+    found: dict[str, str] = {}
+    content = value.get(outer) if type(value) is dict else None
+    if type(content) is dict:
+        for key in keys:
+            item = content.get(key)
+            if type(item) is str and _SURROGATE.search(item) is None:
+                found[key] = item
+    return found
+
+
+def _lenient_scan(text: str, outer: str, keys: tuple[str, ...]) -> dict[str, str] | None:
+    """`lenient_strings` on decoded text, without recursion and without building values."""
+    n = len(text)
+    space = _L_SPACE.match
+    stack = bytearray()
+    found: dict[str, str] = {}
+    in_outer = False  # the depth-1 member being read is `outer`
+    wanted: str | None = None  # the key whose value comes next, when it is one of `keys`
+    i = space(text, 0).end()
+    state = 0  # 0: a value, 1: a key, 2: after a value
+    while True:
+        if state == 0:
+            if i >= n:
+                return None
+            c = text[i]
+            if c == "{":
+                wanted = None
+                stack.append(_OPEN_OBJECT)
+                i = space(text, i + 1).end()
+                if i < n and text[i] == "}":
+                    stack.pop()
+                    i += 1
+                    state = 2
+                else:
+                    state = 1
+            elif c == "[":
+                wanted = None
+                match = _L_OPENS.match(text, i)
+                assert match is not None
+                stack.extend(b"[" * match.group().count("["))
+                i = match.end()
+                if i < n and text[i] == "]":
+                    stack.pop()
+                    i += 1
+                    state = 2
+                else:
+                    i = _skip_items(text, i)
+            else:
+                match = _L_SCALAR.match(text, i)
+                if match is None:
+                    return None
+                if wanted is not None:
+                    if c == '"':
+                        value = _l_string_value(match.group())
+                        if _SURROGATE.search(value) is None:
+                            found[wanted] = value
+                    wanted = None
+                i = match.end()
+                state = 2
+        elif state == 1:
+            depth = len(stack)
+            if depth > 2 or (depth == 2 and not in_outer):
+                i = _skip_members(text, i)
+            match = _L_STRING.match(text, i)
+            if match is None:
+                return None
+            i = space(text, match.end()).end()
+            if i >= n or text[i] != ":":
+                return None
+            if depth == 1:
+                in_outer = _l_string_value(match.group()) == outer
+                if in_outer:
+                    found.clear()
+            elif depth == 2 and in_outer:
+                key = _l_string_value(match.group())
+                if key in keys:
+                    found.pop(key, None)
+                    wanted = key
+            i = space(text, i + 1).end()
+            state = 0
+        else:
+            i = space(text, i).end()
+            if not stack:
+                return found if i == n else None
+            if i >= n:
+                return None
+            c = text[i]
+            if c == ",":
+                i = space(text, i + 1).end()
+                if stack[-1] == _OPEN_OBJECT:
+                    state = 1
+                else:
+                    i = _skip_items(text, i)
+                    state = 0
+            elif c == "]" or c == "}":
+                match = _L_CLOSES.match(text, i)
+                assert match is not None
+                closers = match.group().translate(_L_DROP_WS).translate(_L_OPENERS)[::-1].encode("ascii")
+                k = len(closers)
+                if k > len(stack) or stack[-k:] != closers:
+                    return None
+                del stack[-k:]
+                i = match.end()
+            else:
+                return None
+
+
+def _skip_items(text: str, i: int) -> int:
+    while True:
+        end = _L_ITEMS.match(text, i).end()  # type: ignore[union-attr]
+        if end == i:
+            return _L_SPACE.match(text, i).end()  # type: ignore[union-attr]
+        i = end
+
+
+def _skip_members(text: str, i: int) -> int:
+    while True:
+        end = _L_MEMBERS.match(text, i).end()  # type: ignore[union-attr]
+        if end == i:
+            return _L_SPACE.match(text, i).end()  # type: ignore[union-attr]
+        i = end
 
 
 _ACCELERATE_VAR = "RRQ_RUNNER_ACCELERATE"

@@ -15,7 +15,6 @@ import contextvars
 import dataclasses
 import inspect
 import ipaddress
-import json
 import signal
 import socket
 import sys
@@ -25,7 +24,7 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar, cast
 
 from ._codec import FRAME_HEADER_LEN, FrameError, decode_message, encode_frame
-from ._json import format_timestamp
+from ._json import format_timestamp, lenient_strings
 from ._messages import error_message
 from ._models import (
     MAX_FRAME_LEN,
@@ -322,23 +321,13 @@ class Runner:
             ))
 
     def _answer_undecodable(self, connection: _Connection, body: bytes, error: FrameError) -> None:
-        ids: dict[str, str] = {}
-        try:
-            value = json.loads(body)
-        except (ValueError, RecursionError):
-            value = None
-        content = value.get("payload") if isinstance(value, dict) else None
-        if isinstance(content, dict):
-            for label, key in (("request", "request_id"), ("job", "job_id")):
-                item = content.get(key)
-                if isinstance(item, str):
-                    try:
-                        item.encode("utf-8")
-                    except UnicodeEncodeError:
-                        continue
-                    ids[label] = item
-        if not ids:
-            _log(f"ignoring an undecodable frame from {connection.peer}: {error}")
+        # The answering rule (the same in every runner): the ids are read by the lenient
+        # reading (`lenient_strings`); each one that is a string of Unicode scalar values is
+        # echoed; with neither, nothing is answered.
+        found = lenient_strings(body, "payload", ("request_id", "job_id")) or {}
+        ids = {"request": found.get("request_id"), "job": found.get("job_id")}
+        if ids["request"] is None and ids["job"] is None:
+            _log(f"ignoring an undecodable frame from {connection.peer} (no readable ids): {error}")
             return
         connection.send(ExecutionOutcome(
             job_id=ids.get("job"),

@@ -9,7 +9,7 @@
  */
 
 import { PROTOCOL_VERSION, type RunnerMessage, type RunnerMessageInit, type ExecutionRequest, type ExecutionOutcome, type ExecutionOutcomeInit, type CancelRequest } from "./protocol.js";
-import type { JsonInput } from "./json.js";
+import { lenientStrings, type JsonInput } from "./json.js";
 import { errorMessage } from "./messages.js";
 import type { Timestamp } from "./timestamp.js";
 
@@ -87,17 +87,14 @@ export function cancelFacts(cancel: Cancel): CancelFacts {
   };
 }
 
-/** The ids of a raw (undecodable) message body, those that are strings. */
-export function idsOfRaw(raw: unknown): Ids {
-  const content = typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>)["payload"] : undefined;
-  if (typeof content !== "object" || content === null) return {};
-  const c = content as Record<string, unknown>;
-  const jobId = c.job_id;
-  const requestId = c.request_id;
-  return {
-    jobId: typeof jobId === "string" ? jobId : undefined,
-    requestId: typeof requestId === "string" ? requestId : undefined,
-  };
+/**
+ * The ids the answer to an undecodable body echoes (the answering rule, the same in every
+ * runner): read by the lenient reading ({@link lenientStrings}), each one that is a string of
+ * Unicode scalar values; none when the body is not JSON under that reading.
+ */
+export function idsOfBody(body: Uint8Array): Ids {
+  const found = lenientStrings(body, "payload", ["job_id", "request_id"]);
+  return { jobId: found?.get("job_id"), requestId: found?.get("request_id") };
 }
 
 /** The ids an outcome carries, those that are strings. */

@@ -7,7 +7,7 @@
  */
 
 import { PROTOCOL_VERSION, type {{ g.root }}, type {{ g.root }}Init, type {{ g.request_type }}, type {{ g.outcome_type }}, type {{ g.outcome_type }}Init, type {{ g.cancel_type }} } from "./protocol.js";
-import type { JsonInput } from "./json.js";
+import { lenientStrings, type JsonInput } from "./json.js";
 import { errorMessage } from "./messages.js";
 import type { Timestamp } from "./timestamp.js";
 
@@ -85,17 +85,14 @@ export function cancelFacts(cancel: Cancel): CancelFacts {
   };
 }
 
-/** The ids of a raw (undecodable) message body, those that are strings. */
-export function idsOfRaw(raw: unknown): Ids {
-  const content = typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>)[{{ g.content_key }}] : undefined;
-  if (typeof content !== "object" || content === null) return {};
-  const c = content as Record<string, unknown>;
-  const jobId = c.{{ g.req_job_id }};
-  const requestId = c.{{ g.req_request_id }};
-  return {
-    jobId: typeof jobId === "string" ? jobId : undefined,
-    requestId: typeof requestId === "string" ? requestId : undefined,
-  };
+/**
+ * The ids the answer to an undecodable body echoes (the answering rule, the same in every
+ * runner): read by the lenient reading ({@link lenientStrings}), each one that is a string of
+ * Unicode scalar values; none when the body is not JSON under that reading.
+ */
+export function idsOfBody(body: Uint8Array): Ids {
+  const found = lenientStrings(body, {{ g.content_key }}, [{{ g.req_job_id_key }}, {{ g.req_request_id_key }}]);
+  return { jobId: found?.get({{ g.req_job_id_key }}), requestId: found?.get({{ g.req_request_id_key }}) };
 }
 
 /** The ids an outcome carries, those that are strings. */

@@ -443,6 +443,212 @@ class ExactParser {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The lenient reading (which ids an undecodable frame's answer echoes)
+
+const lenientDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+function isWellFormed(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (!(d >= 0xdc00 && d <= 0xdfff)) return false;
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * The members `keys` of the object that is member `outer` of the root object of `body`, those
+ * that are strings of Unicode scalar values, read by the lenient reading; `null` when `body`
+ * is not a JSON text under that reading.
+ *
+ * The lenient reading differs from the protocol's only in what it lets through: numbers of any
+ * magnitude, lone surrogate escapes (inside strings that are not returned) and any nesting
+ * depth. It still requires valid UTF-8 and RFC 8259 syntax (no byte-order mark, no `NaN`, no
+ * trailing bytes). The last of duplicate keys wins (keys compared after unescaping). It never
+ * recurses and builds no value, so any body a frame can hold is read in bounded memory.
+ */
+export function lenientStrings(body: Uint8Array, outer: string, keys: readonly string[]): Map<string, string> | null {
+  let t: string;
+  try {
+    t = lenientDecoder.decode(body);
+  } catch {
+    return null;
+  }
+  return new LenientScanner(t).read(outer, keys);
+}
+
+/** What the scanner reads next: a value, an object key, or what follows a value. */
+const Lenient = { Value: 0, Key: 1, After: 2 } as const;
+
+/** The scanner behind {@link lenientStrings}. */
+class LenientScanner {
+  private i = 0;
+  private stack = new Uint8Array(64);
+  private depth = 0;
+
+  constructor(private readonly t: string) {}
+
+  private ws(): void {
+    const t = this.t;
+    let c = t.charCodeAt(this.i);
+    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = t.charCodeAt(++this.i);
+  }
+
+  private push(open: number): void {
+    if (this.depth === this.stack.length) {
+      const grown = new Uint8Array(this.stack.length * 2);
+      grown.set(this.stack);
+      this.stack = grown;
+    }
+    this.stack[this.depth++] = open;
+  }
+
+  /** A string token at `i` (validated): its value when `wanted`, else `""`; `null` if invalid. */
+  private string(wanted: boolean): string | null {
+    const t = this.t;
+    const start = this.i;
+    let escaped = false;
+    let i = start + 1;
+    for (;;) {
+      const c = t.charCodeAt(i);
+      if (c === 0x22) break;
+      if (c === 0x5c) {
+        escaped = true;
+        const e = t.charCodeAt(i + 1);
+        if (e === 0x75) {
+          if (!/^[0-9a-fA-F]{4}$/.test(t.slice(i + 2, i + 6))) return null;
+          i += 6;
+        } else if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+          i += 2;
+        } else {
+          return null;
+        }
+      } else if (c >= 0x20) {
+        i++;
+      } else {
+        return null; // a control character, or the end of the text (NaN)
+      }
+    }
+    this.i = i + 1;
+    if (!wanted) return "";
+    return escaped ? (JSON.parse(t.slice(start, i + 1)) as string) : t.slice(start + 1, i);
+  }
+
+  /** A number token at `i` (RFC 8259 grammar, any magnitude); false if invalid. */
+  private number(): boolean {
+    const t = this.t;
+    const digit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+    let c = t.charCodeAt(this.i);
+    if (c === 0x2d) c = t.charCodeAt(++this.i);
+    if (c === 0x30) {
+      c = t.charCodeAt(++this.i);
+    } else if (digit(c)) {
+      while (digit(c)) c = t.charCodeAt(++this.i);
+    } else {
+      return false;
+    }
+    if (c === 0x2e) {
+      c = t.charCodeAt(++this.i);
+      if (!digit(c)) return false;
+      while (digit(c)) c = t.charCodeAt(++this.i);
+    }
+    if (c === 0x65 || c === 0x45) {
+      c = t.charCodeAt(++this.i);
+      if (c === 0x2b || c === 0x2d) c = t.charCodeAt(++this.i);
+      if (!digit(c)) return false;
+      while (digit(c)) c = t.charCodeAt(++this.i);
+    }
+    return true;
+  }
+
+  read(outer: string, keys: readonly string[]): Map<string, string> | null {
+    const t = this.t;
+    const n = t.length;
+    const found = new Map<string, string>();
+    let inOuter = false; // the depth-1 member being read is `outer`
+    let wanted: string | null = null; // the key whose value comes next, when it is one of `keys`
+    let state: number = Lenient.Value;
+    this.ws();
+    for (;;) {
+      if (state === Lenient.Value) {
+        const c = t.charCodeAt(this.i);
+        if (c === 0x7b || c === 0x5b) {
+          wanted = null;
+          this.push(c);
+          this.i++;
+          this.ws();
+          if (t.charCodeAt(this.i) === c + 2) {
+            // `{}` or `[]`
+            this.depth--;
+            this.i++;
+            state = Lenient.After;
+          } else {
+            state = c === 0x7b ? Lenient.Key : Lenient.Value;
+          }
+        } else if (c === 0x22) {
+          const value = this.string(wanted !== null);
+          if (value === null) return null;
+          if (wanted !== null && isWellFormed(value)) found.set(wanted, value);
+          wanted = null;
+          state = Lenient.After;
+        } else {
+          wanted = null;
+          if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+            if (!this.number()) return null;
+          } else if (t.startsWith("true", this.i)) {
+            this.i += 4;
+          } else if (t.startsWith("false", this.i)) {
+            this.i += 5;
+          } else if (t.startsWith("null", this.i)) {
+            this.i += 4;
+          } else {
+            return null;
+          }
+          state = Lenient.After;
+        }
+      } else if (state === Lenient.Key) {
+        if (t.charCodeAt(this.i) !== 0x22) return null;
+        const depth = this.depth;
+        const key = this.string(depth === 1 || (depth === 2 && inOuter));
+        if (key === null) return null;
+        this.ws();
+        if (t.charCodeAt(this.i) !== 0x3a) return null;
+        this.i++;
+        this.ws();
+        if (depth === 1) {
+          inOuter = key === outer;
+          if (inOuter) found.clear();
+        } else if (depth === 2 && inOuter && keys.includes(key)) {
+          found.delete(key);
+          wanted = key;
+        }
+        state = Lenient.Value;
+      } else {
+        this.ws();
+        if (this.depth === 0) return this.i === n ? found : null;
+        const c = t.charCodeAt(this.i);
+        const open = this.stack[this.depth - 1];
+        if (c === 0x2c) {
+          this.i++;
+          this.ws();
+          state = open === 0x7b ? Lenient.Key : Lenient.Value;
+        } else if (c === (open as number) + 2) {
+          this.depth--;
+          this.i++;
+        } else {
+          return null;
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Encoding
 
 /**

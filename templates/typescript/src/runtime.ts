@@ -137,11 +137,14 @@ class Connection {
   private readonly reader = new FrameReader();
   private paused = false;
   closed = false;
+  /** `HOST:PORT` of the peer, for log lines. */
+  readonly peer: string;
 
   constructor(
     private readonly runner: Runner,
     readonly socket: net.Socket,
   ) {
+    this.peer = formatAddress(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("drain", () => this.onDrain());
@@ -268,11 +271,13 @@ export class Runner {
       message = decodeMessage(body);
     } catch (error) {
       const reason = error instanceof FrameError ? error.message : String(error);
-      const ids = idsOfBody(body);
+      // The answering rule: the ids the lenient reading finds are echoed; with neither,
+      // nothing is answered.
+      const ids = glue.idsOfBody(body);
       if (ids.jobId !== undefined || ids.requestId !== undefined) {
         this.send(connection, failure(ids, "error", "invalidFrame", { error: reason }));
       } else {
-        this.log(`rrq-runner: ignoring an invalid frame: ${reason}`);
+        this.log(`rrq-runner: ignoring an undecodable frame from ${connection.peer} (no readable ids): ${reason}`);
       }
       return;
     }
@@ -435,14 +440,6 @@ function unindex(map: Map<string, Set<Job>>, key: string, job: Job): void {
   if (set === undefined) return;
   set.delete(job);
   if (set.size === 0) map.delete(key);
-}
-
-function idsOfBody(body: Uint8Array): glue.Ids {
-  try {
-    return glue.idsOfRaw(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body)));
-  } catch {
-    return {};
-  }
 }
 
 function resultOutcome(ids: Required<glue.Ids>, value: unknown): glue.OutcomeInit {

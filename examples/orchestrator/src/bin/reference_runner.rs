@@ -10,6 +10,7 @@
 //! rrq-reference-runner --tcp-socket 127.0.0.1:9000
 //! ```
 
+use rrq_example_orchestrator::hostile::answerable_ids;
 use rrq_example_orchestrator::report::write_reversed;
 use rrq_protocol::{
     decode_message, encode_frame, ExecutionError, ExecutionOutcome, ExecutionRequest, FrameDecoder,
@@ -151,26 +152,34 @@ async fn execute(req: ExecutionRequest, abort: oneshot::Receiver<Abort>) -> Opti
     }
 }
 
-fn frame(outcome: ExecutionOutcome, misbehave: Misbehave) -> Vec<u8> {
+/// The response frame for `outcome`. An outcome too large to send (its frame would exceed
+/// `MAX_FRAME_LEN`) is answered with an `error` outcome of type `FrameError` instead, as the
+/// generated runners do; `None` (logged) when even that cannot be encoded (ids that fill a frame).
+fn frame(outcome: ExecutionOutcome, misbehave: Misbehave) -> Option<Vec<u8>> {
     let mut outcome = outcome;
     if misbehave == Misbehave::WrongRequestId {
         outcome.request_id = outcome.request_id.map(|r| format!("{r}-wrong"));
     }
+    let ids = (outcome.job_id.clone(), outcome.request_id.clone());
     let message = RunnerMessage::Response { payload: outcome };
     if misbehave == Misbehave::NonCanonical {
         let mut body = Vec::new();
         write_reversed(&serde_json::to_value(&message).unwrap(), &mut body);
-        return rrq_example_orchestrator::wire::frame_body(&body);
+        return Some(rrq_example_orchestrator::wire::frame_body(&body));
     }
-    encode_frame(&message).expect("an outcome encodes")
-}
-
-/// The ids of a body that failed to decode, when they can be read as strings.
-fn readable_ids(body: &[u8]) -> Option<(Option<String>, Option<String>)> {
-    let value: Value = serde_json::from_slice(body).ok()?;
-    let field = |name: &str| value.get("payload")?.get(name)?.as_str().map(str::to_string);
-    let (job_id, request_id) = (field("job_id"), field("request_id"));
-    (job_id.is_some() || request_id.is_some()).then_some((job_id, request_id))
+    let err = match encode_frame(&message) {
+        Ok(frame) => return Some(frame),
+        Err(err) => err,
+    };
+    let message = format!("the handler's answer cannot be sent: {err}");
+    let fallback = RunnerMessage::Response { payload: plain_error(ids, message, "FrameError") };
+    match encode_frame(&fallback) {
+        Ok(frame) => Some(frame),
+        Err(again) => {
+            eprintln!("rrq-reference-runner: dropping a response that cannot be encoded: {again}");
+            None
+        }
+    }
 }
 
 fn plain_error(ids: (Option<String>, Option<String>), message: String, error_type: &str) -> ExecutionOutcome {
@@ -181,6 +190,12 @@ fn plain_error(ids: (Option<String>, Option<String>), message: String, error_typ
         result: None,
         error: Some(ExecutionError { message, error_type: Some(error_type.into()), code: None, details: None }),
         retry_after_seconds: None,
+    }
+}
+
+fn send(tx: &mpsc::UnboundedSender<Vec<u8>>, frame: Option<Vec<u8>>) {
+    if let Some(frame) = frame {
+        let _ = tx.send(frame);
     }
 }
 
@@ -226,7 +241,7 @@ async fn serve_connection(
                     let in_flight = inflight.entries.lock().unwrap().values().filter(|e| e.conn == conn).count();
                     if in_flight >= IN_FLIGHT_LIMIT {
                         let msg = format!("this connection already has {IN_FLIGHT_LIMIT} requests in flight");
-                        let _ = tx.send(frame(outcome_error(&payload, OutcomeStatus::Error, msg, "busy"), misbehave));
+                        send(&tx, frame(outcome_error(&payload, OutcomeStatus::Error, msg, "busy"), misbehave));
                         continue;
                     }
                     let (abort_tx, abort_rx) = oneshot::channel();
@@ -245,7 +260,7 @@ async fn serve_connection(
                         let outcome = execute(payload, abort_rx).await;
                         inflight.entries.lock().unwrap().remove(&key);
                         if let Some(outcome) = outcome {
-                            let _ = tx.send(frame(outcome, misbehave));
+                            send(&tx, frame(outcome, misbehave));
                         }
                     });
                 }
@@ -257,18 +272,17 @@ async fn serve_connection(
                 }
                 Ok(RunnerMessage::Response { payload }) => {
                     let msg = "a runner accepts only request and cancel frames, got a response".to_string();
-                    let _ = tx.send(frame(plain_error((payload.job_id, payload.request_id), msg, "unexpected_message"), misbehave));
+                    send(&tx, frame(plain_error((payload.job_id, payload.request_id), msg, "unexpected_message"), misbehave));
                 }
                 Err(err) => {
                     let message = match &err {
                         FrameError::Invalid(e) => e.to_string(),
                         other => other.to_string(),
                     };
-                    match readable_ids(&body) {
-                        Some(ids) => {
-                            let _ = tx.send(frame(plain_error(ids, message, "invalid_frame"), misbehave));
-                        }
-                        None => eprintln!("rrq-reference-runner: dropped an invalid frame: {message}"),
+                    // The answering rule every runner follows (see `answerable_ids`).
+                    match answerable_ids(&body) {
+                        (None, None) => eprintln!("rrq-reference-runner: ignoring an undecodable frame (no readable ids): {message}"),
+                        ids => send(&tx, frame(plain_error(ids, message, "invalid_frame"), misbehave)),
                     }
                 }
             }
