@@ -55,6 +55,11 @@ DEFAULT_HIGH_WATER = 1 << 20
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_CONTENT_KEY = {{ c.r.content_key }}
+_ID_KEYS = ({{ c.r.job_id_key }}, {{ c.r.request_id_key }})
+"""Where the answer to an undecodable frame finds the ids it echoes: ``_ID_KEYS`` (job, request)
+in the member ``_CONTENT_KEY`` of the body (see `Runner._answer_undecodable`)."""
+
 
 class RetryError(Exception):
     """Raise from a handler to ask for the job to run again, optionally after a delay."""
@@ -316,14 +321,14 @@ class Runner:
         # The answering rule (the same in every runner): the ids are read by the lenient
         # reading (`lenient_strings`); each one that is a string of Unicode scalar values is
         # echoed; with neither, nothing is answered.
-        found = lenient_strings(body, {{ c.r.content_key }}, ({{ c.r.request_id_key }}, {{ c.r.job_id_key }})) or {}
-        ids = {"request": found.get({{ c.r.request_id_key }}), "job": found.get({{ c.r.job_id_key }})}
-        if ids["request"] is None and ids["job"] is None:
+        found = lenient_strings(body, _CONTENT_KEY, _ID_KEYS) or {}
+        job_id, request_id = (found.get(key) for key in _ID_KEYS)
+        if job_id is None and request_id is None:
             _log(f"ignoring an undecodable frame from {connection.peer} (no readable ids): {error}")
             return
         connection.send({{ c.r.outcome }}(
-            {{ c.r.out_job_id }}=ids.get("job"),
-            {{ c.r.out_request_id }}=ids.get("request"),
+            {{ c.r.out_job_id }}=job_id,
+            {{ c.r.out_request_id }}=request_id,
             {{ c.r.out_status }}={{ c.r.status }}.{{ c.r.st_error }},
             {{ c.r.out_error }}={{ c.r.error }}(
                 {{ c.r.err_message }}=error_message({{ c.r.msg_invalid_frame.name }}, error=str(error)),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import random
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -36,6 +37,7 @@ from rrq_runner import (
     _json,
     read_frame,
 )
+from rrq_runner._runtime import _CONTENT_KEY, _ID_KEYS
 
 TEMPLATE: ExecutionRequest = next(
     m.payload for m in (decode_frame(frame_of(c)) for c in CORPUS if c["verdict"] == "accept") if isinstance(m, Request)
@@ -301,38 +303,122 @@ def test_truncated_frame_and_readiness_probe() -> None:
     run(main())
 
 
-def test_undecodable_frames_keep_the_connection() -> None:
+def _refuse_constant(text: str) -> object:
+    raise ValueError(text)
+
+
+def lenient_oracle(body: bytes) -> dict[str, str] | None:
+    """The answering rule's lenient reading, by the standard library's parser (exact for
+    bodies nested less deep than its recursion limit): valid UTF-8, RFC 8259 syntax (its
+    constants refused), any number, lone surrogate escapes allowed; the ids that are strings
+    of Unicode scalar values."""
+    try:
+        value = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    content = value.get(_CONTENT_KEY) if isinstance(value, dict) else None
+    if not isinstance(content, dict):
+        return {}
+    found = {}
+    for key in _ID_KEYS:
+        item = content.get(key)
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                continue
+            found[key] = item
+    return found
+
+
+def test_undecodable_frames_answered_by_the_answering_rule() -> None:
+    """Every rejected corpus frame of sound length: answered `invalid_frame` with exactly the ids
+    the answering rule reads (the FrameError message), or not at all; each is followed by a
+    request whose answer must come next, so that an answer owed to nobody would show."""
     ok = frame_of(next(c for c in CORPUS if c["verdict"] == "accept"))
     invalid = [c for c in CORPUS if c["verdict"] == "reject" and c["error"]["kind"] != "length"]
+    answered = silent = 0
 
     async def main() -> None:
+        nonlocal answered, silent
         async with running(registry()) as connect:
             client = await connect()
-            for case in invalid:
+            for i, case in enumerate(invalid):
                 frame = frame_of(case)
                 await client.send_raw(frame)
-                # The runtime answers whenever the ids can be read (leniently) from the body.
-                try:
-                    body = json.loads(frame[4:])
-                except (ValueError, RecursionError):
-                    body = None
-                payload = body.get("payload") if isinstance(body, dict) else None
-                readable = isinstance(payload, dict) and any(
-                    isinstance(payload.get(k), str) and payload[k].isprintable() for k in ("request_id", "job_id")
-                )
-                if readable:
-                    outcome = await client.receive()
-                    assert outcome.error is not None and outcome.error.type == ErrorType.INVALID_FRAME, case["name"]
-                    assert outcome.status == OutcomeStatus.ERROR
-                    with pytest.raises(FrameError) as info:
-                        decode_frame(frame)
-                    assert outcome.error.message == ir_message("invalid_frame", error=str(info.value))
-                    if "path" in case["error"]:
-                        assert str(info.value).startswith(case["error"]["path"] + ": ")
+                probe = request("echo", request_id=f"probe-{i}", job_id=f"probe-{i}")
+                await client.send(Request(probe))
+                expected = lenient_oracle(frame[4:]) or {}
+                outcome = await client.receive()
+                if not expected:
+                    silent += 1
+                    assert outcome.request_id == probe.request_id, (case["name"], outcome)
+                    continue
+                answered += 1
+                assert (outcome.job_id, outcome.request_id) == tuple(expected.get(k) for k in _ID_KEYS), case["name"]
+                assert outcome.status == OutcomeStatus.ERROR
+                assert outcome.error is not None and outcome.error.type == ErrorType.INVALID_FRAME, case["name"]
+                with pytest.raises(FrameError) as info:
+                    decode_frame(frame)
+                assert outcome.error.message == ir_message("invalid_frame", error=str(info.value))
+                if "path" in case["error"]:
+                    assert str(info.value).startswith(case["error"]["path"] + ": ")
+                assert (await client.receive()).request_id == probe.request_id, case["name"]
             # Still working after every bad frame.
             assert (await client.call(request("echo"))).status == OutcomeStatus.SUCCESS
             await client.send_raw(ok)
     run(main())
+    assert answered > 50 and silent > 10, (answered, silent)
+
+
+def _mutations(bodies: list[bytes], count: int) -> list[bytes]:
+    """Seeded random edits of `bodies` with the tokens the lenient reading decides on."""
+    pieces = [b"{", b"}", b"[", b"]", b",", b":", b'"', b"\\", b"\\u", b"d800", b"dc00", b"1e400", b"-0",
+              b"01", b"NaN", b"-Infinity", b" ", b"\n", b"\xef\xbb\xbf", b"\xed\xa0\x80", b"\xff", b"true",
+              b"nul", b"\x01", b"1.", b".5", b"e5", b"\t"]
+    for key in (_CONTENT_KEY, *_ID_KEYS):
+        pieces.append(json.dumps(key).encode())
+    rng = random.Random(8259)
+    out = []
+    for _ in range(count):
+        body = bytearray(rng.choice(bodies))
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randint(0, len(body))
+            if rng.random() < 0.5:
+                body[at:at] = rng.choice(pieces)
+            else:
+                body[at:at + rng.randint(1, 3)] = rng.choice(pieces) if rng.random() < 0.5 else b""
+        out.append(bytes(body))
+    return out
+
+
+def test_lenient_reading_agrees_with_the_standard_library() -> None:
+    """`lenient_strings` (both its paths: the standard library's parser for shallow bodies and
+    the iterative scanner) against the oracle, on every corpus frame and 20 000 edits of them."""
+    bodies = [frame_of(c)[4:] for c in CORPUS if c.get("error", {}).get("kind") != "length"]
+    for body in bodies + _mutations(bodies, 20_000):
+        want = lenient_oracle(body)
+        assert _json.lenient_strings(body, _CONTENT_KEY, _ID_KEYS) == want, body
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        assert _json._lenient_scan(text, _CONTENT_KEY, _ID_KEYS) == want, body
+
+
+def test_lenient_reading_has_no_depth_limit() -> None:
+    accepted = next(frame_of(c)[4:] for c in CORPUS if c["verdict"] == "accept" and lenient_oracle(frame_of(c)[4:]))
+    want = lenient_oracle(accepted)
+    assert want
+    assert accepted.startswith(b"{")
+    for depth in (1_000, 100_000, 4_000_000):
+        # A member nested `depth` deep before the body's own members.
+        nested = b"[" * depth + b"]" * depth
+        body = b'{"deep":' + nested + b"," + accepted[1:]
+        assert _json.lenient_strings(body, _CONTENT_KEY, _ID_KEYS) == want, depth
+        assert _json.lenient_strings(body[:-1], _CONTENT_KEY, _ID_KEYS) is None, depth
+        unbalanced = b'{"deep":' + nested[1:] + b"," + accepted[1:]
+        assert _json.lenient_strings(unbalanced, _CONTENT_KEY, _ID_KEYS) is None, depth
 
 
 def test_response_frame_is_unexpected() -> None:

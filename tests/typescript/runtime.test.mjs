@@ -1,7 +1,8 @@
 // The runner runtime over real loopback sockets, for every behaviour of the runtime contract.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { rrq, glue, Client, startRunner, requestFrame, deferred, sleep, irMessage, loadIr } from "./helpers.mjs";
+import { rrq, glue, Client, startRunner, requestFrame, deferred, sleep, irMessage, loadIr, corpusCases } from "./helpers.mjs";
+import { lenientStrings } from "../../generated/typescript/dist/json.js";
 
 const S = glue.Statuses;
 const F = glue.Failures;
@@ -344,7 +345,7 @@ test("missing or mistyped fields with readable ids: invalid_frame with the Frame
       message = error.message;
     }
     if (message === undefined) continue;
-    const stillReadable = glue.idsOfRaw(broken);
+    const stillReadable = glue.idsOfBody(Buffer.from(JSON.stringify(broken)));
     if (stillReadable.jobId === undefined && stillReadable.requestId === undefined) continue;
     client.send(rawFrame(JSON.stringify(broken)));
     const out = await client.next();
@@ -358,6 +359,120 @@ test("missing or mistyped fields with readable ids: invalid_frame with the Frame
   client.send(requestFrame("echo").frame);
   assert.equal((await client.next()).status, S.success);
   client.close();
+});
+
+// The answering rule's lenient reading, by JSON.parse (whose grammar is RFC 8259's, lone
+// surrogate escapes, any number and any depth included) over strictly decoded UTF-8 (the BOM
+// kept, so that JSON.parse refuses it): the ids that are strings of Unicode scalar values.
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+function lenientOracle(body) {
+  let value;
+  try {
+    value = JSON.parse(strictUtf8.decode(body));
+  } catch {
+    return null;
+  }
+  const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+  const content = isObject(value) ? value[glue.ID_KEYS.content] : undefined;
+  const found = {};
+  if (isObject(content)) {
+    for (const role of ["jobId", "requestId"]) {
+      const id = content[glue.ID_KEYS[role]];
+      if (typeof id === "string" && id.isWellFormed()) found[role] = id;
+    }
+  }
+  return found;
+}
+
+function lenientOf(body) {
+  const found = lenientStrings(body, glue.ID_KEYS.content, [glue.ID_KEYS.jobId, glue.ID_KEYS.requestId]);
+  if (found === null) return null;
+  const out = {};
+  for (const role of ["jobId", "requestId"]) if (found.has(glue.ID_KEYS[role])) out[role] = found.get(glue.ID_KEYS[role]);
+  return out;
+}
+
+const soundBodies = () =>
+  corpusCases()
+    .filter((c) => c.error?.kind !== "length")
+    .map((c) => Buffer.from(c.frame, "base64").subarray(rrq.FRAME_HEADER_LEN));
+
+test("undecodable corpus frames: invalid_frame with exactly the ids the answering rule reads, or nothing", async () => {
+  const client = await Client.connect(address);
+  let answered = 0;
+  let silent = 0;
+  const cases = corpusCases().filter((c) => c.verdict === "reject" && c.error.kind !== "length");
+  for (const [i, c] of cases.entries()) {
+    const frame = Buffer.from(c.frame, "base64");
+    const probe = requestFrame("echo", { jobId: `probe-${i}`, requestId: `probe-${i}` });
+    client.send(frame);
+    client.send(probe.frame);
+    const expected = lenientOracle(frame.subarray(rrq.FRAME_HEADER_LEN)) ?? {};
+    const out = await client.next();
+    if (expected.jobId === undefined && expected.requestId === undefined) {
+      silent++;
+      assert.deepEqual(out.ids, probe.ids, c.name);
+      continue;
+    }
+    answered++;
+    assert.deepEqual(out.ids, { jobId: expected.jobId, requestId: expected.requestId }, c.name);
+    assert.equal(out.status, S.error);
+    assert.equal(out.errorType, F.invalidFrame, c.name);
+    let message;
+    try {
+      rrq.decodeFrame(frame);
+    } catch (error) {
+      message = error.message;
+    }
+    assert.equal(out.message, irMessage("invalid_frame", { error: message }), c.name);
+    if (c.error.path !== undefined) assert.ok(message.startsWith(`${c.error.path}: `), c.name);
+    assert.deepEqual((await client.next()).ids, probe.ids, c.name);
+  }
+  assert.ok(answered > 50 && silent > 10, `${answered} answered, ${silent} not`);
+  client.close();
+});
+
+test("the lenient reading agrees with JSON.parse on every corpus body and 20 000 edits of them", () => {
+  const bodies = soundBodies();
+  const pieces = ["{", "}", "[", "]", ",", ":", '"', "\\", "\\u", "d800", "dc00", "1e400", "-0", "01", "NaN", "-Infinity", " ", "\n", "\t", "\u0001", "true", "nul", "1.", ".5", "e5"]
+    .map((p) => Buffer.from(p, "utf8"))
+    .concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0xff])])
+    .concat(Object.values(glue.ID_KEYS).map((k) => Buffer.from(JSON.stringify(k))));
+  // mulberry32: a seeded generator, so that a failure reproduces.
+  let seed = 8259;
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = (list) => list[Math.floor(random() * list.length)];
+  const all = [...bodies];
+  for (let n = 0; n < 20000; n++) {
+    let body = Buffer.from(pick(bodies));
+    const edits = 1 + Math.floor(random() * 3);
+    for (let e = 0; e < edits; e++) {
+      const at = Math.floor(random() * (body.length + 1));
+      const cut = random() < 0.5 ? 0 : 1 + Math.floor(random() * 3);
+      const insert = cut > 0 && random() < 0.5 ? Buffer.alloc(0) : pick(pieces);
+      body = Buffer.concat([body.subarray(0, at), insert, body.subarray(Math.min(body.length, at + cut))]);
+    }
+    all.push(body);
+  }
+  for (const body of all) assert.deepEqual(lenientOf(body), lenientOracle(body), body.toString("latin1"));
+});
+
+test("the lenient reading has no depth limit", () => {
+  const accepted = soundBodies().find((b) => Object.keys(lenientOracle(b) ?? {}).length === 2);
+  const want = lenientOracle(accepted);
+  for (const depth of [1000, 100000, 4000000]) {
+    const nested = "[".repeat(depth) + "]".repeat(depth);
+    const body = Buffer.concat([Buffer.from(`{"deep":${nested},`), accepted.subarray(1)]);
+    assert.deepEqual(lenientOf(body), want, `${depth}`);
+    assert.equal(lenientOf(body.subarray(0, body.length - 1)), null);
+    const unbalanced = Buffer.concat([Buffer.from(`{"deep":${nested.slice(1)},`), accepted.subarray(1)]);
+    assert.equal(lenientOf(unbalanced), null);
+  }
 });
 
 test("a response frame: unexpected_message with the ids echoed", async () => {

@@ -354,6 +354,12 @@ _L_OPENERS = str.maketrans("]}", "[{")
 _OPEN_OBJECT = 0x7B
 
 
+def _l_after(pattern: re.Pattern[str], text: str, i: int) -> int:
+    """Where a match of `pattern` at `i` ends (`pattern` matches the empty string)."""
+    match = pattern.match(text, i)
+    return i if match is None else match.end()
+
+
 def _l_string_value(token: str) -> str:
     if "\\" not in token:
         return token[1:-1]
@@ -431,12 +437,11 @@ def lenient_strings(body: bytes | bytearray | memoryview, outer: str, keys: tupl
 def _lenient_scan(text: str, outer: str, keys: tuple[str, ...]) -> dict[str, str] | None:
     """`lenient_strings` on decoded text, without recursion and without building values."""
     n = len(text)
-    space = _L_SPACE.match
     stack = bytearray()
     found: dict[str, str] = {}
     in_outer = False  # the depth-1 member being read is `outer`
     wanted: str | None = None  # the key whose value comes next, when it is one of `keys`
-    i = space(text, 0).end()
+    i = _l_after(_L_SPACE, text, 0)
     state = 0  # 0: a value, 1: a key, 2: after a value
     while True:
         if state == 0:
@@ -446,7 +451,7 @@ def _lenient_scan(text: str, outer: str, keys: tuple[str, ...]) -> dict[str, str
             if c == "{":
                 wanted = None
                 stack.append(_OPEN_OBJECT)
-                i = space(text, i + 1).end()
+                i = _l_after(_L_SPACE, text, i + 1)
                 if i < n and text[i] == "}":
                     stack.pop()
                     i += 1
@@ -484,7 +489,7 @@ def _lenient_scan(text: str, outer: str, keys: tuple[str, ...]) -> dict[str, str
             match = _L_STRING.match(text, i)
             if match is None:
                 return None
-            i = space(text, match.end()).end()
+            i = _l_after(_L_SPACE, text, match.end())
             if i >= n or text[i] != ":":
                 return None
             if depth == 1:
@@ -496,17 +501,17 @@ def _lenient_scan(text: str, outer: str, keys: tuple[str, ...]) -> dict[str, str
                 if key in keys:
                     found.pop(key, None)
                     wanted = key
-            i = space(text, i + 1).end()
+            i = _l_after(_L_SPACE, text, i + 1)
             state = 0
         else:
-            i = space(text, i).end()
+            i = _l_after(_L_SPACE, text, i)
             if not stack:
                 return found if i == n else None
             if i >= n:
                 return None
             c = text[i]
             if c == ",":
-                i = space(text, i + 1).end()
+                i = _l_after(_L_SPACE, text, i + 1)
                 if stack[-1] == _OPEN_OBJECT:
                     state = 1
                 else:
@@ -527,17 +532,17 @@ def _lenient_scan(text: str, outer: str, keys: tuple[str, ...]) -> dict[str, str
 
 def _skip_items(text: str, i: int) -> int:
     while True:
-        end = _L_ITEMS.match(text, i).end()  # type: ignore[union-attr]
+        end = _l_after(_L_ITEMS, text, i)
         if end == i:
-            return _L_SPACE.match(text, i).end()  # type: ignore[union-attr]
+            return _l_after(_L_SPACE, text, i)
         i = end
 
 
 def _skip_members(text: str, i: int) -> int:
     while True:
-        end = _L_MEMBERS.match(text, i).end()  # type: ignore[union-attr]
+        end = _l_after(_L_MEMBERS, text, i)
         if end == i:
-            return _L_SPACE.match(text, i).end()  # type: ignore[union-attr]
+            return _l_after(_L_SPACE, text, i)
         i = end
 
 

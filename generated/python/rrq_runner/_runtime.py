@@ -63,6 +63,11 @@ DEFAULT_HIGH_WATER = 1 << 20
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_CONTENT_KEY = "payload"
+_ID_KEYS = ("job_id", "request_id")
+"""Where the answer to an undecodable frame finds the ids it echoes: ``_ID_KEYS`` (job, request)
+in the member ``_CONTENT_KEY`` of the body (see `Runner._answer_undecodable`)."""
+
 
 class RetryError(Exception):
     """Raise from a handler to ask for the job to run again, optionally after a delay."""
@@ -324,14 +329,14 @@ class Runner:
         # The answering rule (the same in every runner): the ids are read by the lenient
         # reading (`lenient_strings`); each one that is a string of Unicode scalar values is
         # echoed; with neither, nothing is answered.
-        found = lenient_strings(body, "payload", ("request_id", "job_id")) or {}
-        ids = {"request": found.get("request_id"), "job": found.get("job_id")}
-        if ids["request"] is None and ids["job"] is None:
+        found = lenient_strings(body, _CONTENT_KEY, _ID_KEYS) or {}
+        job_id, request_id = (found.get(key) for key in _ID_KEYS)
+        if job_id is None and request_id is None:
             _log(f"ignoring an undecodable frame from {connection.peer} (no readable ids): {error}")
             return
         connection.send(ExecutionOutcome(
-            job_id=ids.get("job"),
-            request_id=ids.get("request"),
+            job_id=job_id,
+            request_id=request_id,
             status=OutcomeStatus.ERROR,
             error=ExecutionError(
                 message=error_message("invalid_frame", error=str(error)),

@@ -93,9 +93,12 @@ export function cancelFacts(cancel: Cancel): CancelFacts {
  * Unicode scalar values; none when the body is not JSON under that reading.
  */
 export function idsOfBody(body: Uint8Array): Ids {
-  const found = lenientStrings(body, "payload", ["job_id", "request_id"]);
-  return { jobId: found?.get("job_id"), requestId: found?.get("request_id") };
+  const found = lenientStrings(body, ID_KEYS.content, [ID_KEYS.jobId, ID_KEYS.requestId]);
+  return { jobId: found?.get(ID_KEYS.jobId), requestId: found?.get(ID_KEYS.requestId) };
 }
+
+/** Where {@link idsOfBody} finds the ids: the keys of the job and request ids in the member `content`. */
+export const ID_KEYS = { content: "payload", jobId: "job_id", requestId: "request_id" } as const;
 
 /** The ids an outcome carries, those that are strings. */
 export function idsOfOutcome(outcome: OutcomeInit): Ids {

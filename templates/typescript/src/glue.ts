@@ -91,9 +91,12 @@ export function cancelFacts(cancel: Cancel): CancelFacts {
  * Unicode scalar values; none when the body is not JSON under that reading.
  */
 export function idsOfBody(body: Uint8Array): Ids {
-  const found = lenientStrings(body, {{ g.content_key }}, [{{ g.req_job_id_key }}, {{ g.req_request_id_key }}]);
-  return { jobId: found?.get({{ g.req_job_id_key }}), requestId: found?.get({{ g.req_request_id_key }}) };
+  const found = lenientStrings(body, ID_KEYS.content, [ID_KEYS.jobId, ID_KEYS.requestId]);
+  return { jobId: found?.get(ID_KEYS.jobId), requestId: found?.get(ID_KEYS.requestId) };
 }
+
+/** Where {@link idsOfBody} finds the ids: the keys of the job and request ids in the member `content`. */
+export const ID_KEYS = { content: {{ g.content_key }}, jobId: {{ g.req_job_id_key }}, requestId: {{ g.req_request_id_key }} } as const;
 
 /** The ids an outcome carries, those that are strings. */
 export function idsOfOutcome(outcome: OutcomeInit): Ids {
