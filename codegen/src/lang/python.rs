@@ -443,6 +443,10 @@ struct PyRoles {
     content_key: String,
     request_id_key: String,
     job_id_key: String,
+    /// The same wire names as plain text (for the README).
+    content_wire: String,
+    request_id_wire: String,
+    job_id_wire: String,
 }
 
 impl PyRoles {
@@ -493,6 +497,9 @@ impl PyRoles {
             content_key: py_str(&r.content),
             request_id_key: py_str(&r.req_request_id),
             job_id_key: py_str(&r.req_job_id),
+            content_wire: r.content.clone(),
+            request_id_wire: r.req_request_id.clone(),
+            job_id_wire: r.req_job_id.clone(),
         })
     }
 }

@@ -423,7 +423,6 @@ struct Glue {
     tag_prop: String,
     content_prop: String,
     content_key: String,
-    content_key_plain: String,
     /// Variant tag literals by role.
     run_tag: String,
     reply_tag: String,
@@ -475,7 +474,6 @@ impl Glue {
             tag_prop: prop(&r.tag),
             content_prop: prop(&r.content),
             content_key: lit(&r.content),
-            content_key_plain: r.content.clone(),
             run_tag: lit(&r.request_tag),
             reply_tag: lit(&r.response_tag),
             stop_tag: lit(&r.cancel_tag),
@@ -580,6 +578,8 @@ struct ReadmeTemplate<'a> {
     max_frame_len: u64,
     max_nesting_depth: u64,
     g: &'a Glue,
+    /// The runtime's roles as plain wire names (for the text).
+    r: &'a Roles,
     types: Vec<(String, String)>,
     error_types: &'a EnumTs,
 }
@@ -724,6 +724,7 @@ pub fn render(ir: &Ir, provenance: &Provenance) -> Result<Vec<GeneratedFile>> {
         max_frame_len: ir.meta.max_frame_len,
         max_nesting_depth: ir.meta.max_nesting_depth,
         g: &glue,
+        r: &Roles::resolve(ir)?,
         types: ir
             .types
             .iter()
