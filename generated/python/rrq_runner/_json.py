@@ -367,8 +367,10 @@ def _l_string_value(token: str) -> str:
     return value
 
 
-# Deepest body given to the standard library's (recursive) parser by `lenient_strings`.
-_LENIENT_C_DEPTH = 200
+# Deepest body given to the standard library's (recursive) parser by `lenient_strings`: within
+# the default recursion limit (1000) with room for the caller's frames; a RecursionError (a
+# lower limit, a deeper caller) falls back to the scanner.
+_LENIENT_C_DEPTH = 900
 _DEPTH_STEP = [0] * 256
 _DEPTH_STEP[0x5B] = _DEPTH_STEP[0x7B] = 1
 _DEPTH_STEP[0x5D] = _DEPTH_STEP[0x7D] = -1
