@@ -21,6 +21,10 @@ import * as glue from "./glue.js";
  * deadline and on shutdown. Returns (or resolves to) the result, any JSON-encodable value
  * (`undefined` or `null`: a success without a result), or an outcome made with {@link outcome}; throws
  * {@link RetryError} to ask for a retry, anything else to fail the job.
+ *
+ * A handler declaring exactly one parameter (`(request) => …`, `Function.length` 1) is called
+ * without the signal, which is then not created at all (it costs more than a small handler);
+ * cancellation, deadlines and shutdown answer its request all the same.
  */
 export type Handler = (request: glue.Request, signal: AbortSignal) => unknown;
 
@@ -122,9 +126,12 @@ function abortReason(message: string, name: string): Error {
 }
 
 class Job {
-  readonly controller = new AbortController();
+  /** The handler's signal, when it takes one. */
+  controller: AbortController | undefined = undefined;
   done = false;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** The deadline in epoch milliseconds (`Infinity`: none), and the job's place in the deadline heap (-1: not in it). */
+  deadline = Infinity;
+  slot = -1;
 
   constructor(
     readonly connection: Connection,
@@ -132,11 +139,80 @@ class Job {
   ) {}
 }
 
+/** The jobs that have a deadline, earliest first (a binary heap that knows each job's place). */
+class DeadlineHeap {
+  private readonly jobs: Job[] = [];
+
+  get size(): number {
+    return this.jobs.length;
+  }
+
+  /** The job with the earliest deadline. */
+  peek(): Job | undefined {
+    return this.jobs[0];
+  }
+
+  add(job: Job): void {
+    job.slot = this.jobs.length;
+    this.jobs.push(job);
+    this.up(job.slot);
+  }
+
+  remove(job: Job): void {
+    const at = job.slot;
+    if (at < 0) return;
+    job.slot = -1;
+    const last = this.jobs.pop() as Job;
+    if (last === job) return;
+    this.jobs[at] = last;
+    last.slot = at;
+    this.up(at);
+    this.down(last.slot);
+  }
+
+  private up(at: number): void {
+    const jobs = this.jobs;
+    const job = jobs[at] as Job;
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      const above = jobs[parent] as Job;
+      if (above.deadline <= job.deadline) break;
+      jobs[at] = above;
+      above.slot = at;
+      at = parent;
+    }
+    jobs[at] = job;
+    job.slot = at;
+  }
+
+  private down(at: number): void {
+    const jobs = this.jobs;
+    const n = jobs.length;
+    const job = jobs[at] as Job;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= n) break;
+      const right = child + 1;
+      if (right < n && (jobs[right] as Job).deadline < (jobs[child] as Job).deadline) child = right;
+      const below = jobs[child] as Job;
+      if (job.deadline <= below.deadline) break;
+      jobs[at] = below;
+      below.slot = at;
+      at = child;
+    }
+    jobs[at] = job;
+    job.slot = at;
+  }
+}
+
 class Connection {
   readonly jobs = new Set<Job>();
   private readonly reader = new FrameReader();
   private paused = false;
   closed = false;
+  /** Response frames not yet handed to the socket: written together at the end of the tick. */
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
   /** `HOST:PORT` of the peer, for log lines. */
   readonly peer: string;
 
@@ -183,10 +259,26 @@ class Connection {
     }
   }
 
-  /** Writes one response frame (whole); pauses reading while output backs up. */
+  /**
+   * Queues one response frame (whole); the frames queued in one tick of the event loop go to
+   * the socket in one write, in order. Reading pauses while output backs up.
+   */
   send(frame: Uint8Array): void {
     if (this.closed) return;
-    this.socket.write(frame);
+    if (this.pending.length === 0) process.nextTick(flushConnection, this);
+    this.pending.push(frame);
+    this.pendingBytes += frame.length;
+  }
+
+  /** Hands the queued frames to the socket. */
+  flush(): void {
+    const frames = this.pending;
+    if (frames.length === 0) return;
+    this.pending = [];
+    const bytes = this.pendingBytes;
+    this.pendingBytes = 0;
+    if (this.closed) return;
+    this.socket.write(frames.length === 1 ? (frames[0] as Uint8Array) : Buffer.concat(frames, bytes));
     if (!this.paused && this.socket.writableLength > this.runner.highWaterMark) {
       this.paused = true;
       this.socket.pause();
@@ -196,8 +288,14 @@ class Connection {
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.pending = [];
+    this.pendingBytes = 0;
     this.runner.dropConnection(this);
   }
+}
+
+function flushConnection(connection: Connection): void {
+  connection.flush();
 }
 
 /** Serves a {@link Registry} on a loopback TCP address. */
@@ -210,6 +308,11 @@ export class Runner {
   private readonly connections = new Set<Connection>();
   private readonly byRequest = new Map<string, Set<Job>>();
   private readonly byJob = new Map<string, Set<Job>>();
+  /** Jobs with a deadline, and the one timer armed for the earliest (`timerAt`: when it fires). */
+  private readonly deadlines = new DeadlineHeap();
+  private timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  private timerAt = Infinity;
+  private readonly onTimer = (): void => this.expire();
   private stopping: Promise<void> | null = null;
   private bound: Address | null = null;
 
@@ -324,27 +427,74 @@ export class Runner {
     connection.jobs.add(job);
     index(this.byRequest, ids.requestId, job);
     index(this.byJob, ids.jobId, job);
-    if (facts.deadline !== null) this.armDeadline(job, facts.deadline.epochMilliseconds);
-    let pending: Promise<unknown>;
-    try {
-      pending = Promise.resolve(handler(request, job.controller.signal));
-    } catch (error) {
-      pending = Promise.reject(error);
+    if (facts.deadline !== null) {
+      job.deadline = facts.deadline.epochMilliseconds;
+      this.deadlines.add(job);
+      if (job.deadline < this.timerAt) this.arm(job.deadline);
     }
-    pending.then(
-      (value) => this.settle(job, resultOutcome(ids, value)),
-      (error: unknown) => this.settle(job, errorOutcome(ids, error)),
-    );
-  }
-
-  private armDeadline(job: Job, deadline: number): void {
-    const left = deadline - Date.now();
-    if (left <= 0) {
-      const outcome = failure(job.facts.ids, "timeout", "deadlineExceeded", { deadline: job.facts.deadline?.toString() ?? "" });
-      this.settle(job, outcome, abortReason("the request's deadline passed", "TimeoutError"));
+    let result: unknown;
+    try {
+      if (handler.length === 1) {
+        result = (handler as (request: glue.Request) => unknown)(request);
+      } else {
+        job.controller = new AbortController();
+        result = handler(request, job.controller.signal);
+      }
+    } catch (error) {
+      this.later(job, error, false);
       return;
     }
-    job.timer = setTimeout(() => this.armDeadline(job, deadline), Math.min(left, 2 ** 31 - 1));
+    if (((typeof result === "object" && result !== null) || typeof result === "function") && typeof (result as { then?: unknown }).then === "function") {
+      Promise.resolve(result).then(
+        (value) => this.settle(job, resultOutcome(ids, value)),
+        (error: unknown) => this.settle(job, errorOutcome(ids, error)),
+      );
+    } else {
+      this.later(job, result, true);
+    }
+  }
+
+  /** Handler results that were not promises: settled together in one microtask. */
+  private settling: { job: Job; value: unknown; ok: boolean }[] = [];
+  private readonly settleLater = (): void => {
+    const batch = this.settling;
+    this.settling = [];
+    for (const { job, value, ok } of batch) {
+      const ids = job.facts.ids;
+      this.settle(job, ok ? resultOutcome(ids, value) : errorOutcome(ids, value));
+    }
+  };
+
+  /**
+   * Settles a job with a handler's synchronous result (`ok`) or exception one microtask later,
+   * as a resolved promise would (a cancel read in the same chunk still wins).
+   */
+  private later(job: Job, value: unknown, ok: boolean): void {
+    if (this.settling.length === 0) queueMicrotask(this.settleLater);
+    this.settling.push({ job, value, ok });
+  }
+
+  /** Arms the runner's one deadline timer for `at` (epoch milliseconds). */
+  private arm(at: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(this.onTimer, Math.max(0, Math.min(at - Date.now(), 2 ** 31 - 1)));
+    this.timer.unref();
+  }
+
+  /** The timer fired: every job whose deadline has passed is answered `timeout`; re-armed for the next. */
+  private expire(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = Date.now();
+    for (let job = this.deadlines.peek(); job !== undefined; job = this.deadlines.peek()) {
+      if (job.deadline > now) {
+        this.arm(job.deadline);
+        return;
+      }
+      const outcome = failure(job.facts.ids, "timeout", "deadlineExceeded", { deadline: job.facts.deadline?.toString() ?? "" });
+      this.settle(job, outcome, abortReason("the request's deadline passed", "TimeoutError"));
+    }
   }
 
   private cancel(target: glue.CancelFacts): void {
@@ -361,11 +511,11 @@ export class Runner {
   private settle(job: Job, outcome: glue.OutcomeInit | null, reason?: Error): void {
     if (job.done) return;
     job.done = true;
-    if (job.timer !== undefined) clearTimeout(job.timer);
+    this.deadlines.remove(job);
     job.connection.jobs.delete(job);
     unindex(this.byRequest, job.facts.ids.requestId, job);
     unindex(this.byJob, job.facts.ids.jobId, job);
-    if (reason !== undefined) job.controller.abort(reason);
+    if (reason !== undefined) job.controller?.abort(reason);
     if (outcome !== null) this.send(job.connection, outcome);
   }
 
@@ -401,9 +551,13 @@ export class Runner {
           this.settle(job, outcome, abortReason("the runner is shutting down", "AbortError"));
         }
       }
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerAt = Infinity;
       const flushed = [...this.connections].map(
         (connection) =>
           new Promise<void>((resolve) => {
+            connection.flush();
             if (connection.socket.destroyed) return resolve();
             connection.socket.once("close", () => resolve());
             connection.socket.end();

@@ -40,18 +40,29 @@ function daysInMonth(year: number, month: number): number {
 const MIN_SECONDS = daysFromCivil(1, 1, 1) * SECONDS_PER_DAY;
 const MAX_SECONDS = daysFromCivil(9999, 12, 31) * SECONDS_PER_DAY + SECONDS_PER_DAY - 1;
 
-function digits(text: string, from: number, to: number): number {
-  let value = 0;
-  for (let i = from; i < to; i++) {
-    const c = text.charCodeAt(i) - 0x30;
-    if (!(c >= 0 && c <= 9)) return -1;
-    value = value * 10 + c;
-  }
-  return value;
+const SHAPE = "expected an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|±hh:mm)";
+const POWERS_OF_TEN = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
+
+/** The digit at `i`, or a large negative number (so that any field holding it is negative). */
+function digit(text: string, i: number): number {
+  const c = text.charCodeAt(i) - 0x30;
+  return c >= 0 && c <= 9 ? c : -100000;
+}
+
+/** How many fraction digits the canonical text of `nanos` has: 0, 3, 6 or 9. */
+function fractionDigits(nanos: number): number {
+  if (nanos === 0) return 0;
+  if (nanos % 1_000_000 === 0) return 3;
+  return nanos % 1000 === 0 ? 6 : 9;
 }
 
 function pad(value: number, width: number): string {
   return String(value).padStart(width, "0");
+}
+
+/** Two digits, zero-padded. */
+function two(value: number): string {
+  return value < 10 ? "0" + value : String(value);
 }
 
 /**
@@ -64,6 +75,8 @@ export class Timestamp {
   readonly seconds: number;
   /** Nanoseconds within the second, 0–999 999 999. */
   readonly nanoseconds: number;
+  /** The canonical text, once known (the instant is immutable). */
+  #text: string | undefined;
 
   /**
    * @param seconds whole seconds since the Unix epoch
@@ -87,44 +100,47 @@ export class Timestamp {
    * @throws RangeError naming what is wrong
    */
   static parse(text: string): Timestamp {
-    const shape = "expected an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|±hh:mm)";
     const t = text;
+    const n = t.length;
     if (
-      t.length < 20 || t.charCodeAt(4) !== 0x2d || t.charCodeAt(7) !== 0x2d || t.charCodeAt(10) !== 0x54 ||
+      n < 20 || t.charCodeAt(4) !== 0x2d || t.charCodeAt(7) !== 0x2d || t.charCodeAt(10) !== 0x54 ||
       t.charCodeAt(13) !== 0x3a || t.charCodeAt(16) !== 0x3a
     ) {
-      throw new RangeError(shape);
+      throw new RangeError(SHAPE);
     }
-    const year = digits(t, 0, 4);
-    const month = digits(t, 5, 7);
-    const day = digits(t, 8, 10);
-    const hour = digits(t, 11, 13);
-    const minute = digits(t, 14, 16);
-    const second = digits(t, 17, 19);
-    if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) throw new RangeError(shape);
+    // Each field's two (or four) digits; a non-digit makes the field negative.
+    const year = digit(t, 0) * 1000 + digit(t, 1) * 100 + digit(t, 2) * 10 + digit(t, 3);
+    const month = digit(t, 5) * 10 + digit(t, 6);
+    const day = digit(t, 8) * 10 + digit(t, 9);
+    const hour = digit(t, 11) * 10 + digit(t, 12);
+    const minute = digit(t, 14) * 10 + digit(t, 15);
+    const second = digit(t, 17) * 10 + digit(t, 18);
+    if ((year | month | day | hour | minute | second) < 0) throw new RangeError(SHAPE);
     let i = 19;
     let nanos = 0;
+    let count = 0;
     if (t.charCodeAt(i) === 0x2e) {
-      let j = i + 1;
-      while (j < t.length && t.charCodeAt(j) >= 0x30 && t.charCodeAt(j) <= 0x39) j++;
-      const count = j - i - 1;
+      let c = t.charCodeAt(++i) - 0x30;
+      while (c >= 0 && c <= 9) {
+        if (++count <= 9) nanos = nanos * 10 + c;
+        c = t.charCodeAt(++i) - 0x30;
+      }
       if (count === 0 || count > 9) throw new RangeError("expected 1 to 9 digits of fractional seconds");
-      nanos = digits(t, i + 1, j) * 10 ** (9 - count);
-      i = j;
+      nanos *= POWERS_OF_TEN[9 - count] as number;
     }
     let offset: number;
-    const rest = t.length - i;
+    const rest = n - i;
     const sign = t.charCodeAt(i);
     if (rest === 1 && sign === 0x5a) {
       offset = 0;
     } else if (rest === 6 && (sign === 0x2b || sign === 0x2d) && t.charCodeAt(i + 3) === 0x3a) {
-      const oh = digits(t, i + 1, i + 3);
-      const om = digits(t, i + 4, i + 6);
-      if (oh < 0 || om < 0) throw new RangeError(shape);
+      const oh = digit(t, i + 1) * 10 + digit(t, i + 2);
+      const om = digit(t, i + 4) * 10 + digit(t, i + 5);
+      if ((oh | om) < 0) throw new RangeError(SHAPE);
       if (oh > 23 || om > 59) throw new RangeError("offset out of range");
       offset = (sign === 0x2d ? -1 : 1) * (oh * 3600 + om * 60);
     } else {
-      throw new RangeError(shape);
+      throw new RangeError(SHAPE);
     }
     if (year === 0) throw new RangeError("year out of range 0001..=9999");
     if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) throw new RangeError("no such date");
@@ -133,7 +149,11 @@ export class Timestamp {
     if (seconds < MIN_SECONDS || seconds > MAX_SECONDS) {
       throw new RangeError("timestamp out of range once converted to UTC");
     }
-    return new Timestamp(seconds, nanos);
+    const stamp = new Timestamp(seconds, nanos);
+    // A text already in the canonical form (UTC `Z`, the fewest of 0/3/6/9 fraction digits)
+    // is what toString would write: keep it.
+    if (offset === 0 && sign === 0x5a && count === fractionDigits(nanos)) stamp.#text = t;
+    return stamp;
   }
 
   /** The instant of a `Date` (millisecond precision). */
@@ -195,17 +215,20 @@ export class Timestamp {
    * (the fewest of those that are exact), e.g. `2024-05-01T12:00:00.120Z`.
    */
   toString(): string {
+    const known = this.#text;
+    if (known !== undefined) return known;
     const days = Math.floor(this.seconds / SECONDS_PER_DAY);
     const inDay = this.seconds - days * SECONDS_PER_DAY;
     const [year, month, day] = civilFromDays(days);
-    let out = `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${pad(Math.floor(inDay / 3600), 2)}:${pad(Math.floor(inDay / 60) % 60, 2)}:${pad(inDay % 60, 2)}`;
+    let out = pad(year, 4) + "-" + two(month) + "-" + two(day) + "T" + two(Math.floor(inDay / 3600)) + ":" +
+      two(Math.floor(inDay / 60) % 60) + ":" + two(inDay % 60);
     const n = this.nanoseconds;
     if (n !== 0) {
       if (n % 1_000_000 === 0) out += "." + pad(n / 1_000_000, 3);
       else if (n % 1000 === 0) out += "." + pad(n / 1000, 6);
       else out += "." + pad(n, 9);
     }
-    return out + "Z";
+    return (this.#text = out + "Z");
   }
 
   /** The same text as {@link toString}, for `JSON.stringify`. */
