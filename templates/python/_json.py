@@ -83,22 +83,25 @@ def _parse_constant(text: str) -> float:
     raise JsonError(f"{text} is not a JSON value")
 
 
-# Bodies without `-0`, exponents or long digit runs parse with the C scanner's own number
-# conversions (they agree with the reference there); the others go through the hooks above.
+# The C scanner's own number conversions agree with the reference except for the integer `-0`
+# (the reference reads -0.0), integers outside [-2**63, 2**64) (read as floats) and floats that
+# overflow (rejected). Bodies that may hold one of the first two (a `-0` not followed by a digit,
+# `.` or an exponent; a run of 19 digits anywhere) take the integer hook; floats always go
+# through `_parse_float` (one call per float: cheap, as floats are few).
 _decode_hooked = json.JSONDecoder(
     parse_float=_parse_float, parse_int=_parse_int, parse_constant=_parse_constant
 ).decode
-_decode_plain = json.JSONDecoder(parse_constant=_parse_constant).decode
-_DIGITS_TO_ZERO = bytes.maketrans(b"123456789E", b"000000000e")
+_decode_plain = json.JSONDecoder(parse_float=_parse_float, parse_constant=_parse_constant).decode
+_NEGATIVE_ZERO = re.compile(rb"-0(?![0-9.eE])").search
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_DIGITS = b"0" * 19
 
 
 def _risky_numbers(body: bytes) -> bool:
-    """Whether the body may hold `-0`, an exponent or a 19+ digit number (cheap, conservative)."""
-    if b"-0" in body:
-        return True
-    shape = body.translate(_DIGITS_TO_ZERO)
-    return b"0e" in shape or _LONG_DIGITS in shape
+    """Whether the body may hold the integer `-0` or a 19+ digit number (cheap, conservative:
+    text inside strings counts too)."""
+    return _NEGATIVE_ZERO(body) is not None or _LONG_DIGITS in body.translate(_DIGITS_TO_ZERO)
+
 
 _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
@@ -560,14 +563,15 @@ def _accelerator() -> Callable[[bytes], object] | None:
         return None
     fast_loads: Callable[[bytes], object] = orjson.loads
     decode_error = orjson.JSONDecodeError
-    # Bodies where orjson and the stdlib could disagree (escapes: surrogates; `-0`, exponents and
-    # long digit runs: big integers, out-of-range floats; deep nesting) take the stdlib path,
-    # which owns every verdict and every error message.
+    # orjson agrees with the stdlib path on every body except these, which take the stdlib path
+    # (it owns every verdict and every error message): escapes (lone surrogates), deep nesting,
+    # and the integer `-0` (orjson reads 0, the reference -0.0). Integers outside
+    # [-2**63, 2**64) are read as floats by both, and a float that overflows is an error in both.
     def loads_fast(body: bytes) -> object:
         if (
             b"\\u" in body
             or body.count(b"[") + body.count(b"{") > MAX_NESTING_DEPTH
-            or _risky_numbers(body)
+            or _NEGATIVE_ZERO(body) is not None
         ):
             return _loads_stdlib(body)
         try:
@@ -619,9 +623,20 @@ def format_float(value: float) -> str:
     return text
 
 
-_encode_plain = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
-).encode
+# The C encoder of `json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+# allow_nan=False, check_circular=False)`, built once (`JSONEncoder.encode` builds one per call).
+# It is only given values `_plain_values` accepted; a cycle ends in RecursionError.
+_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+_c_iterencode: Any = (
+    None if _c_make_encoder is None else _c_make_encoder(None, None, _c_encode_str, None, ":", ",", True, False, False)
+)
+_encode_stdlib = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False).encode
+
+
+def _encode_plain(value: object) -> str:
+    if _c_iterencode is not None:
+        return "".join(_c_iterencode(value, 0))
+    return _encode_stdlib(value)  # pragma: no cover - CPython has the C encoder
 
 
 def _plain_values(values: Any) -> bool:
@@ -643,6 +658,53 @@ def _plain_values(values: Any) -> bool:
                 return False
         elif t is list:
             if not _plain_values(v):
+                return False
+        else:
+            return False
+    return True
+
+
+def _orjson_writer() -> tuple[Callable[[object], bytes], bool] | None:
+    """orjson's writer (keys sorted) when the accelerator is on, and whether its float text is
+    the reference's (checked here on values around every format threshold: orjson versions
+    differ)."""
+    if _fast is None:
+        return None
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - _fast needs it
+        return None
+    dumps = orjson.dumps
+    option = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+    def write(value: object) -> bytes:
+        return dumps(value, option=option)
+
+    probes = [0.0, -0.0, 1.0, -1.5, 0.1, 249.99, 1e-4, 9.9e-5, 1e-5, 1.5e-7, 1e-7, 5e-324,
+              2.2250738585072014e-308, 1e15, 9999999999999998.0, 1e16, 1.5e16, 1e21, 1e22,
+              123456789012345.6, 1.7976931348623157e308]
+    try:
+        floats_ok = all(write(f) == format_float(f).encode("ascii") for f in probes)
+    except Exception:  # noqa: BLE001 - a writer that cannot even do this is not used
+        return None
+    return write, floats_ok
+
+
+def _orjson_values(values: Any) -> bool:
+    """Whether orjson writes these values exactly as the reference does (its own checks refuse
+    non-string keys, integers beyond 64 bits, lone surrogates and extreme nesting)."""
+    for v in values:
+        t = type(v)
+        if t is str or t is int or t is bool or v is None:
+            continue
+        if t is float:
+            if not _ORJSON_FLOATS or v - v != 0:
+                return False
+        elif t is dict:
+            if not _orjson_values(v.values()):
+                return False
+        elif t is list:
+            if not _orjson_values(v):
                 return False
         else:
             return False
@@ -724,6 +786,11 @@ def _encode_slow(value: object, path: list[str | int]) -> str:
     raise AnyError(path, "a JSON value (None, bool, int, float, str, list, dict)", describe(value))
 
 
+_writer = _orjson_writer()
+_orjson_write = None if _writer is None else _writer[0]
+_ORJSON_FLOATS = _writer is not None and _writer[1]
+
+
 def encode_any(value: object) -> str:
     """Canonical JSON text of a JSON value; raises `AnyError` (a `ValueError`) for anything that
     is not one. (Strings are written as given: a lone surrogate fails when the text is encoded
@@ -731,6 +798,11 @@ def encode_any(value: object) -> str:
     if type(value) is str:
         return _c_encode_str(value)
     if type(value) is dict or type(value) is list:
+        if _orjson_write is not None and _orjson_values((value,)):
+            try:
+                return _orjson_write(value).decode("utf-8")
+            except (TypeError, ValueError):
+                pass
         if _plain_values((value,)):
             try:
                 return _encode_plain(value)
@@ -764,14 +836,18 @@ class Timestamp(datetime):
     a naive one is refused when encoding.
     """
 
-    __slots__ = ("_nanosecond",)
+    __slots__ = ("_json", "_nanosecond")
     _nanosecond: int
+    # The canonical JSON string of this instant when decoding read exactly that text (written
+    # back as is: a datetime is immutable), else None.
+    _json: str | None
 
     def __new__(cls, *args: Any, nanosecond: int = 0, **kwargs: Any) -> Self:
         self = datetime.__new__(cls, *args, **kwargs)
         if not 0 <= nanosecond <= 999:
             raise ValueError(f"nanosecond must be in 0..999, got {nanosecond}")
         self._nanosecond = nanosecond
+        self._json = None
         return self
 
     @property
@@ -821,29 +897,38 @@ _fromisoformat = datetime.fromisoformat
 _new_datetime = datetime.__new__
 
 
+# The common shape, UTC with 0 to 9 fraction digits; the others (offsets, bad input) take the
+# slow path, which gives the same values and every error message.
+_TIMESTAMP_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.([0-9]{1,9}))?Z").fullmatch
+# Fraction digits -> (multiplier to nanoseconds); canonical texts have 0, 3, 6 or 9 digits.
+_TO_NANOS = [10 ** (9 - n) for n in range(10)]
+
+
 def parse_timestamp(text: str) -> Timestamp:
     """Parses the protocol's strict RFC 3339 grammar; raises `TimestampError` saying what was
     expected."""
-    match = _TIMESTAMP.fullmatch(text)
-    if match is not None and match.group(8) == "Z" and text[11:13] <= "23":
-        fraction = match.group(7)
+    match = _TIMESTAMP_UTC(text)
+    if match is not None and text[11:13] <= "23":
+        fraction = match.group(1)
+        if fraction is None:
+            nanos = 0
+            canonical = True
+        else:
+            nanos = int(fraction) * _TO_NANOS[len(fraction)]
+            # Canonical: 3, 6 or 9 digits, the last three not all zero (else fewer are written).
+            canonical = len(fraction) % 3 == 0 and not fraction.endswith("000")
         try:
             # The shape is checked: this validates the date and the time of day, in C.
             base = _fromisoformat(text[:19])
         except ValueError:
             pass
         else:
-            if fraction is None:
-                nanos = 0
-            elif 0 < len(fraction) <= 9:
-                nanos = int(fraction) * 10 ** (9 - len(fraction))
-            else:
-                raise TimestampError("1 to 9 digits of fractional seconds")
             value: Timestamp = _new_datetime(
                 Timestamp, base.year, base.month, base.day, base.hour, base.minute, base.second,
                 nanos // 1000, _UTC,
             )
             value._nanosecond = nanos % 1000
+            value._json = '"' + text + '"' if canonical else None
             return value
     return _parse_timestamp_slow(text)
 
@@ -889,6 +974,9 @@ def format_timestamp(value: datetime) -> str:
     """The JSON string the reference writes for an instant: UTC, ``Z``, and 0, 3, 6 or 9
     fraction digits. Raises `TimestampError` for a naive datetime."""
     if type(value) is Timestamp and value.tzinfo is _UTC:
+        text = value._json
+        if text is not None:
+            return text
         nanos = value._nanosecond
         dt: datetime = value
     else:
