@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== [%4ds] %s\n' "$SECONDS" "$*"; }
+trap 'printf "\n== [%4ds] done\n" "$SECONDS"' EXIT
 
 step "rust: workspace tests (serde_json with preserve_order, unified from codegen)"
 cargo test --workspace --quiet
