@@ -336,36 +336,11 @@ struct Touch {
     depth: usize,
 }
 
-/// The deepest bracket nesting of a JSON text (strings skipped), without parsing it.
-fn bracket_depth(body: &[u8]) -> usize {
-    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
-    for &b in body {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    deepest
-}
 
 /// Parses a frame body with serde_json (duplicate keys: the last wins, as in the reference),
 /// `None` when it is not JSON or nested too deep to bother.
 fn parse_body(body: &[u8]) -> Option<Value> {
-    if bracket_depth(body) > 1_000 {
+    if rrq_codegen::golden::json_depth(body) > 1_000 {
         return None;
     }
     let mut de = serde_json::Deserializer::from_slice(body);
@@ -378,7 +353,7 @@ fn parse_body(body: &[u8]) -> Option<Value> {
 fn touch(ir: &Ir, frame: &[u8]) -> Touch {
     let (header, body) = if frame.len() >= 4 { frame.split_at(4) } else { (&[][..], frame) };
     let declared = if header.len() == 4 { u32::from_be_bytes(header.try_into().unwrap()) as u64 } else { 0 };
-    let mut t = Touch { len: declared.max(body.len() as u64), depth: bracket_depth(body), ..Touch::default() };
+    let mut t = Touch { len: declared.max(body.len() as u64), depth: rrq_codegen::golden::json_depth(body), ..Touch::default() };
     let Some(value) = parse_body(body) else { return t };
     t.parsed = true;
     if let Some(TypeDef::Union(root)) = ir.get(&ir.root) {

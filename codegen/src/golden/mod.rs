@@ -21,6 +21,8 @@
 //! fixture no longer covers every field of the schema.
 
 mod fixtures;
+
+pub use fixtures::depth as json_depth;
 mod groups;
 mod systematic;
 
