@@ -192,3 +192,76 @@ describe("timestamps and key order", () => {
     assert.deepEqual(byCodePoint, byBytes);
   });
 });
+
+describe("the quick pre-scan and the kept timestamp text", async () => {
+  const json = await import("../../generated/typescript/dist/json.js");
+  /** Both decode paths: the same values, or the same error (kind, path, message). */
+  const outcome = (body, parser) => {
+    try {
+      return { value: rrq.decodeMessage(body, { parser }) };
+    } catch (error) {
+      return { error: [error.kind, error.path, error.message] };
+    }
+  };
+
+  test("numbers, escapes and nesting the quick scan must refuse or read exactly, in every field", () => {
+    const base = JSON.parse(bodyOf(accepted.find((c) => bodyOf(c).includes('"request"'))).toString("utf8"));
+    const tokens = ["0", "-0", "-0.0", "0.0", "1", "1.0", "1.5", "1.50", "-1.25", "1e5", "1E5", "1.5e1", "2e-1", "1e400", "-1e400",
+      "123456789012345", "1234567890123456", "9007199254740993", "18446744073709551615", "18446744073709551616",
+      "123456789012345.5", "12345678901234.5", "0.000001", "0.1000", "4294967295", "4294967296", "\"\\ud800\"",
+      "\"\\ud83d\\ude00\"", "\"a\\\"b\"", "\"\\\\\"", "[[[[1.0]]]]", "{\"a\":1,\"a\":1.0}", "{\"a\":1.0,\"a\":1}"];
+    let quick = 0;
+    for (const token of tokens) {
+      const texts = [
+        JSON.stringify(base).replace('"attempt":', `"attempt":${token},"x":`),
+        JSON.stringify(base).replace('"args":[', `"args":[${token},`),
+        JSON.stringify(base).replace('"kwargs":{', `"kwargs":{"k":${token},`),
+        JSON.stringify(base).replace('"kwargs":{', `"kwargs":{"k":[${token}],"k":${token},`),
+      ];
+      for (const text of texts) {
+        const body = Buffer.from(text);
+        if (json.quickScan(body, rrq.MAX_NESTING_DEPTH)) quick++;
+        assert.deepEqual(outcome(body, "auto"), outcome(body, "exact"), text);
+      }
+    }
+    assert.ok(quick > 0, "the quick scan accepts plain numbers");
+    const deep = (n) => Buffer.from(JSON.stringify(base).replace('"args":[', `"args":[${"[".repeat(n)}${"]".repeat(n)},`));
+    for (const n of [120, 124, 125, 126, 127, 130]) {
+      assert.equal(json.quickScan(deep(n), rrq.MAX_NESTING_DEPTH), n <= rrq.MAX_NESTING_DEPTH - 3, `depth ${n}`);
+      assert.deepEqual(outcome(deep(n), "auto"), outcome(deep(n), "exact"));
+    }
+  });
+
+  test("whatever the quick scan accepts, JSON.parse reads as the exact parser does (corpus and edits)", () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const pieces = ["1", "0", ".", "e", "-", "\"", "\\", "\\u", "d8", "00", "[", "]", "{", "}", ",", ":", "5"];
+    for (const c of corpusCases().filter((c) => c.error?.kind !== "length")) {
+      const original = Buffer.from(c.frame, "base64").subarray(rrq.FRAME_HEADER_LEN);
+      for (let round = 0; round < 6; round++) {
+        let body = original;
+        if (round > 0) {
+          const at = Math.floor(random() * (body.length + 1));
+          const insert = Buffer.from(pieces[Math.floor(random() * pieces.length)]);
+          body = Buffer.concat([body.subarray(0, at), insert, body.subarray(Math.min(body.length, at + Math.floor(random() * 3)))]);
+        }
+        if (!json.quickScan(body, rrq.MAX_NESTING_DEPTH)) continue;
+        assert.deepEqual(outcome(body, "auto"), outcome(body, "exact"), body.toString("utf8"));
+      }
+    }
+  });
+
+  test("a parsed timestamp writes the text it was read from only when that text is canonical", () => {
+    const texts = ["2025-03-14T09:26:53Z", "2025-03-14T09:26:53.5Z", "2025-03-14T09:26:53.500Z", "2025-03-14T09:26:53.500000Z",
+      "2025-03-14T09:26:53.000Z", "2025-03-14T09:26:53.123456Z", "2025-03-14T09:26:53.123456000Z", "2025-03-14T09:26:53.123456789Z",
+      "2025-03-14T09:26:53.120Z", "2025-03-14T09:26:53+00:00", "2025-03-14T09:26:53.250+01:30", "0001-01-01T00:00:00Z",
+      "9999-12-31T23:59:59.999999999Z", "2024-02-29T12:00:00.001Z", "2025-03-14T09:26:53.000000001Z"];
+    for (const text of texts) {
+      const parsed = rrq.Timestamp.parse(text);
+      const fresh = new rrq.Timestamp(parsed.seconds, parsed.nanoseconds);
+      assert.equal(parsed.toString(), fresh.toString(), text);
+      assert.equal(fresh.toString(), fresh.toString());
+      assert.deepEqual(parsed, fresh);
+    }
+  });
+});

@@ -366,23 +366,24 @@ impl FieldTs {
         } else {
             format!("{p}?: {init}")
         };
-        let json_key = lit(&format!(",{}:", lit(&field.name)));
+        // `out` opens with `{`; `sep` is empty before the first field written, then `,`.
+        let json_key = lit(&format!("{}:", lit(&field.name)));
         let value = write_expr(&field.ty, "v", "path", &key, "level", 0);
         let write = if field.nullable {
             if field.always_written {
-                format!("out += {json_key} + (v == null ? \"null\" : {value});")
+                format!("out += sep + {json_key} + (v == null ? \"null\" : {value}); sep = \",\";")
             } else {
                 // `null` means no value, for `any` fields too: the reference omits a `null`
                 // result or details.
-                format!("if (v != null) out += {json_key} + {value};")
+                format!("if (v != null) {{ out += sep + {json_key} + {value}; sep = \",\"; }}")
             }
         } else if let Some(default) = &default {
             let text = write_expr(&field.ty, default, "path", &key, "level", 0);
-            format!("out += {json_key} + (v === undefined ? {text} : {value});")
+            format!("out += sep + {json_key} + (v === undefined ? {text} : {value}); sep = \",\";")
         } else if field.always_written {
-            format!("out += {json_key} + (v === undefined ? missing(path, {key}, {expected}) : {value});")
+            format!("out += sep + {json_key} + (v === undefined ? missing(path, {key}, {expected}) : {value}); sep = \",\";")
         } else {
-            format!("if (v !== undefined) out += {json_key} + {value};")
+            format!("if (v !== undefined) {{ out += sep + {json_key} + {value}; sep = \",\"; }}")
         };
         Ok(FieldTs {
             doc: jsdoc(&field.doc, "  "),
@@ -784,7 +785,7 @@ mod tests {
         assert!(protocol.contains("Scheduling class of the job."));
         assert!(protocol.contains("priority_class: number;"));
         assert!(codec.contains("readSafeInteger(v, path, \"priority_class\", 0, 255, \"integer in 0..=255\")"));
-        assert!(codec.contains(r#"",\"priority_class\":""#));
+        assert!(codec.contains(r#"out += sep + "\"priority_class\":""#));
     }
 
     #[test]

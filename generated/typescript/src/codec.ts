@@ -147,22 +147,25 @@ export function writeExecutionContext(value: unknown, up: Path, key: Key, level:
   const o = objectOf(value, up, key, "a ExecutionContext object");
   const path = child(up, key);
   let v: unknown;
-  let out = "";
+  // Built without slicing (a slice would flatten the text built so far at every level).
+  let out = "{";
+  let sep = "";
   v = o.job_id;
-  out += ",\"job_id\":" + (v === undefined ? missing(path, "job_id", "string") : writeStr(v, path, "job_id"));
+  out += sep + "\"job_id\":" + (v === undefined ? missing(path, "job_id", "string") : writeStr(v, path, "job_id")); sep = ",";
   v = o.attempt;
-  out += ",\"attempt\":" + (v === undefined ? missing(path, "attempt", "integer in 0..=4294967295") : writeInteger(v, path, "attempt", 0n, 4294967295n));
+  out += sep + "\"attempt\":" + (v === undefined ? missing(path, "attempt", "integer in 0..=4294967295") : writeInteger(v, path, "attempt", 0n, 4294967295n)); sep = ",";
   v = o.enqueue_time;
-  out += ",\"enqueue_time\":" + (v === undefined ? missing(path, "enqueue_time", "an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm) in years 0001..=9999") : writeTimestamp(v, path, "enqueue_time"));
+  out += sep + "\"enqueue_time\":" + (v === undefined ? missing(path, "enqueue_time", "an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm) in years 0001..=9999") : writeTimestamp(v, path, "enqueue_time")); sep = ",";
   v = o.queue_name;
-  out += ",\"queue_name\":" + (v === undefined ? missing(path, "queue_name", "string") : writeStr(v, path, "queue_name"));
+  out += sep + "\"queue_name\":" + (v === undefined ? missing(path, "queue_name", "string") : writeStr(v, path, "queue_name")); sep = ",";
   v = o.deadline;
-  out += ",\"deadline\":" + (v == null ? "null" : writeTimestamp(v, path, "deadline"));
+  out += sep + "\"deadline\":" + (v == null ? "null" : writeTimestamp(v, path, "deadline")); sep = ",";
   v = o.trace_context;
-  out += ",\"trace_context\":" + (v == null ? "null" : writeMap(v, path, "trace_context", (x0, p0, k0) => writeStr(x0, p0, k0)));
+  out += sep + "\"trace_context\":" + (v == null ? "null" : writeMap(v, path, "trace_context", (x0, p0, k0) => writeStr(x0, p0, k0))); sep = ",";
   v = o.worker_id;
-  out += ",\"worker_id\":" + (v == null ? "null" : writeStr(v, path, "worker_id"));
-  return out === "" ? "{}" : "{" + out.slice(1) + "}";
+  out += sep + "\"worker_id\":" + (v == null ? "null" : writeStr(v, path, "worker_id")); sep = ",";
+  void sep;
+  return out + "}";
 }
 
 /** Reads a {@link ExecutionRequest}: fields checked, defaults filled in, unknown fields ignored. */
@@ -231,22 +234,25 @@ export function writeExecutionRequest(value: unknown, up: Path, key: Key, level:
   const o = objectOf(value, up, key, "a ExecutionRequest object");
   const path = child(up, key);
   let v: unknown;
-  let out = "";
+  // Built without slicing (a slice would flatten the text built so far at every level).
+  let out = "{";
+  let sep = "";
   v = o.protocol_version;
-  out += ",\"protocol_version\":" + (v === undefined ? writeStr("1", path, "protocol_version") : writeStr(v, path, "protocol_version"));
+  out += sep + "\"protocol_version\":" + (v === undefined ? writeStr("1", path, "protocol_version") : writeStr(v, path, "protocol_version")); sep = ",";
   v = o.request_id;
-  out += ",\"request_id\":" + (v === undefined ? missing(path, "request_id", "string") : writeStr(v, path, "request_id"));
+  out += sep + "\"request_id\":" + (v === undefined ? missing(path, "request_id", "string") : writeStr(v, path, "request_id")); sep = ",";
   v = o.job_id;
-  out += ",\"job_id\":" + (v === undefined ? missing(path, "job_id", "string") : writeStr(v, path, "job_id"));
+  out += sep + "\"job_id\":" + (v === undefined ? missing(path, "job_id", "string") : writeStr(v, path, "job_id")); sep = ",";
   v = o.function_name;
-  out += ",\"function_name\":" + (v === undefined ? missing(path, "function_name", "string") : writeStr(v, path, "function_name"));
+  out += sep + "\"function_name\":" + (v === undefined ? missing(path, "function_name", "string") : writeStr(v, path, "function_name")); sep = ",";
   v = o.args;
-  out += ",\"args\":" + (v === undefined ? writeArray([], path, "args", (x0, p0, i0) => writeAny(x0, p0, i0, level + 1, MAX_NESTING_DEPTH)) : writeArray(v, path, "args", (x0, p0, i0) => writeAny(x0, p0, i0, level + 1, MAX_NESTING_DEPTH)));
+  out += sep + "\"args\":" + (v === undefined ? writeArray([], path, "args", (x0, p0, i0) => writeAny(x0, p0, i0, level + 1, MAX_NESTING_DEPTH)) : writeArray(v, path, "args", (x0, p0, i0) => writeAny(x0, p0, i0, level + 1, MAX_NESTING_DEPTH))); sep = ",";
   v = o.kwargs;
-  out += ",\"kwargs\":" + (v === undefined ? writeMap({}, path, "kwargs", (x0, p0, k0) => writeAny(x0, p0, k0, level + 1, MAX_NESTING_DEPTH)) : writeMap(v, path, "kwargs", (x0, p0, k0) => writeAny(x0, p0, k0, level + 1, MAX_NESTING_DEPTH)));
+  out += sep + "\"kwargs\":" + (v === undefined ? writeMap({}, path, "kwargs", (x0, p0, k0) => writeAny(x0, p0, k0, level + 1, MAX_NESTING_DEPTH)) : writeMap(v, path, "kwargs", (x0, p0, k0) => writeAny(x0, p0, k0, level + 1, MAX_NESTING_DEPTH))); sep = ",";
   v = o.context;
-  out += ",\"context\":" + (v === undefined ? missing(path, "context", "object") : writeExecutionContext(v, path, "context", level + 1));
-  return out === "" ? "{}" : "{" + out.slice(1) + "}";
+  out += sep + "\"context\":" + (v === undefined ? missing(path, "context", "object") : writeExecutionContext(v, path, "context", level + 1)); sep = ",";
+  void sep;
+  return out + "}";
 }
 
 /** Reads a {@link ExecutionError}: fields checked, defaults filled in, unknown fields ignored. */
@@ -297,16 +303,19 @@ export function writeExecutionError(value: unknown, up: Path, key: Key, level: n
   const o = objectOf(value, up, key, "a ExecutionError object");
   const path = child(up, key);
   let v: unknown;
-  let out = "";
+  // Built without slicing (a slice would flatten the text built so far at every level).
+  let out = "{";
+  let sep = "";
   v = o.message;
-  out += ",\"message\":" + (v === undefined ? missing(path, "message", "string") : writeStr(v, path, "message"));
+  out += sep + "\"message\":" + (v === undefined ? missing(path, "message", "string") : writeStr(v, path, "message")); sep = ",";
   v = o.type;
-  if (v != null) out += ",\"type\":" + writeStr(v, path, "type");
+  if (v != null) { out += sep + "\"type\":" + writeStr(v, path, "type"); sep = ","; }
   v = o.code;
-  if (v != null) out += ",\"code\":" + writeStr(v, path, "code");
+  if (v != null) { out += sep + "\"code\":" + writeStr(v, path, "code"); sep = ","; }
   v = o.details;
-  if (v != null) out += ",\"details\":" + writeAny(v, path, "details", level, MAX_NESTING_DEPTH);
-  return out === "" ? "{}" : "{" + out.slice(1) + "}";
+  if (v != null) { out += sep + "\"details\":" + writeAny(v, path, "details", level, MAX_NESTING_DEPTH); sep = ","; }
+  void sep;
+  return out + "}";
 }
 
 /** Reads a {@link ExecutionOutcome}: fields checked, defaults filled in, unknown fields ignored. */
@@ -367,20 +376,23 @@ export function writeExecutionOutcome(value: unknown, up: Path, key: Key, level:
   const o = objectOf(value, up, key, "a ExecutionOutcome object");
   const path = child(up, key);
   let v: unknown;
-  let out = "";
+  // Built without slicing (a slice would flatten the text built so far at every level).
+  let out = "{";
+  let sep = "";
   v = o.job_id;
-  if (v != null) out += ",\"job_id\":" + writeStr(v, path, "job_id");
+  if (v != null) { out += sep + "\"job_id\":" + writeStr(v, path, "job_id"); sep = ","; }
   v = o.request_id;
-  if (v != null) out += ",\"request_id\":" + writeStr(v, path, "request_id");
+  if (v != null) { out += sep + "\"request_id\":" + writeStr(v, path, "request_id"); sep = ","; }
   v = o.status;
-  out += ",\"status\":" + (v === undefined ? missing(path, "status", "one of \"success\", \"retry\", \"timeout\", \"error\"") : writeOutcomeStatus(v, path, "status", level + 1));
+  out += sep + "\"status\":" + (v === undefined ? missing(path, "status", "one of \"success\", \"retry\", \"timeout\", \"error\"") : writeOutcomeStatus(v, path, "status", level + 1)); sep = ",";
   v = o.result;
-  if (v != null) out += ",\"result\":" + writeAny(v, path, "result", level, MAX_NESTING_DEPTH);
+  if (v != null) { out += sep + "\"result\":" + writeAny(v, path, "result", level, MAX_NESTING_DEPTH); sep = ","; }
   v = o.error;
-  if (v != null) out += ",\"error\":" + writeExecutionError(v, path, "error", level + 1);
+  if (v != null) { out += sep + "\"error\":" + writeExecutionError(v, path, "error", level + 1); sep = ","; }
   v = o.retry_after_seconds;
-  if (v != null) out += ",\"retry_after_seconds\":" + writeFloat(v, path, "retry_after_seconds");
-  return out === "" ? "{}" : "{" + out.slice(1) + "}";
+  if (v != null) { out += sep + "\"retry_after_seconds\":" + writeFloat(v, path, "retry_after_seconds"); sep = ","; }
+  void sep;
+  return out + "}";
 }
 
 /** Reads a {@link CancelRequest}: fields checked, defaults filled in, unknown fields ignored. */
@@ -431,16 +443,19 @@ export function writeCancelRequest(value: unknown, up: Path, key: Key, level: nu
   const o = objectOf(value, up, key, "a CancelRequest object");
   const path = child(up, key);
   let v: unknown;
-  let out = "";
+  // Built without slicing (a slice would flatten the text built so far at every level).
+  let out = "{";
+  let sep = "";
   v = o.protocol_version;
-  out += ",\"protocol_version\":" + (v === undefined ? writeStr("1", path, "protocol_version") : writeStr(v, path, "protocol_version"));
+  out += sep + "\"protocol_version\":" + (v === undefined ? writeStr("1", path, "protocol_version") : writeStr(v, path, "protocol_version")); sep = ",";
   v = o.job_id;
-  out += ",\"job_id\":" + (v === undefined ? missing(path, "job_id", "string") : writeStr(v, path, "job_id"));
+  out += sep + "\"job_id\":" + (v === undefined ? missing(path, "job_id", "string") : writeStr(v, path, "job_id")); sep = ",";
   v = o.request_id;
-  if (v != null) out += ",\"request_id\":" + writeStr(v, path, "request_id");
+  if (v != null) { out += sep + "\"request_id\":" + writeStr(v, path, "request_id"); sep = ","; }
   v = o.hard_kill;
-  out += ",\"hard_kill\":" + (v === undefined ? writeBool(false, path, "hard_kill") : writeBool(v, path, "hard_kill"));
-  return out === "" ? "{}" : "{" + out.slice(1) + "}";
+  out += sep + "\"hard_kill\":" + (v === undefined ? writeBool(false, path, "hard_kill") : writeBool(v, path, "hard_kill")); sep = ",";
+  void sep;
+  return out + "}";
 }
 
 /** Reads a {@link RunnerMessage}: the tag first, then the content it selects. */
@@ -499,9 +514,14 @@ const fatalDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** The text of a UTF-8 body, a byte-order mark kept (the JSON parsers then reject it). */
 function utf8(body: Uint8Array): string {
+  const bytes = body instanceof buffer.Buffer ? body : buffer.Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (typeof buffer.isAscii === "function" && buffer.isAscii(body)) {
+    // ASCII is valid UTF-8, and its Latin-1 decoding (a plain copy) is the same text.
+    return bytes.toString("latin1");
+  }
   if (typeof buffer.isUtf8 === "function") {
     if (!buffer.isUtf8(body)) throw new FrameError("json", null, FRAME_MESSAGES.json_utf8);
-    return buffer.Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8");
+    return bytes.toString("utf8");
   }
   try {
     return fatalDecoder.decode(body);
@@ -516,7 +536,7 @@ function utf8(body: Uint8Array): string {
  * @throws FrameError
  */
 export function decodeMessage(body: Uint8Array, options?: DecodeOptions): RunnerMessage {
-  return readRunnerMessage(parseJson(utf8(body), MAX_NESTING_DEPTH, options), null, null, "object");
+  return readRunnerMessage(parseJson(utf8(body), MAX_NESTING_DEPTH, options, body), null, null, "object");
 }
 
 /**
@@ -533,6 +553,11 @@ export function encodeMessageText(message: RunnerMessageInit): string {
  */
 export function encodeMessage(message: RunnerMessageInit): Uint8Array {
   return buffer.Buffer.from(encodeMessageText(message), "utf8");
+}
+
+/** The big-endian length header at `at`. */
+function readLength(bytes: Uint8Array, at: number): number {
+  return (((bytes[at] as number) << 24) | ((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number)) >>> 0;
 }
 
 function checkLength(length: number): void {
@@ -562,7 +587,7 @@ export function decodeFrame(frame: Uint8Array, options?: DecodeOptions): RunnerM
   if (frame.length < FRAME_HEADER_LEN) {
     throw new FrameError("length", null, formatMessage(FRAME_MESSAGES.length_header, { header_len: FRAME_HEADER_LEN, got: frame.length }));
   }
-  const length = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(0, false);
+  const length = readLength(frame, 0);
   checkLength(length);
   const actual = frame.length - FRAME_HEADER_LEN;
   if (actual !== length) {
@@ -611,7 +636,7 @@ export class FrameReader {
         this.headerFill += take;
         offset += take;
         if (this.headerFill < FRAME_HEADER_LEN) break;
-        const length = new DataView(this.header.buffer).getUint32(0, false);
+        const length = readLength(this.header, 0);
         try {
           checkLength(length);
         } catch (error) {

@@ -193,11 +193,13 @@ export function writeArray(value: unknown, up: Path, key: Key, item: (value: unk
 export function writeMap(value: unknown, up: Path, key: Key, item: (value: unknown, up: Path, key: string) => string): string {
   const object = objectOf(value, up, key, "a map (object)");
   const here = child(up, key);
-  let out = "";
+  let out = "{";
+  let sep = "";
   for (const k of sortedKeys(object)) {
     const v = object[k];
     if (v === undefined) continue;
-    out += "," + writeString(k, here, k) + ":" + item(v, here, k);
+    out += sep + writeString(k, here, k) + ":" + item(v, here, k);
+    sep = ",";
   }
-  return out === "" ? "{}" : "{" + out.slice(1) + "}";
+  return out + "}";
 }

@@ -119,12 +119,15 @@ export function write{{ s.name }}(value: unknown, up: Path, key: Key, level: num
   const o = objectOf(value, up, key, "a {{ s.name }} object");
   const path = child(up, key);
   let v: unknown;
-  let out = "";
+  // Built without slicing (a slice would flatten the text built so far at every level).
+  let out = "{";
+  let sep = "";
   {%- for f in s.fields %}
   v = {{ f.get }};
   {{ f.write }}
   {%- endfor %}
-  return out === "" ? "{}" : "{" + out.slice(1) + "}";
+  void sep;
+  return out + "}";
 }
 {% endfor %}
 {%- for u in unions %}
@@ -176,9 +179,14 @@ const fatalDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** The text of a UTF-8 body, a byte-order mark kept (the JSON parsers then reject it). */
 function utf8(body: Uint8Array): string {
+  const bytes = body instanceof buffer.Buffer ? body : buffer.Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (typeof buffer.isAscii === "function" && buffer.isAscii(body)) {
+    // ASCII is valid UTF-8, and its Latin-1 decoding (a plain copy) is the same text.
+    return bytes.toString("latin1");
+  }
   if (typeof buffer.isUtf8 === "function") {
     if (!buffer.isUtf8(body)) throw new FrameError("json", null, FRAME_MESSAGES.json_utf8);
-    return buffer.Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8");
+    return bytes.toString("utf8");
   }
   try {
     return fatalDecoder.decode(body);
@@ -193,7 +201,7 @@ function utf8(body: Uint8Array): string {
  * @throws FrameError
  */
 export function decodeMessage(body: Uint8Array, options?: DecodeOptions): {{ root }} {
-  return read{{ root }}(parseJson(utf8(body), MAX_NESTING_DEPTH, options), null, null, {{ root_expected }});
+  return read{{ root }}(parseJson(utf8(body), MAX_NESTING_DEPTH, options, body), null, null, {{ root_expected }});
 }
 
 /**
@@ -210,6 +218,11 @@ export function encodeMessageText(message: {{ root }}Init): string {
  */
 export function encodeMessage(message: {{ root }}Init): Uint8Array {
   return buffer.Buffer.from(encodeMessageText(message), "utf8");
+}
+
+/** The big-endian length header at `at`. */
+function readLength(bytes: Uint8Array, at: number): number {
+  return (((bytes[at] as number) << 24) | ((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number)) >>> 0;
 }
 
 function checkLength(length: number): void {
@@ -239,7 +252,7 @@ export function decodeFrame(frame: Uint8Array, options?: DecodeOptions): {{ root
   if (frame.length < FRAME_HEADER_LEN) {
     throw new FrameError("length", null, formatMessage(FRAME_MESSAGES.length_header, { header_len: FRAME_HEADER_LEN, got: frame.length }));
   }
-  const length = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(0, false);
+  const length = readLength(frame, 0);
   checkLength(length);
   const actual = frame.length - FRAME_HEADER_LEN;
   if (actual !== length) {
@@ -288,7 +301,7 @@ export class FrameReader {
         this.headerFill += take;
         offset += take;
         if (this.headerFill < FRAME_HEADER_LEN) break;
-        const length = new DataView(this.header.buffer).getUint32(0, false);
+        const length = readLength(this.header, 0);
         try {
           checkLength(length);
         } catch (error) {
