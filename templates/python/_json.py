@@ -836,11 +836,12 @@ class Timestamp(datetime):
     a naive one is refused when encoding.
     """
 
-    __slots__ = ("_json", "_nanosecond")
-    _nanosecond: int
+    # Class defaults (no __slots__): datetime arithmetic on a subclass makes instances without
+    # calling `__new__`, and they must read as nanosecond 0 with no kept text.
+    _nanosecond: int = 0
     # The canonical JSON string of this instant when decoding read exactly that text (written
     # back as is: a datetime is immutable), else None.
-    _json: str | None
+    _json: str | None = None
 
     def __new__(cls, *args: Any, nanosecond: int = 0, **kwargs: Any) -> Self:
         self = datetime.__new__(cls, *args, **kwargs)

@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
+import heapq
 import inspect
 import ipaddress
 import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from ._codec import FRAME_HEADER_LEN, FrameError, decode_message, encode_frame
@@ -54,6 +56,9 @@ DEFAULT_HIGH_WATER = 1 << 20
 """Unsent output (bytes) above which a connection's frames are no longer read until it drains."""
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The event loop runs a timer up to this much early (asyncio's own `_clock_resolution`).
+_CLOCK_RESOLUTION = time.get_clock_info("monotonic").resolution
 
 _CONTENT_KEY = {{ c.r.content_key }}
 _ID_KEYS = ({{ c.r.job_id_key }}, {{ c.r.request_id_key }})
@@ -126,19 +131,58 @@ def _outcome(request: {{ c.r.request }}, status: {{ c.r.status }}, message: str,
 
 
 class _InFlight:
-    """One request being executed."""
+    """One request being executed: answered exactly once, by whichever comes first (the
+    handler's end, its deadline, a cancel, the shutdown)."""
 
-    __slots__ = ("connection", "request", "stop")
+    __slots__ = ("answered", "connection", "deadline_pending", "request", "runner", "task")
 
-    def __init__(self, request: {{ c.r.request }}, connection: _Connection, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, request: {{ c.r.request }}, connection: _Connection, runner: Runner) -> None:
         self.request = request
         self.connection = connection
-        # Resolved with (error type, message) to stop the handler early.
-        self.stop: asyncio.Future[tuple[str, str]] = loop.create_future()
+        self.runner = runner
+        self.answered = False
+        # The task running the request (cancelled to stop the handler); whether its deadline is
+        # in the runner's deadline heap.
+        self.task: asyncio.Task[None] | None = None
+        self.deadline_pending = False
+
+    def answer(self, frame: bytes | None) -> None:
+        """Sends the answer (a whole frame) unless one was sent already."""
+        if self.answered:
+            return
+        self.answered = True
+        if self.deadline_pending:
+            self.deadline_pending = False
+            self.runner._deadlines_pending -= 1
+        self.runner._untrack(self)
+        if frame is not None:
+            self.connection.send_frame(frame)
 
     def cancel(self, error_type: str, message: str) -> None:
-        if not self.stop.done():
-            self.stop.set_result((error_type, message))
+        """Answers at once with an error of `error_type` and cancels the handler."""
+        if self.answered:
+            return
+        self.answer(_frame(_outcome(self.request, {{ c.r.status }}.{{ c.r.st_error }}, message, error_type), self.connection))
+        if self.task is not None:
+            self.task.cancel()
+
+    def expire(self) -> None:
+        """The deadline passed while the handler ran: answers timeout and cancels it."""
+        if self.answered:
+            return
+        deadline = self.request.{{ c.r.req_context }}.{{ c.r.ctx_deadline }}
+        assert deadline is not None
+        self.answer(_frame(_timeout(self.request, deadline, {{ c.r.msg_deadline_exceeded.name }}, ErrorType.{{ c.r.msg_deadline_exceeded.error_type }}), self.connection))
+        if self.task is not None:
+            self.task.cancel()
+
+
+def _frame(outcome: {{ c.r.outcome }}, connection: _Connection) -> bytes | None:
+    try:
+        return encode_frame({{ c.r.response_variant }}(outcome))
+    except FrameError as exc:
+        _log(f"could not encode a response for {connection.peer}: {exc}")
+        return None
 
 
 class _Connection:
@@ -149,6 +193,7 @@ class _Connection:
         self.in_flight: set[_InFlight] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.closed = False
+        self.loop = asyncio.get_running_loop()
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer)
         writer.transport.set_write_buffer_limits(high=high_water)
@@ -156,12 +201,13 @@ class _Connection:
     def send(self, outcome: {{ c.r.outcome }}) -> None:
         if self.closed or self.writer.is_closing():
             return
-        try:
-            frame = encode_frame({{ c.r.response_variant }}(outcome))
-        except FrameError as exc:
-            _log(f"could not encode a response for {self.peer}: {exc}")
-            return
-        self.writer.write(frame)
+        frame = _frame(outcome, self)
+        if frame is not None:
+            self.writer.write(frame)
+
+    def send_frame(self, frame: bytes) -> None:
+        if not self.closed and not self.writer.is_closing():
+            self.writer.write(frame)
 
 
 class Runner:
@@ -187,6 +233,11 @@ class Runner:
         self._connections: set[_Connection] = set()
         self._server: asyncio.AbstractServer | None = None
         self._stopping = False
+        self._async_handlers: dict[Handler, bool] = {}
+        self._deadlines: list[tuple[float, int, _InFlight]] = []
+        self._deadlines_pending = 0
+        self._deadline_seq = 0
+        self._deadline_timer: asyncio.TimerHandle | None = None
 
     # -- serving ------------------------------------------------------------------------------
 
@@ -206,9 +257,7 @@ class Runner:
         for connection in list(self._connections):
             for job in list(connection.in_flight):
                 job.cancel(ErrorType.{{ c.r.msg_shutting_down.error_type }}, error_message({{ c.r.msg_shutting_down.name }}))
-        tasks = [task for connection in self._connections for task in connection.tasks]
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await _settle([task for connection in self._connections for task in connection.tasks])
         for connection in list(self._connections):
             try:
                 await asyncio.wait_for(connection.writer.drain(), timeout=5)
@@ -237,6 +286,7 @@ class Runner:
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection = _Connection(writer, self.high_water)
         self._connections.add(connection)
+        transport = writer.transport
         try:
             while not self._stopping:
                 try:
@@ -254,8 +304,10 @@ class Runner:
                 if self._stopping:
                     break
                 self._dispatch(connection, body)
-                # Backpressure: stop reading while the peer is not taking our output.
-                await writer.drain()
+                # Backpressure: stop reading while the peer is not taking our output (above the
+                # high-water mark) or the connection is going away.
+                if transport.get_write_buffer_size() > self.high_water or transport.is_closing():
+                    await writer.drain()
         except (ConnectionError, OSError):
             pass
         except asyncio.CancelledError:
@@ -268,8 +320,7 @@ class Runner:
                 for job in list(connection.in_flight):
                     # Nobody is left to read the answer: it is dropped.
                     job.cancel(ErrorType.{{ c.r.msg_cancelled.error_type }}, error_message({{ c.r.msg_cancelled.name }}))
-                if connection.tasks:
-                    await asyncio.gather(*list(connection.tasks), return_exceptions=True)
+                await _settle(list(connection.tasks))
                 writer.close()
                 self._connections.discard(connection)
 
@@ -291,9 +342,9 @@ class Runner:
                     ErrorType.{{ c.r.msg_busy.error_type }},
                 ))
                 return
-            job = _InFlight(request, connection, asyncio.get_running_loop())
+            job = _InFlight(request, connection, self)
             self._track(job)
-            task = asyncio.ensure_future(self._run(job))
+            job.task = task = connection.loop.create_task(self._run(job))
             connection.tasks.add(task)
             task.add_done_callback(connection.tasks.discard)
         elif isinstance(message, {{ c.r.cancel_variant }}):
@@ -353,18 +404,63 @@ class Runner:
                     del index[key]
 
     async def _run(self, job: _InFlight) -> None:
+        # One task per request: the checks, then the handler awaited here (an async one) or in
+        # a thread (a sync one). A cancel, the deadline or the shutdown answers at once and
+        # cancels this task; whatever the handler does afterwards is not sent.
         try:
-            outcome = await self._execute(job)
+            frame = await self._execute(job)
+        except asyncio.CancelledError:
+            frame = _frame(_outcome(job.request, {{ c.r.status }}.{{ c.r.st_error }}, error_message({{ c.r.msg_cancelled.name }}), ErrorType.{{ c.r.msg_cancelled.error_type }}), job.connection)
         except Exception as exc:  # noqa: BLE001 - _execute reports every failure itself
-            outcome = _outcome(job.request, {{ c.r.status }}.{{ c.r.st_error }}, f"internal runner error: {exc}", type(exc).__name__)
-        finally:
-            self._untrack(job)
-        job.connection.send(outcome)
+            frame = _frame(_outcome(job.request, {{ c.r.status }}.{{ c.r.st_error }}, f"internal runner error: {exc}", type(exc).__name__), job.connection)
+        job.answer(frame)
 
-    async def _execute(self, job: _InFlight) -> {{ c.r.outcome }}:
+    # -- deadlines: one heap and one timer for the runner (a timer per request costs more) -----
+
+    def _add_deadline(self, job: _InFlight, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+        at = loop.time() + timeout
+        heap = self._deadlines
+        if len(heap) > 2 * self._deadlines_pending + 64:
+            # Drop the entries of answered requests (kept until now: lazy deletion).
+            heap[:] = [entry for entry in heap if not entry[2].answered]
+            heapq.heapify(heap)
+        self._deadline_seq += 1
+        heapq.heappush(heap, (at, self._deadline_seq, job))
+        job.deadline_pending = True
+        self._deadlines_pending += 1
+        if self._deadline_timer is None or at < self._deadline_timer.when():
+            self._schedule_deadlines(loop, at)
+
+    def _schedule_deadlines(self, loop: asyncio.AbstractEventLoop, at: float) -> None:
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+        self._deadline_timer = loop.call_at(at, self._expire_deadlines, loop)
+
+    def _expire_deadlines(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._deadline_timer = None
+        heap = self._deadlines
+        now = loop.time() + _CLOCK_RESOLUTION
+        while heap and (heap[0][2].answered or heap[0][0] <= now):
+            job = heapq.heappop(heap)[2]
+            if not job.answered:
+                job.expire()
+        if heap:
+            self._schedule_deadlines(loop, heap[0][0])
+
+    def _is_async(self, handler: Handler) -> bool:
+        try:
+            return self._async_handlers[handler]
+        except KeyError:
+            is_async = self._async_handlers[handler] = _is_async(handler)
+            return is_async
+        except TypeError:  # an unhashable callable
+            return _is_async(handler)
+
+    async def _execute(self, job: _InFlight) -> bytes | None:
         request = job.request
+        connection = job.connection
         if request.{{ c.r.req_protocol_version }} != PROTOCOL_VERSION:
-            return _outcome(
+            return _frame(_outcome(
                 request,
                 {{ c.r.status }}.{{ c.r.st_error }},
                 error_message(
@@ -373,35 +469,44 @@ class Runner:
                     supported=PROTOCOL_VERSION,
                 ),
                 ErrorType.{{ c.r.msg_unsupported_protocol_version.error_type }},
-            )
+            ), connection)
         handler = self.registry.get(request.{{ c.r.req_function_name }})
         if handler is None:
-            return _outcome(
+            return _frame(_outcome(
                 request,
                 {{ c.r.status }}.{{ c.r.st_error }},
                 error_message({{ c.r.msg_handler_not_found.name }}, function_name=request.{{ c.r.req_function_name }}),
                 ErrorType.{{ c.r.msg_handler_not_found.error_type }},
-            )
+            ), connection)
         deadline = request.{{ c.r.req_context }}.{{ c.r.ctx_deadline }}
-        timeout: float | None = None
         if deadline is not None:
-            timeout = (deadline - datetime.now(timezone.utc)).total_seconds()
+            timeout = deadline.timestamp() - time.time()
             if timeout <= 0:
-                return _timeout(request, deadline, {{ c.r.msg_deadline_passed.name }}, ErrorType.{{ c.r.msg_deadline_passed.error_type }})
-        if job.stop.done():
-            error_type, message = job.stop.result()
-            return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, message, error_type)
-        work = _start(handler, request)
-        waiters: set[asyncio.Future[Any]] = {work, job.stop}
-        done, _ = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        if work not in done:
-            work.cancel()
-            if job.stop.done():
-                error_type, message = job.stop.result()
-                return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, message, error_type)
-            assert deadline is not None
-            return _timeout(request, deadline, {{ c.r.msg_deadline_exceeded.name }}, ErrorType.{{ c.r.msg_deadline_exceeded.error_type }})
-        return _result(request, work)
+                return _frame(_timeout(request, deadline, {{ c.r.msg_deadline_passed.name }}, ErrorType.{{ c.r.msg_deadline_passed.error_type }}), connection)
+            self._add_deadline(job, connection.loop, timeout)
+        value: object = None
+        error: BaseException | None = None
+        try:
+            if self._is_async(handler):
+                value = await cast(Awaitable[object], handler(request))
+            else:
+                value = await _start(handler, request)
+        except asyncio.CancelledError:
+            if job.answered:
+                raise
+            error = asyncio.CancelledError()
+        except Exception as exc:  # noqa: BLE001 - reported as the request's outcome
+            error = exc
+        if job.answered:
+            return None
+        return _result(request, value, error, connection)
+
+
+async def _settle(tasks: list[asyncio.Task[None]]) -> None:
+    """Waits for request tasks to end (they were cancelled and answered already), at most a few
+    seconds: a handler that ignores its cancellation does not hold up the connection."""
+    if tasks:
+        await asyncio.wait(tasks, timeout=5)
 
 
 def _timeout(request: {{ c.r.request }}, deadline: datetime, message: str, error_type: str) -> {{ c.r.outcome }}:
@@ -414,11 +519,9 @@ def _timeout(request: {{ c.r.request }}, deadline: datetime, message: str, error
 
 
 def _start(handler: Handler, request: {{ c.r.request }}) -> asyncio.Future[object]:
-    """Runs an async handler as a task, a sync one in a daemon thread (so that it never blocks
-    the event loop, and a stuck one never blocks shutdown)."""
+    """Runs a sync handler in a daemon thread (so that it never blocks the event loop, and a
+    stuck one never blocks shutdown); the future resolves with its result."""
     loop = asyncio.get_running_loop()
-    if _is_async(handler):
-        return asyncio.ensure_future(cast(Awaitable[object], handler(request)))
     future: asyncio.Future[object] = loop.create_future()
     context = contextvars.copy_context()
 
@@ -457,38 +560,33 @@ def _chain(source: asyncio.Future[object], target: asyncio.Future[object]) -> No
         target.set_result(source.result())
 
 
-def _result(request: {{ c.r.request }}, work: asyncio.Future[object]) -> {{ c.r.outcome }}:
-    if work.cancelled():
-        return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, error_message({{ c.r.msg_cancelled.name }}), ErrorType.{{ c.r.msg_cancelled.error_type }})
-    error = work.exception()
+def _result(request: {{ c.r.request }}, value: object, error: BaseException | None, connection: _Connection) -> bytes | None:
+    """The answer frame for what the handler returned (`value`) or raised (`error`)."""
     if isinstance(error, RetryError):
         outcome = _outcome(request, {{ c.r.status }}.{{ c.r.st_retry }}, error.message, None)
         outcome.{{ c.r.out_retry_after }} = error.retry_after_seconds
     elif isinstance(error, asyncio.CancelledError):
-        return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, error_message({{ c.r.msg_cancelled.name }}), ErrorType.{{ c.r.msg_cancelled.error_type }})
+        outcome = _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, error_message({{ c.r.msg_cancelled.name }}), ErrorType.{{ c.r.msg_cancelled.error_type }})
     elif error is not None:
         message = str(error) or type(error).__name__
-        return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, message, type(error).__name__)
+        outcome = _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, message, type(error).__name__)
+    elif isinstance(value, {{ c.r.outcome }}):
+        outcome = dataclasses.replace(value)
+        if outcome.{{ c.r.out_job_id }} is None:
+            outcome.{{ c.r.out_job_id }} = request.{{ c.r.req_job_id }}
+        if outcome.{{ c.r.out_request_id }} is None:
+            outcome.{{ c.r.out_request_id }} = request.{{ c.r.req_request_id }}
     else:
-        value = work.result()
-        if isinstance(value, {{ c.r.outcome }}):
-            outcome = dataclasses.replace(value)
-            if outcome.{{ c.r.out_job_id }} is None:
-                outcome.{{ c.r.out_job_id }} = request.{{ c.r.req_job_id }}
-            if outcome.{{ c.r.out_request_id }} is None:
-                outcome.{{ c.r.out_request_id }} = request.{{ c.r.req_request_id }}
-        else:
-            outcome = {{ c.r.outcome }}(
-                {{ c.r.out_job_id }}=request.{{ c.r.req_job_id }},
-                {{ c.r.out_request_id }}=request.{{ c.r.req_request_id }},
-                {{ c.r.out_status }}={{ c.r.status }}.{{ c.r.st_success }},
-                {{ c.r.out_result }}=value,  # type: ignore[arg-type]
-            )
+        outcome = {{ c.r.outcome }}(
+            {{ c.r.out_job_id }}=request.{{ c.r.req_job_id }},
+            {{ c.r.out_request_id }}=request.{{ c.r.req_request_id }},
+            {{ c.r.out_status }}={{ c.r.status }}.{{ c.r.st_success }},
+            {{ c.r.out_result }}=value,  # type: ignore[arg-type]
+        )
     try:
-        encode_frame({{ c.r.response_variant }}(outcome))
+        return encode_frame({{ c.r.response_variant }}(outcome))
     except FrameError as exc:
-        return _outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, f"the handler's answer cannot be sent: {exc}", type(exc).__name__)
-    return outcome
+        return _frame(_outcome(request, {{ c.r.status }}.{{ c.r.st_error }}, f"the handler's answer cannot be sent: {exc}", type(exc).__name__), connection)
 
 
 async def _check_loopback(host: str) -> None:

@@ -236,6 +236,59 @@ def test_deadline_past_and_during() -> None:
     run(main())
 
 
+def test_deadlines_in_any_order_each_enforced_once() -> None:
+    # The runner keeps one timer for all deadlines: requests whose deadlines come in any order,
+    # many of them answered before their (far) deadline, must each get exactly one answer, and
+    # the near deadlines must still time out after the far ones were dropped from the heap.
+    async def main() -> None:
+        async with running(registry()) as connect:
+            client = await connect()
+            now = datetime.now(timezone.utc)
+            far = now + timedelta(hours=1)
+            for i in range(150):
+                await client.send(Request(request("aecho", request_id=f"far{i}", deadline=far)))
+            order = [0.6, 0.2, 0.4]
+            for i, seconds in enumerate(order):
+                await client.send(Request(request("sleep", request_id=f"near{i}", deadline=now + timedelta(seconds=seconds))))
+            await client.send(Request(request("sleep", request_id="quick", deadline=far, kwargs={"seconds": 0.05})))
+            answers = [await client.receive() for _ in range(150 + len(order) + 1)]
+            ids = [a.request_id for a in answers]
+            assert sorted(ids) == sorted([f"far{i}" for i in range(150)] + [f"near{i}" for i in range(3)] + ["quick"])
+            by_id = {a.request_id: a for a in answers}
+            assert all(by_id[f"far{i}"].status == OutcomeStatus.SUCCESS for i in range(150))
+            assert by_id["quick"].status == OutcomeStatus.SUCCESS
+            timeouts = [a.request_id for a in answers if a.status == OutcomeStatus.TIMEOUT]
+            assert timeouts == ["near1", "near2", "near0"]
+            # Nothing more arrives: every request was answered once.
+            assert (await client.call(request("echo", request_id="last"))).request_id == "last"
+    run(main())
+
+
+def test_cancel_answers_at_once_even_if_the_handler_ignores_it() -> None:
+    release = asyncio.Event()
+    reg = registry()
+
+    @reg.register("stubborn")
+    async def stubborn(r: ExecutionRequest) -> object:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            await release.wait()
+        return "late"
+
+    async def main() -> None:
+        async with running(reg) as connect:
+            client, canceller = await connect(), await connect()
+            await client.send(Request(request("stubborn", request_id="s")))
+            await asyncio.sleep(0.1)
+            await canceller.send(Cancel(CancelRequest(job_id="job-1", request_id="s")))
+            assert_error(await client.receive(), ErrorType.CANCELLED, ("job-1", "s"))
+            release.set()
+            # The handler's late result is not sent: the next answer is the next request's.
+            assert (await client.call(request("echo", request_id="next"))).request_id == "next"
+    run(main())
+
+
 def test_cancel_by_request_id_and_job_id_from_another_connection() -> None:
     async def main() -> None:
         async with running(registry()) as connect:
