@@ -134,7 +134,7 @@ class _InFlight:
     """One request being executed: answered exactly once, by whichever comes first (the
     handler's end, its deadline, a cancel, the shutdown)."""
 
-    __slots__ = ("answered", "connection", "deadline_pending", "request", "runner", "task")
+    __slots__ = ("answered", "connection", "deadline_pending", "request", "runner", "started", "task")
 
     def __init__(self, request: {{ c.r.request }}, connection: _Connection, runner: Runner) -> None:
         self.request = request
@@ -144,6 +144,7 @@ class _InFlight:
         # The task running the request (cancelled to stop the handler); whether its deadline is
         # in the runner's deadline heap.
         self.task: asyncio.Task[None] | None = None
+        self.started = False
         self.deadline_pending = False
 
     def answer(self, frame: bytes | None) -> None:
@@ -163,8 +164,14 @@ class _InFlight:
         if self.answered:
             return
         self.answer(_frame(_outcome(self.request, {{ c.r.status }}.{{ c.r.st_error }}, message, error_type), self.connection))
+        self.stop()
+
+    def stop(self) -> None:
         if self.task is not None:
             self.task.cancel()
+            if not self.started:
+                # A task cancelled before its first step never runs `_run` (which forgets it).
+                self.connection.tasks.discard(self.task)
 
     def expire(self) -> None:
         """The deadline passed while the handler ran: answers timeout and cancels it."""
@@ -173,8 +180,7 @@ class _InFlight:
         deadline = self.request.{{ c.r.req_context }}.{{ c.r.ctx_deadline }}
         assert deadline is not None
         self.answer(_frame(_timeout(self.request, deadline, {{ c.r.msg_deadline_exceeded.name }}, ErrorType.{{ c.r.msg_deadline_exceeded.error_type }}), self.connection))
-        if self.task is not None:
-            self.task.cancel()
+        self.stop()
 
 
 def _frame(outcome: {{ c.r.outcome }}, connection: _Connection) -> bytes | None:
@@ -346,7 +352,6 @@ class Runner:
             self._track(job)
             job.task = task = connection.loop.create_task(self._run(job))
             connection.tasks.add(task)
-            task.add_done_callback(connection.tasks.discard)
         elif isinstance(message, {{ c.r.cancel_variant }}):
             cancel = message.{{ c.r.content }}
             if cancel.{{ c.r.cancel_request_id }} is not None:
@@ -407,13 +412,19 @@ class Runner:
         # One task per request: the checks, then the handler awaited here (an async one) or in
         # a thread (a sync one). A cancel, the deadline or the shutdown answers at once and
         # cancels this task; whatever the handler does afterwards is not sent.
+        # (The task leaves the connection's set here, not from a done callback: one event loop
+        # iteration less per request.)
+        job.started = True
         try:
-            frame = await self._execute(job)
-        except asyncio.CancelledError:
-            frame = _frame(_outcome(job.request, {{ c.r.status }}.{{ c.r.st_error }}, error_message({{ c.r.msg_cancelled.name }}), ErrorType.{{ c.r.msg_cancelled.error_type }}), job.connection)
-        except Exception as exc:  # noqa: BLE001 - _execute reports every failure itself
-            frame = _frame(_outcome(job.request, {{ c.r.status }}.{{ c.r.st_error }}, f"internal runner error: {exc}", type(exc).__name__), job.connection)
-        job.answer(frame)
+            try:
+                frame = await self._execute(job)
+            except asyncio.CancelledError:
+                frame = _frame(_outcome(job.request, {{ c.r.status }}.{{ c.r.st_error }}, error_message({{ c.r.msg_cancelled.name }}), ErrorType.{{ c.r.msg_cancelled.error_type }}), job.connection)
+            except Exception as exc:  # noqa: BLE001 - _execute reports every failure itself
+                frame = _frame(_outcome(job.request, {{ c.r.status }}.{{ c.r.st_error }}, f"internal runner error: {exc}", type(exc).__name__), job.connection)
+            job.answer(frame)
+        finally:
+            job.connection.tasks.discard(job.task)
 
     # -- deadlines: one heap and one timer for the runner (a timer per request costs more) -----
 

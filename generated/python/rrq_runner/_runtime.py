@@ -142,7 +142,7 @@ class _InFlight:
     """One request being executed: answered exactly once, by whichever comes first (the
     handler's end, its deadline, a cancel, the shutdown)."""
 
-    __slots__ = ("answered", "connection", "deadline_pending", "request", "runner", "task")
+    __slots__ = ("answered", "connection", "deadline_pending", "request", "runner", "started", "task")
 
     def __init__(self, request: ExecutionRequest, connection: _Connection, runner: Runner) -> None:
         self.request = request
@@ -152,6 +152,7 @@ class _InFlight:
         # The task running the request (cancelled to stop the handler); whether its deadline is
         # in the runner's deadline heap.
         self.task: asyncio.Task[None] | None = None
+        self.started = False
         self.deadline_pending = False
 
     def answer(self, frame: bytes | None) -> None:
@@ -171,8 +172,14 @@ class _InFlight:
         if self.answered:
             return
         self.answer(_frame(_outcome(self.request, OutcomeStatus.ERROR, message, error_type), self.connection))
+        self.stop()
+
+    def stop(self) -> None:
         if self.task is not None:
             self.task.cancel()
+            if not self.started:
+                # A task cancelled before its first step never runs `_run` (which forgets it).
+                self.connection.tasks.discard(self.task)
 
     def expire(self) -> None:
         """The deadline passed while the handler ran: answers timeout and cancels it."""
@@ -181,8 +188,7 @@ class _InFlight:
         deadline = self.request.context.deadline
         assert deadline is not None
         self.answer(_frame(_timeout(self.request, deadline, "deadline_exceeded", ErrorType.TIMEOUT), self.connection))
-        if self.task is not None:
-            self.task.cancel()
+        self.stop()
 
 
 def _frame(outcome: ExecutionOutcome, connection: _Connection) -> bytes | None:
@@ -354,7 +360,6 @@ class Runner:
             self._track(job)
             job.task = task = connection.loop.create_task(self._run(job))
             connection.tasks.add(task)
-            task.add_done_callback(connection.tasks.discard)
         elif isinstance(message, Cancel):
             cancel = message.payload
             if cancel.request_id is not None:
@@ -415,13 +420,19 @@ class Runner:
         # One task per request: the checks, then the handler awaited here (an async one) or in
         # a thread (a sync one). A cancel, the deadline or the shutdown answers at once and
         # cancels this task; whatever the handler does afterwards is not sent.
+        # (The task leaves the connection's set here, not from a done callback: one event loop
+        # iteration less per request.)
+        job.started = True
         try:
-            frame = await self._execute(job)
-        except asyncio.CancelledError:
-            frame = _frame(_outcome(job.request, OutcomeStatus.ERROR, error_message("cancelled"), ErrorType.CANCELLED), job.connection)
-        except Exception as exc:  # noqa: BLE001 - _execute reports every failure itself
-            frame = _frame(_outcome(job.request, OutcomeStatus.ERROR, f"internal runner error: {exc}", type(exc).__name__), job.connection)
-        job.answer(frame)
+            try:
+                frame = await self._execute(job)
+            except asyncio.CancelledError:
+                frame = _frame(_outcome(job.request, OutcomeStatus.ERROR, error_message("cancelled"), ErrorType.CANCELLED), job.connection)
+            except Exception as exc:  # noqa: BLE001 - _execute reports every failure itself
+                frame = _frame(_outcome(job.request, OutcomeStatus.ERROR, f"internal runner error: {exc}", type(exc).__name__), job.connection)
+            job.answer(frame)
+        finally:
+            job.connection.tasks.discard(job.task)
 
     # -- deadlines: one heap and one timer for the runner (a timer per request costs more) -----
 
