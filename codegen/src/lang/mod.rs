@@ -411,3 +411,19 @@ mod tests {
         assert!(err.contains("cannot fill the placeholder `{what}`"), "{err}");
     }
 }
+
+/// `PascalCase` of a wire value (`hard_kill` → `HardKill`, `request` → `Request`): ASCII letters and
+/// digits kept, every other character a word break. Each language makes it a valid identifier.
+pub(crate) fn pascal_case(raw: &str) -> String {
+    let mut out = String::new();
+    let mut upper = true;
+    for c in raw.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(if upper { c.to_ascii_uppercase() } else { c });
+            upper = false;
+        } else {
+            upper = true;
+        }
+    }
+    out
+}

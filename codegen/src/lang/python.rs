@@ -65,17 +65,7 @@ fn constant_name(raw: &str) -> String {
 
 /// `PascalCase` class name for a wire value such as `request`.
 fn pascal_name(raw: &str) -> String {
-    let mut out = String::new();
-    let mut upper = true;
-    for c in raw.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(if upper { c.to_ascii_uppercase() } else { c });
-            upper = false;
-        } else {
-            upper = true;
-        }
-    }
-    identifier(&out)
+    identifier(&super::pascal_case(raw))
 }
 
 /// A Python string literal (double-quoted) for any text.

@@ -58,16 +58,7 @@ fn access(object: &str, name: &str) -> String {
 
 /// `handler_not_found` → `HandlerNotFound`.
 fn pascal(value: &str) -> String {
-    let mut out = String::new();
-    let mut upper = true;
-    for c in value.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(if upper { c.to_ascii_uppercase() } else { c });
-            upper = false;
-        } else {
-            upper = true;
-        }
-    }
+    let mut out = super::pascal_case(value);
     if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert(0, '_');
     }
