@@ -347,7 +347,7 @@ pub fn diff(old: &Value, new: &Value) -> Result<Report> {
     differ.types();
     let versions = |v: &Version| Versions {
         package_version: v.ir.meta.package_version.clone(),
-        protocol_version: v.ir.meta.protocol_version.clone(),
+        protocol_version: v.ir.meta.protocol_version.clone().unwrap_or_default(),
     };
     Ok(Report { old: versions(&differ.old), new: versions(&differ.new), changes: differ.changes, messages })
 }
@@ -785,9 +785,9 @@ impl Differ<'_> {
             self.push(
                 Category::ProtocolVersionChanged,
                 &at("protocol_version", Side::New),
-                format!("`{}` → `{}`", old.protocol_version, new.protocol_version),
-                reject(NEW_TO_OLD, &new.protocol_version, &old.protocol_version),
-                reject(OLD_TO_NEW, &old.protocol_version, &new.protocol_version),
+                format!("`{}` → `{}`", old.protocol_version.as_deref().unwrap_or(""), new.protocol_version.as_deref().unwrap_or("")),
+                reject(NEW_TO_OLD, new.protocol_version.as_deref().unwrap_or(""), old.protocol_version.as_deref().unwrap_or("")),
+                reject(OLD_TO_NEW, old.protocol_version.as_deref().unwrap_or(""), new.protocol_version.as_deref().unwrap_or("")),
             );
         }
         if old.package_version != new.package_version {

@@ -429,11 +429,11 @@ mod tests {
 
     #[test]
     fn unmutated_messages_are_mostly_accepted_and_inputs_are_reproducible() {
-        let ir = crate::ir::lower(&crate::schema::protocol_schema()).unwrap();
+        let ir = crate::ir::lower(&crate::schema::builtin_version("1").unwrap().schema()).unwrap();
         let mut accepted = 0;
         for seed in 0..500 {
             let body = generator(&ir, seed).message();
-            if rrq_protocol::decode_message(body.as_bytes()).is_ok() {
+            if rrq_protocol::v1::decode_message(body.as_bytes()).is_ok() {
                 accepted += 1;
             }
         }
@@ -444,11 +444,11 @@ mod tests {
 
     #[test]
     fn mutations_produce_every_verdict() {
-        let ir = crate::ir::lower(&crate::schema::protocol_schema()).unwrap();
+        let ir = crate::ir::lower(&crate::schema::builtin_version("1").unwrap().schema()).unwrap();
         let mut g = generator(&ir, 1);
         let mut kinds = std::collections::BTreeSet::new();
         for _ in 0..3000 {
-            match rrq_protocol::decode_frame(&g.frame()) {
+            match rrq_protocol::v1::decode_frame(&g.frame()) {
                 Ok(_) => kinds.insert("accept"),
                 Err(e) => kinds.insert(e.kind().as_str()),
             };

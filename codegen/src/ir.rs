@@ -22,16 +22,21 @@ pub struct Ir {
     pub types: Vec<TypeDef>,
 }
 
-/// Facts about the protocol that are not types (the schema's `x-rrq` object).
+/// Facts about the protocol that are not types (the schema's optional `x-rrq` object; every
+/// key is optional, with the defaults below).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Meta {
-    /// The protocol version requests and cancels carry.
-    pub protocol_version: String,
-    /// Version of the protocol crate; the generated packages take it as theirs.
+    /// The protocol version requests and cancels carry; none for a schema that declares none.
+    pub protocol_version: Option<String>,
+    /// The generated package's name in kebab case (`rrq-runner`), if the schema names one.
+    pub package_name: Option<String>,
+    /// Version of the protocol crate; the generated packages take it as theirs (default
+    /// [`DEFAULT_PACKAGE_VERSION`]).
     pub package_version: String,
-    /// Largest accepted frame body, in bytes.
+    /// Largest accepted frame body, in bytes (default [`DEFAULT_MAX_FRAME_LEN`]).
     pub max_frame_len: u64,
-    /// Deepest accepted nesting of arrays and objects in a frame body.
+    /// Deepest accepted nesting of arrays and objects in a frame body (default
+    /// [`DEFAULT_MAX_NESTING_DEPTH`]).
     pub max_nesting_depth: u64,
     /// The `error.type` values runners report themselves, with their meaning.
     pub error_types: Vec<EnumValue>,
@@ -52,12 +57,130 @@ pub struct ErrorMessage {
     pub placeholders: Vec<String>,
 }
 
+/// `x-rrq.package_version` when a schema gives none.
+pub const DEFAULT_PACKAGE_VERSION: &str = "0.1.0";
+/// `x-rrq.max_frame_len` when a schema gives none: 16 MiB, RRQ's limit.
+pub const DEFAULT_MAX_FRAME_LEN: u64 = 16 * 1024 * 1024;
+/// `x-rrq.max_nesting_depth` when a schema gives none: serde_json's limit (127 levels parse).
+pub const DEFAULT_MAX_NESTING_DEPTH: u64 = 127;
+
 fn placeholders(template: &str) -> Vec<String> {
     template
         .split('{')
         .skip(1)
         .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_string()))
         .collect()
+}
+
+/// The schema extension that names a runner role, on a property, a union variant or an enum
+/// value: `"x-rrq-role": "request-id"`.
+pub const ROLE_KEY: &str = "x-rrq-role";
+
+/// Defines a role enum: its kebab-case names on the wire, `ALL`, `as_str` and `parse`.
+macro_rules! roles {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$doc:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        pub enum $name {
+            $($(#[$doc])* #[serde(rename = $text)] $variant,)*
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The role's name in the schema.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text,)* }
+            }
+
+            /// Reads the role at `pointer` (a string naming one of [`Self::ALL`]).
+            fn parse(value: &Value, pointer: &str) -> Result<Self> {
+                let text = value.as_str().ok_or_else(|| anyhow!("invalid {pointer}: a role must be a string"))?;
+                Self::ALL.iter().copied().find(|r| r.as_str() == text).ok_or_else(|| {
+                    let known: Vec<&str> = Self::ALL.iter().map(|r| r.as_str()).collect();
+                    anyhow!("invalid {pointer}: unknown {} `{text}` (known: {})", $what, known.join(", "))
+                })
+            }
+        }
+    };
+}
+
+roles! {
+    /// What a runner runtime does with a field. A role is unique within its struct.
+    FieldRole, "field role" {
+        /// The protocol version of the sender (requests, cancels); its default is the version.
+        ProtocolVersion = "protocol-version",
+        /// The request's identifier, echoed in its response; a cancel's request target.
+        RequestId = "request-id",
+        /// The job's identifier, echoed in the response; a cancel's job target.
+        JobId = "job-id",
+        /// The name of the handler to call.
+        FunctionName = "function-name",
+        /// The handler's input (arguments, parameters): given to handlers, echoed by examples.
+        /// The only role a struct may give several fields.
+        Input = "input",
+        /// The request's execution context (a struct).
+        Context = "context",
+        /// The attempt number, from 1.
+        Attempt = "attempt",
+        /// When the job was enqueued (a timestamp).
+        EnqueueTime = "enqueue-time",
+        /// The queue the job came from.
+        QueueName = "queue-name",
+        /// The instant after which the runner answers `timeout` (a nullable timestamp).
+        Deadline = "deadline",
+        /// W3C trace-context propagation fields (a map of strings).
+        TraceContext = "trace-context",
+        /// Correlation fields attached by the producer (a map of strings).
+        CorrelationContext = "correlation-context",
+        /// The orchestrator worker that dispatched the job.
+        WorkerId = "worker-id",
+        /// How the request ended (an enum with value roles).
+        Status = "status",
+        /// The handler's return value.
+        Result = "result",
+        /// What went wrong (a struct with `message` and `error-type` roles).
+        Error = "error",
+        /// How long to wait before the next attempt, in seconds.
+        RetryAfter = "retry-after",
+        /// The text of an error.
+        Message = "message",
+        /// The kind of an error (`x-rrq.error_types` and handlers' own).
+        ErrorType = "error-type",
+        /// Ask the runner to stop the job forcibly.
+        HardKill = "hard-kill",
+    }
+}
+
+roles! {
+    /// What a variant of the root union is to a runner.
+    VariantRole, "variant role" {
+        /// A job to execute: the runner answers it with one response.
+        Request = "request",
+        /// An outcome: what the runner writes (and refuses to read).
+        Response = "response",
+        /// A cancellation of a running request or job.
+        Cancel = "cancel",
+    }
+}
+
+roles! {
+    /// What an enum value (of the status) means to a runner.
+    ValueRole, "value role" {
+        /// The handler returned a result.
+        Success = "success",
+        /// The job should run again later.
+        Retry = "retry",
+        /// The deadline passed.
+        Timeout = "timeout",
+        /// The handler or the runner failed.
+        Error = "error",
+    }
+}
+
+/// The role named at `pointer` in `schema`, if any.
+fn role_of<R>(schema: &Value, pointer: &str, parse: fn(&Value, &str) -> Result<R>) -> Result<Option<R>> {
+    schema.get(ROLE_KEY).map(|v| parse(v, &format!("{pointer}/{ROLE_KEY}"))).transpose()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -123,6 +246,9 @@ pub struct Field {
     /// Encoding always writes the field (as `null` when it has no value); otherwise encoding
     /// omits it when it has no value.
     pub always_written: bool,
+    /// What a runner runtime does with the field (`x-rrq-role`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<FieldRole>,
 }
 
 impl Field {
@@ -167,6 +293,9 @@ pub struct Enum {
 pub struct EnumValue {
     pub value: String,
     pub doc: String,
+    /// What the value means to a runner (`x-rrq-role`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<ValueRole>,
 }
 
 /// A tagged union: an object whose `tag` field (a string) says which variant it is and whose
@@ -189,6 +318,9 @@ pub struct Variant {
     pub ty: String,
     /// Description of the content field in this variant.
     pub content_doc: String,
+    /// What the variant is to a runner (`x-rrq-role`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<VariantRole>,
 }
 
 impl Ir {
@@ -379,6 +511,10 @@ impl Lowering<'_> {
             // reads `null` as no value; other fields are nullable exactly when their schema
             // allows `null`.
             let nullable = nullable || (ty == Type::Any && !is_required && default.is_none());
+            let role = role_of(schema, &at, FieldRole::parse)?;
+            if let Some(role) = role.filter(|r| *r != FieldRole::Input && fields.iter().any(|f: &Field| f.role == Some(*r))) {
+                bail!("invalid {at}/{ROLE_KEY}: the role `{}` is already on another field of `{name}`", role.as_str());
+            }
             fields.push(Field {
                 name: field.clone(),
                 doc: schema.as_object().map(doc).unwrap_or_default(),
@@ -387,6 +523,7 @@ impl Lowering<'_> {
                 nullable,
                 default,
                 always_written: written.contains(field),
+                role,
             });
         }
         Ok(Struct { name: name.to_string(), doc: doc(map), fields })
@@ -397,17 +534,20 @@ impl Lowering<'_> {
         let Some(Value::Array(alternatives)) = map.get("oneOf") else {
             bail!("unsupported construct at {pointer}/oneOf: expected an array");
         };
-        let consts: Option<Vec<EnumValue>> = alternatives
-            .iter()
-            .map(|alt| {
-                let value = alt.get("const")?.as_str()?;
-                (alt.get("type").and_then(Value::as_str) == Some("string"))
-                    .then(|| EnumValue { value: value.to_string(), doc: alt.as_object().map(doc).unwrap_or_default() })
-            })
-            .collect();
-        if let Some(values) = consts {
+        let is_value = |alt: &Value| {
+            alt.get("const").is_some_and(Value::is_string) && alt.get("type").and_then(Value::as_str) == Some("string")
+        };
+        if alternatives.iter().all(is_value) {
+            let mut values: Vec<EnumValue> = Vec::new();
             for (i, alt) in alternatives.iter().enumerate() {
-                only(alt.as_object().expect("checked above"), &["type", "const"], &format!("{pointer}/oneOf/{i}"), "an enum value")?;
+                let at = format!("{pointer}/oneOf/{i}");
+                only(alt.as_object().expect("checked above"), &["type", "const"], &at, "an enum value")?;
+                let role = role_of(alt, &at, ValueRole::parse)?;
+                if let Some(role) = role.filter(|r| values.iter().any(|v| v.role == Some(*r))) {
+                    bail!("invalid {at}/{ROLE_KEY}: the role `{}` is already on another value of `{name}`", role.as_str());
+                }
+                let value = alt["const"].as_str().expect("checked above").to_string();
+                values.push(EnumValue { value, doc: alt.as_object().map(doc).unwrap_or_default(), role });
             }
             return Ok(TypeDef::Enum(Enum { name: name.to_string(), doc: doc(map), values }));
         }
@@ -437,11 +577,16 @@ impl Lowering<'_> {
                     _ => *expected = Some(key.clone()),
                 }
             }
+            let role = role_of(&Value::Object(alt.clone()), &at, VariantRole::parse)?;
+            if let Some(role) = role.filter(|r| variants.iter().any(|v: &Variant| v.role == Some(*r))) {
+                bail!("invalid {at}/{ROLE_KEY}: the role `{}` is already on another variant of `{name}`", role.as_str());
+            }
             variants.push(Variant {
                 tag_value: tag_value.to_string(),
                 doc: doc(alt),
                 ty,
                 content_doc: content_schema.as_object().map(doc).unwrap_or_default(),
+                role,
             });
         }
         let (Some(tag), Some(content)) = (tag_name, content_name) else {
@@ -461,7 +606,7 @@ impl Lowering<'_> {
             only(map, &["type", "enum"], pointer, "a string enum")?;
             let values = values
                 .iter()
-                .map(|v| v.as_str().map(|s| EnumValue { value: s.to_string(), doc: String::new() }))
+                .map(|v| v.as_str().map(|s| EnumValue { value: s.to_string(), doc: String::new(), role: None }))
                 .collect::<Option<Vec<_>>>()
                 .ok_or_else(|| anyhow!("unsupported construct at {pointer}/enum: only string values"))?;
             return Ok(TypeDef::Enum(Enum { name: name.to_string(), doc: doc(map), values }));
@@ -517,23 +662,33 @@ pub fn lower(schema: &Value) -> Result<Ir> {
     if defs.contains_key(root_name) {
         bail!("invalid schema at /$defs/{root_name}: the root's name is also a $defs name");
     }
-    let meta = root.get("x-rrq").ok_or_else(|| anyhow!("missing /x-rrq: protocol metadata (protocol_version, package_version, max_frame_len, max_nesting_depth)"))?;
-    let text = |key: &str| -> Result<String> {
-        meta.get(key).and_then(Value::as_str).map(str::to_string).ok_or_else(|| anyhow!("invalid /x-rrq/{key}: expected a string"))
+    let empty_meta = Value::Object(Map::new());
+    let meta = match root.get("x-rrq") {
+        None => &empty_meta,
+        Some(meta @ Value::Object(_)) => meta,
+        Some(_) => bail!("invalid /x-rrq: expected an object"),
     };
-    let number = |key: &str| -> Result<u64> {
-        meta.get(key).and_then(Value::as_u64).ok_or_else(|| anyhow!("invalid /x-rrq/{key}: expected a non-negative integer"))
+    let text = |key: &str| -> Result<Option<String>> {
+        meta.get(key)
+            .map(|v| v.as_str().map(str::to_string).ok_or_else(|| anyhow!("invalid /x-rrq/{key}: expected a string")))
+            .transpose()
+    };
+    let number = |key: &str, default: u64| -> Result<u64> {
+        meta.get(key)
+            .map(|v| v.as_u64().ok_or_else(|| anyhow!("invalid /x-rrq/{key}: expected a non-negative integer")))
+            .unwrap_or(Ok(default))
     };
     let meta = Meta {
         protocol_version: text("protocol_version")?,
-        package_version: text("package_version")?,
-        max_frame_len: number("max_frame_len")?,
-        max_nesting_depth: number("max_nesting_depth")?,
+        package_name: text("package_name")?,
+        package_version: text("package_version")?.unwrap_or_else(|| DEFAULT_PACKAGE_VERSION.to_string()),
+        max_frame_len: number("max_frame_len", DEFAULT_MAX_FRAME_LEN)?,
+        max_nesting_depth: number("max_nesting_depth", DEFAULT_MAX_NESTING_DEPTH)?,
         error_types: match meta.get("error_types") {
             None => Vec::new(),
             Some(Value::Object(types)) => types
                 .iter()
-                .map(|(value, doc)| EnumValue { value: value.clone(), doc: doc.as_str().unwrap_or("").to_string() })
+                .map(|(value, doc)| EnumValue { value: value.clone(), doc: doc.as_str().unwrap_or("").to_string(), role: None })
                 .collect(),
             Some(_) => bail!("invalid /x-rrq/error_types: expected an object of descriptions"),
         },
@@ -606,7 +761,7 @@ mod tests {
     }
 
     fn protocol() -> Ir {
-        lower(&crate::schema::protocol_schema()).unwrap()
+        lower(&crate::schema::builtin_version("1").unwrap().schema()).unwrap()
     }
 
     fn strukt<'a>(ir: &'a Ir, name: &str) -> &'a Struct {
@@ -629,7 +784,7 @@ mod tests {
         assert!(position("ExecutionContext") < position("ExecutionRequest"));
         assert!(position("OutcomeStatus") < position("ExecutionOutcome"));
         assert!(position("ExecutionError") < position("ExecutionOutcome"));
-        assert_eq!(ir.meta.protocol_version, rrq_protocol::PROTOCOL_VERSION);
+        assert_eq!(ir.meta.protocol_version.as_deref(), Some(rrq_protocol::v1::PROTOCOL_VERSION));
         assert_eq!(ir.meta.max_frame_len, rrq_protocol::MAX_FRAME_LEN as u64);
         assert_eq!(ir.meta.error_types.len(), rrq_protocol::ERROR_TYPES.len());
         let busy = ir.meta.error_messages.iter().find(|m| m.name == "busy").unwrap();
@@ -708,7 +863,7 @@ mod tests {
             "Kind": {"type": "string", "enum": ["a", "b"]}
         });
         let ir = lower(&schema(defs, tagged(&[("thing", "Thing")]))).unwrap();
-        assert_eq!(ir.meta.protocol_version, "7");
+        assert_eq!(ir.meta.protocol_version.as_deref(), Some("7"));
         let names: Vec<&str> = ir.types.iter().map(TypeDef::name).collect();
         assert_eq!(names, ["Kind", "Thing", "Root"]);
         let thing = strukt(&ir, "Thing");

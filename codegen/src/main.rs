@@ -1,7 +1,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use rrq_codegen::lang::Lang;
-use rrq_codegen::{diff, ir, output, render_all, schema, Source};
+use rrq_codegen::{diff, ir, output, render_all, schema, Options, Source};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -16,10 +16,17 @@ struct Cli {
 
 #[derive(clap::Args)]
 struct Inputs {
-    /// Render from this JSON Schema file instead of the built-in protocol schema (the golden
-    /// corpus, which comes from the Rust crate, is then not rendered).
+    /// Render from this JSON Schema file instead of the built-in protocol schemas; repeat it
+    /// for a package serving several protocol versions (each schema must then declare
+    /// `x-rrq.protocol_version`; the last is the latest). The golden corpus, which comes from
+    /// the Rust crate, is then not rendered; a schema without runner roles (`x-rrq-role`) gets
+    /// the codec only.
     #[arg(long, value_name = "FILE")]
-    schema: Option<PathBuf>,
+    schema: Vec<PathBuf>,
+    /// The package's name (kebab case, e.g. `billing-runner`): by default the schema's
+    /// `x-rrq.package_name`, else its `title` in kebab case.
+    #[arg(long, value_name = "NAME")]
+    package: Option<String>,
     /// Output folder: the files go to its schema/, golden/, python/ and typescript/ folders.
     #[arg(long, value_name = "DIR", default_value = "generated")]
     out: PathBuf,
@@ -30,10 +37,29 @@ struct Inputs {
 
 impl Inputs {
     fn source(&self) -> Result<Source> {
-        Ok(match &self.schema {
-            None => Source::BuiltIn,
-            Some(path) => Source::File(schema::load(path)?.1),
-        })
+        if self.schema.is_empty() {
+            return Ok(Source::BuiltIn);
+        }
+        Ok(Source::Files(self.schema.iter().map(|path| Ok(schema::load(path)?.1)).collect::<Result<_>>()?))
+    }
+
+    fn render(&self) -> Result<Vec<output::GeneratedFile>> {
+        let rendered = render_all(&self.source()?, &self.lang, &Options { package: self.package.clone() })?;
+        for note in &rendered.skipped {
+            eprintln!("note: {note}");
+        }
+        Ok(rendered.files)
+    }
+}
+
+/// The built-in schema of `version`, or the latest's.
+fn builtin_schema(version: Option<&str>) -> Result<serde_json::Value> {
+    match version {
+        None => Ok(schema::latest_schema()),
+        Some(v) => schema::builtin_version(v).map(|b| b.schema()).ok_or_else(|| {
+            let known: Vec<&str> = schema::builtins().iter().map(|b| b.version).collect();
+            anyhow::anyhow!("no built-in protocol version `{v}` (built in: {})", known.join(", "))
+        }),
     }
 }
 
@@ -45,13 +71,20 @@ enum Command {
     /// Regenerate in memory and compare with the output folder: exit 1 with a report of every
     /// STALE file (with a unified diff), every MISSING and every EXTRA file.
     Check(Inputs),
-    /// Print the protocol's JSON Schema (draft 2020-12) to standard output.
-    Schema,
+    /// Print a built-in protocol version's JSON Schema (draft 2020-12) to standard output.
+    Schema {
+        /// The protocol version (default: the latest).
+        #[arg(long, value_name = "VERSION")]
+        protocol: Option<String>,
+    },
     /// Print the language-neutral IR lowered from a schema, as JSON.
     Ir {
-        /// Lower this JSON Schema file instead of the built-in one.
-        #[arg(long, value_name = "FILE")]
+        /// Lower this JSON Schema file instead of a built-in one.
+        #[arg(long, value_name = "FILE", conflicts_with = "protocol")]
         schema: Option<PathBuf>,
+        /// The built-in protocol version to lower (default: the latest).
+        #[arg(long, value_name = "VERSION")]
+        protocol: Option<String>,
     },
     /// Compare two protocol schemas and judge every change for wire compatibility.
     ///
@@ -70,13 +103,14 @@ enum Command {
     /// Exit status: 0 when nothing is breaking (or with --allow-breaking), 1 when a change is
     /// breaking in either direction, 2 on an error (unreadable or unsupported schema).
     ///
-    /// Release check: `rrq-codegen diff generated/schema/history/<latest>.schema.json`.
+    /// Release check: `rrq-codegen diff generated/v<N>/history/<latest>.schema.json`.
     #[command(long_about)]
     Diff {
-        /// The older schema, e.g. generated/schema/history/0.1.0.schema.json.
+        /// The older schema, e.g. generated/v1/history/0.1.0.schema.json.
         #[arg(value_name = "OLD_SCHEMA")]
         old: PathBuf,
-        /// The newer schema; the built-in protocol schema when omitted.
+        /// The newer schema; when omitted, the built-in schema of OLD's protocol version (the
+        /// latest when OLD declares none or one that is not built in).
         #[arg(value_name = "NEW_SCHEMA")]
         new: Option<PathBuf>,
         /// Output format: a report for people, or JSON for machines.
@@ -100,7 +134,7 @@ enum DiffFormat {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Generate(inputs) => {
-            let files = render_all(&inputs.source()?, &inputs.lang)?;
+            let files = inputs.render()?;
             let written = output::write(&inputs.out, &files)
                 .with_context(|| format!("writing under {}", inputs.out.display()))?;
             println!(
@@ -111,7 +145,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
         }
         Command::Check(inputs) => {
-            let files = render_all(&inputs.source()?, &inputs.lang)?;
+            let files = inputs.render()?;
             let drift = output::check(&inputs.out, &files)?;
             if !drift.is_clean() {
                 print!("{}", drift.report());
@@ -123,12 +157,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             println!("{} files up to date under {}", files.len(), inputs.out.display());
         }
-        Command::Schema => {
-            print!("{}", String::from_utf8(schema::to_file_bytes(&schema::protocol_schema()))?);
+        Command::Schema { protocol } => {
+            print!("{}", String::from_utf8(schema::to_file_bytes(&builtin_schema(protocol.as_deref())?))?);
         }
-        Command::Ir { schema: path } => {
+        Command::Ir { schema: path, protocol } => {
             let value = match path {
-                None => schema::protocol_schema(),
+                None => builtin_schema(protocol.as_deref())?,
                 Some(path) => schema::load(&path)?.0,
             };
             println!("{}", serde_json::to_string_pretty(&ir::lower(&value)?)?);
@@ -136,7 +170,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Diff { old, new, format, allow_breaking } => {
             let old_schema = schema::load(&old)?.0;
             let (new_schema, new_label) = match &new {
-                None => (schema::protocol_schema(), "built-in protocol schema".to_string()),
+                None => {
+                    let version = old_schema.pointer("/x-rrq/protocol_version").and_then(|v| v.as_str());
+                    match version.and_then(schema::builtin_version) {
+                        Some(b) => (b.schema(), format!("built-in protocol {} schema", b.version)),
+                        None => (schema::latest_schema(), "built-in latest protocol schema".to_string()),
+                    }
+                }
                 Some(path) => (schema::load(path)?.0, path.display().to_string()),
             };
             let report = diff::diff(&old_schema, &new_schema)?;

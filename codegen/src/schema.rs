@@ -8,13 +8,17 @@
 //! - every object type gets `x-rrq-always-written`: the properties serde always writes (taken
 //!   from schemars' serialize contract), so that the encoders know which empty fields to omit
 //!   and which to write as `null`;
-//! - the root gets `x-rrq`: protocol version, package version, the limits of the framing, and
-//!   the error types runners report themselves and the messages they write with them.
+//! - the root gets `x-rrq`: protocol version, package version, the limits of the framing, and the error types runners report themselves
+//!   and the messages they write with them.
+//!
+//! The runner roles (`x-rrq-role`) are declared on the Rust types and pass through unchanged.
 
 use anyhow::{bail, Context, Result};
 use schemars::generate::SchemaSettings;
 use schemars::transform::{transform_subschemas, RecursiveTransform, Transform};
-use schemars::Schema;
+use rrq_protocol::frame::{self, Message};
+use rrq_protocol::FrameError;
+use schemars::{JsonSchema, Schema};
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
@@ -61,18 +65,77 @@ fn settings() -> SchemaSettings {
         .with_transform(RecursiveTransform(timestamp_pattern))
 }
 
-/// The protocol's JSON Schema, as committed in `generated/schema/rrq-protocol.schema.json`.
-pub fn protocol_schema() -> Value {
-    let deserialize = settings()
-        .for_deserialize()
-        .into_generator()
-        .into_root_schema_for::<rrq_protocol::RunnerMessage>()
-        .to_value();
-    let serialize = settings()
-        .for_serialize()
-        .into_generator()
-        .into_root_schema_for::<rrq_protocol::RunnerMessage>()
-        .to_value();
+/// The name of the package generated from the built-in schemas (`x-rrq.package_name`).
+pub const BUILTIN_PACKAGE_NAME: &str = "rrq-runner";
+
+/// A protocol version built into the generator: its schema comes from the `rrq-protocol` types
+/// of its module, and its reference codec judges the golden corpus.
+#[derive(Clone, Copy)]
+pub struct Builtin {
+    /// The version's `protocol_version` (also the name of its output folder, `v<version>`).
+    pub version: &'static str,
+    schema: fn(&str) -> Value,
+    reencode: fn(&[u8]) -> Result<Vec<u8>, FrameError>,
+    same_message: fn(&[u8], &[u8]) -> bool,
+}
+
+impl Builtin {
+    /// The version's JSON Schema, as committed under `generated/v<version>/`.
+    pub fn schema(&self) -> Value {
+        (self.schema)(self.version)
+    }
+
+    /// The reference's verdict on one frame: the canonical frame of the decoded message, or
+    /// the decoder's error.
+    pub fn reencode(&self, frame: &[u8]) -> Result<Vec<u8>, FrameError> {
+        (self.reencode)(frame)
+    }
+
+    /// Whether two frames decode (with the reference) to equal messages.
+    pub fn same_message(&self, a: &[u8], b: &[u8]) -> bool {
+        (self.same_message)(a, b)
+    }
+
+    /// The name of the version's output folder and package module (`v1`, `v2`).
+    pub fn module(&self) -> String {
+        format!("v{}", self.version)
+    }
+}
+
+fn builtin<M: Message + JsonSchema + PartialEq>(version: &'static str) -> Builtin {
+    Builtin {
+        version,
+        schema: version_schema::<M>,
+        reencode: |frame| frame::encode_frame(&frame::decode_frame::<M>(frame)?),
+        same_message: |a, b| match (frame::decode_frame::<M>(a), frame::decode_frame::<M>(b)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        },
+    }
+}
+
+/// Every protocol version built in, oldest first; the last is the latest.
+pub fn builtins() -> Vec<Builtin> {
+    vec![
+        builtin::<rrq_protocol::v1::RunnerMessage>(rrq_protocol::v1::PROTOCOL_VERSION),
+        builtin::<rrq_protocol::v2::RunnerMessage>(rrq_protocol::v2::PROTOCOL_VERSION),
+    ]
+}
+
+/// The built-in protocol version `version`, if there is one.
+pub fn builtin_version(version: &str) -> Option<Builtin> {
+    builtins().into_iter().find(|b| b.version == version)
+}
+
+/// The latest built-in protocol version's schema (`rrq-codegen schema` without `--protocol`).
+pub fn latest_schema() -> Value {
+    builtins().last().expect("at least one built-in version").schema()
+}
+
+/// The JSON Schema of one protocol version's `RunnerMessage` type.
+fn version_schema<M: JsonSchema>(version: &str) -> Value {
+    let deserialize = settings().for_deserialize().into_generator().into_root_schema_for::<M>().to_value();
+    let serialize = settings().for_serialize().into_generator().into_root_schema_for::<M>().to_value();
     let mut schema = deserialize;
     let root = schema.as_object_mut().expect("schemars writes an object schema");
     if let Some(Value::Object(defs)) = root.get_mut("$defs") {
@@ -96,7 +159,8 @@ pub fn protocol_schema() -> Value {
     out.insert(
         "x-rrq".into(),
         json!({
-            "protocol_version": rrq_protocol::PROTOCOL_VERSION,
+            "protocol_version": version,
+            "package_name": BUILTIN_PACKAGE_NAME,
             "package_version": rrq_protocol::PACKAGE_VERSION,
             "max_frame_len": rrq_protocol::MAX_FRAME_LEN,
             "max_nesting_depth": rrq_protocol::MAX_NESTING_DEPTH,

@@ -4,11 +4,11 @@
 
 use rrq_codegen::lang::Lang;
 use rrq_codegen::output::GeneratedFile;
-use rrq_codegen::{render_all, schema, Source};
+use rrq_codegen::{render_all, Options, Source};
 use serde_json::{json, Value};
 
 fn render(schema: &Value) -> anyhow::Result<Vec<GeneratedFile>> {
-    render_all(&Source::File(serde_json::to_vec_pretty(schema).unwrap()), &[Lang::Python])
+    Ok(render_all(&Source::Files(vec![serde_json::to_vec_pretty(schema).unwrap()]), &[Lang::Python], &Options::default())?.files)
 }
 
 fn file<'a>(files: &'a [GeneratedFile], path: &str) -> &'a str {
@@ -17,7 +17,7 @@ fn file<'a>(files: &'a [GeneratedFile], path: &str) -> &'a str {
 }
 
 fn with_field(name: &str, field: Value, required: bool) -> Value {
-    let mut schema = schema::protocol_schema();
+    let mut schema = rrq_codegen::schema::builtin_version("1").unwrap().schema();
     let context = &mut schema["$defs"]["ExecutionContext"];
     context["properties"].as_object_mut().unwrap().insert(name.into(), field);
     if required {
@@ -31,7 +31,7 @@ fn with_field(name: &str, field: Value, required: bool) -> Value {
 
 #[test]
 fn an_added_field_changes_models_decoder_and_encoder() {
-    let base = render(&schema::protocol_schema()).unwrap();
+    let base = render(&rrq_codegen::schema::builtin_version("1").unwrap().schema()).unwrap();
     let field = json!({
         "description": "Scheduling priority of the job, 0 (lowest) to 255.",
         "type": "integer", "format": "uint8", "minimum": 0, "maximum": 255
@@ -86,7 +86,7 @@ fn optional_fields_keep_their_shapes() {
 
 #[test]
 fn a_schema_without_what_the_runtime_needs_is_a_clear_error() {
-    let mut schema = schema::protocol_schema();
+    let mut schema = rrq_codegen::schema::builtin_version("1").unwrap().schema();
     schema["$defs"]["ExecutionRequest"]["properties"].as_object_mut().unwrap().remove("function_name");
     let required = schema["$defs"]["ExecutionRequest"]["required"].as_array_mut().unwrap();
     required.retain(|v| v != "function_name");

@@ -1,8 +1,19 @@
-//! Frames: a 4-byte big-endian body length, then the JSON body.
+//! Frames: a 4-byte big-endian body length, then the JSON body. Written once for every protocol
+//! version: the functions are generic over the [`Message`] a frame holds, and each version
+//! module names them for its own `RunnerMessage`.
 
-use crate::{strict, RunnerMessage, FRAME_HEADER_LEN, MAX_FRAME_LEN};
+use crate::{FRAME_HEADER_LEN, MAX_FRAME_LEN};
+use serde::Serialize;
 use serde_json::Value;
 use std::fmt;
+use std::marker::PhantomData;
+
+/// A message a frame can hold: encoded by serde (canonically, see `docs/PROTOCOL.md`), decoded
+/// by the strict decoder from a parsed JSON value.
+pub trait Message: Serialize + Sized {
+    /// Reads the message strictly from a parsed JSON body.
+    fn from_value(value: &Value) -> Result<Self, DecodeError>;
+}
 
 /// What kind of rule a rejected frame broke. Every language binding reports the same kind for
 /// the same frame (the golden corpus records it).
@@ -177,18 +188,18 @@ fn check_length(length: usize) -> Result<(), FrameError> {
 
 /// The canonical JSON body of a message (no header): compact, fields in declaration order,
 /// object keys of dynamic values sorted by code point.
-pub fn encode_message(message: &RunnerMessage) -> Result<Vec<u8>, FrameError> {
+pub fn encode_message<M: Message>(message: &M) -> Result<Vec<u8>, FrameError> {
     Ok(serde_json::to_vec(message)?)
 }
 
 /// Decodes one JSON body (no header) strictly; see `docs/PROTOCOL.md` for what is accepted.
-pub fn decode_message(body: &[u8]) -> Result<RunnerMessage, FrameError> {
+pub fn decode_message<M: Message>(body: &[u8]) -> Result<M, FrameError> {
     let value: Value = serde_json::from_slice(body)?;
-    Ok(strict::message(&value)?)
+    Ok(M::from_value(&value)?)
 }
 
 /// Encodes a message as one frame: header and canonical body.
-pub fn encode_frame(message: &RunnerMessage) -> Result<Vec<u8>, FrameError> {
+pub fn encode_frame<M: Message>(message: &M) -> Result<Vec<u8>, FrameError> {
     let payload = encode_message(message)?;
     check_length(payload.len())?;
     let mut framed = Vec::with_capacity(FRAME_HEADER_LEN + payload.len());
@@ -202,7 +213,7 @@ fn header_length(header: &[u8]) -> usize {
 }
 
 /// Decodes exactly one complete frame: the header's length must equal the bytes that follow it.
-pub fn decode_frame(frame: &[u8]) -> Result<RunnerMessage, FrameError> {
+pub fn decode_frame<M: Message>(frame: &[u8]) -> Result<M, FrameError> {
     if frame.len() < FRAME_HEADER_LEN {
         return Err(FrameError::Length(format!(
             "{} bytes is shorter than the {FRAME_HEADER_LEN}-byte header",
@@ -225,17 +236,24 @@ pub fn decode_frame(frame: &[u8]) -> Result<RunnerMessage, FrameError> {
 /// A header announcing zero bytes or more than [`MAX_FRAME_LEN`] is an error as soon as its four
 /// bytes are pushed, before any of its body is buffered. After an error the stream is out of
 /// step and the decoder keeps returning it: close the connection.
-#[derive(Debug, Default)]
-pub struct FrameDecoder {
+#[derive(Debug)]
+pub struct FrameDecoder<M> {
     buffer: Vec<u8>,
     /// Offset in `buffer` of the first frame not yet returned.
     start: usize,
     /// Offset in `buffer` of the first frame whose bytes are not all buffered yet.
     scan: usize,
     failed: Option<String>,
+    message: PhantomData<fn() -> M>,
 }
 
-impl FrameDecoder {
+impl<M> Default for FrameDecoder<M> {
+    fn default() -> Self {
+        FrameDecoder { buffer: Vec::new(), start: 0, scan: 0, failed: None, message: PhantomData }
+    }
+}
+
+impl<M: Message> FrameDecoder<M> {
     pub fn new() -> Self {
         Self::default()
     }
@@ -294,7 +312,39 @@ impl FrameDecoder {
 
     /// Removes and decodes the next complete frame, if one is buffered. A body that fails to
     /// decode is consumed (the stream stays in step), and its error returned.
-    pub fn next_message(&mut self) -> Option<Result<RunnerMessage, FrameError>> {
+    pub fn next_message(&mut self) -> Option<Result<M, FrameError>> {
         self.next_body().map(|body| decode_message(&body))
     }
 }
+
+/// The framing functions of one protocol version, named for its `RunnerMessage` (used inside
+/// each version module).
+macro_rules! version_framing {
+    () => {
+        /// The canonical JSON body of a message (no header): compact, fields in declaration
+        /// order, object keys of dynamic values sorted by code point.
+        pub fn encode_message(message: &RunnerMessage) -> Result<Vec<u8>, $crate::FrameError> {
+            $crate::frame::encode_message(message)
+        }
+
+        /// Decodes one JSON body (no header) strictly; see `docs/PROTOCOL.md` for what is accepted.
+        pub fn decode_message(body: &[u8]) -> Result<RunnerMessage, $crate::FrameError> {
+            $crate::frame::decode_message(body)
+        }
+
+        /// Encodes a message as one frame: header and canonical body.
+        pub fn encode_frame(message: &RunnerMessage) -> Result<Vec<u8>, $crate::FrameError> {
+            $crate::frame::encode_frame(message)
+        }
+
+        /// Decodes exactly one complete frame: the header's length must equal the bytes that
+        /// follow it.
+        pub fn decode_frame(frame: &[u8]) -> Result<RunnerMessage, $crate::FrameError> {
+            $crate::frame::decode_frame(frame)
+        }
+
+        /// Incremental frame decoder for this version's messages (see [`crate::frame::FrameDecoder`]).
+        pub type FrameDecoder = $crate::frame::FrameDecoder<RunnerMessage>;
+    };
+}
+pub(crate) use version_framing;

@@ -9,9 +9,10 @@
 //! handling and ignored unknown fields are exactly those of the Rust types.
 
 use crate::frame::{DecodeError, ErrorKind, PathSegment};
-use crate::{CancelRequest, ExecutionOutcome, ExecutionRequest, RunnerMessage};
-use serde::de::{self, DeserializeSeed, IntoDeserializer, Unexpected, Visitor};
-use serde::{Deserialize, Deserializer};
+use crate::message::RunnerMessage;
+use crate::outcome::ExecutionOutcome;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, Unexpected, Visitor};
+use serde::Deserializer;
 use serde_json::Value;
 
 impl de::Error for DecodeError {
@@ -200,13 +201,15 @@ impl<'de> de::MapAccess<'de> for Fields<'de> {
     }
 }
 
-fn payload<'a, T: Deserialize<'a>>(payload: &'a Value) -> Result<T, DecodeError> {
+fn payload<T: DeserializeOwned>(payload: &Value) -> Result<T, DecodeError> {
     T::deserialize(Strict(payload)).map_err(|e| e.within(PathSegment::Key("payload".into())))
 }
 
 /// Reads a [`RunnerMessage`] from a parsed JSON value: an object whose `type` selects the
 /// payload type; the keys may come in any order and unknown keys are ignored.
-pub(crate) fn message(value: &Value) -> Result<RunnerMessage, DecodeError> {
+pub(crate) fn message<Request: DeserializeOwned, Cancel: DeserializeOwned>(
+    value: &Value,
+) -> Result<RunnerMessage<Request, Cancel>, DecodeError> {
     let Value::Object(map) = value else {
         return Err(de::Error::invalid_type(unexpected(value), &"a message object"));
     };
@@ -226,16 +229,8 @@ pub(crate) fn message(value: &Value) -> Result<RunnerMessage, DecodeError> {
         return Err(de::Error::missing_field("payload"));
     };
     Ok(match tag {
-        "request" => RunnerMessage::Request { payload: payload::<ExecutionRequest>(body)? },
+        "request" => RunnerMessage::Request { payload: payload(body)? },
         "response" => RunnerMessage::Response { payload: payload::<ExecutionOutcome>(body)? },
-        _ => RunnerMessage::Cancel { payload: payload::<CancelRequest>(body)? },
+        _ => RunnerMessage::Cancel { payload: payload(body)? },
     })
-}
-
-impl<'de> Deserialize<'de> for RunnerMessage {
-    /// Reads the message strictly, as [`crate::decode_message`] does (the error loses its kind).
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(deserializer)?;
-        message(&value).map_err(de::Error::custom)
-    }
 }

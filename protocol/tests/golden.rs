@@ -5,12 +5,15 @@
 //! serde_json's maps are sorted `BTreeMap`s. Both runs pass only if the canonical bytes and the
 //! verdicts do not depend on which map type the build ends up with.
 
-use rrq_protocol::{decode_frame, encode_frame, FrameError};
+use rrq_protocol::frame::{decode_frame, encode_frame, Message};
+use rrq_protocol::{v1, v2, FrameError};
 use serde_json::Value;
+use std::fmt::Debug;
 use std::path::PathBuf;
 
-fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../generated/golden")
+/// The corpus of protocol `version`: `generated/v<version>/golden`.
+fn corpus_dir(version: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../generated/v{version}/golden"))
 }
 
 /// Which map type serde_json was built with in this test binary.
@@ -47,11 +50,11 @@ fn field<'a>(case: &'a Value, key: &str) -> &'a str {
 }
 
 /// Checks one case; returns a description of every disagreement.
-fn check_case(case: &Value) -> Vec<String> {
+fn check_case<M: Message + PartialEq + Debug>(case: &Value) -> Vec<String> {
     let name = field(case, "name");
     let frame = base64_decode(field(case, "frame"));
     let mut problems = Vec::new();
-    let decoded = decode_frame(&frame);
+    let decoded = decode_frame::<M>(&frame);
     match (field(case, "verdict"), decoded) {
         ("accept", Ok(message)) => {
             let canonical = base64_decode(field(case, "canonical"));
@@ -63,7 +66,7 @@ fn check_case(case: &Value) -> Vec<String> {
                     String::from_utf8_lossy(&encoded[4..])
                 ));
             }
-            match decode_frame(&canonical) {
+            match decode_frame::<M>(&canonical) {
                 Ok(again) => {
                     let again_bytes = encode_frame(&again).unwrap();
                     if again_bytes != canonical || again != message {
@@ -97,17 +100,18 @@ fn check_case(case: &Value) -> Vec<String> {
     problems
 }
 
-#[test]
-fn every_golden_case_holds_whichever_serde_json_map_mode_feature_unification_picks() {
+/// Every case of one version's corpus, judged by that version's types.
+fn check_corpus<M: Message + PartialEq + Debug>(version: &str) {
     let mode = serde_json_map_mode();
-    eprintln!("golden corpus under serde_json map mode: {mode}");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
-        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo run -p rrq-codegen -- generate`)", corpus_dir().display()))
+    eprintln!("golden corpus of protocol {version} under serde_json map mode: {mode}");
+    let dir = corpus_dir(version);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo run -p rrq-codegen -- generate`)", dir.display()))
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no corpus files in {}", corpus_dir().display());
+    assert!(!files.is_empty(), "no corpus files in {}", dir.display());
 
     let (mut total, mut problems) = (0, Vec::new());
     for path in &files {
@@ -119,15 +123,25 @@ fn every_golden_case_holds_whichever_serde_json_map_mode_feature_unification_pic
         for case in cases {
             assert_eq!(case["group"].as_str(), Some(name));
             total += 1;
-            problems.extend(check_case(case));
+            problems.extend(check_case::<M>(case));
         }
     }
     eprintln!("{total} golden cases checked in {} groups", files.len());
     assert!(total >= 150, "only {total} golden cases");
     assert!(
         problems.is_empty(),
-        "{} of {total} golden cases disagree with rrq-protocol built with serde_json map mode {mode}:\n{}",
+        "{} of {total} golden cases of protocol {version} disagree with rrq-protocol built with serde_json map mode {mode}:\n{}",
         problems.len(),
         problems.join("\n")
     );
+}
+
+#[test]
+fn every_v1_golden_case_holds_whichever_serde_json_map_mode_feature_unification_picks() {
+    check_corpus::<v1::RunnerMessage>(v1::PROTOCOL_VERSION);
+}
+
+#[test]
+fn every_v2_golden_case_holds_whichever_serde_json_map_mode_feature_unification_picks() {
+    check_corpus::<v2::RunnerMessage>(v2::PROTOCOL_VERSION);
 }

@@ -9,8 +9,8 @@
 //! `rrq-differential --seed 1 --count 20000 > inputs.tsv`; see `tests/differential/`.
 //!
 //! Two more modes serve the version-skew test (`tests/diff/run.sh`, `docs/COMPATIBILITY.md`):
-//! - `--from-golden generated/golden` turns the golden corpus into a release's frozen record,
-//!   `generated/schema/history/<version>.golden.tsv`: the same lines with the case name first;
+//! - `--from-golden generated/v<N>/golden` turns the golden corpus into a release's frozen record,
+//!   `generated/v<N>/history/<version>.golden.tsv`: the same lines with the case name first;
 //! - `--skew DIFF.json --old-schema OLD.schema.json --old-frames OLD.golden.tsv` predicts, from
 //!   the `rrq-codegen diff OLD.schema.json --format json` report, what the current bindings do
 //!   with every frame of the old release, checks the current Rust reference against that
@@ -23,6 +23,7 @@ use base64::Engine;
 use clap::Parser;
 use rrq_codegen::fuzz::{Generator, Rng};
 use rrq_codegen::ir::{Ir, Type, TypeDef};
+use rrq_codegen::schema::Builtin;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,13 +35,16 @@ use std::path::{Path, PathBuf};
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
+    /// The built-in protocol version whose reference judges (default: the latest).
+    #[arg(long, value_name = "VERSION")]
+    protocol: Option<String>,
     /// Seed of the generator: the same seed gives the same inputs.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Number of inputs.
     #[arg(long, default_value_t = 20_000)]
     count: usize,
-    /// Print the golden corpus in DIR (`generated/golden`) as a release record:
+    /// Print the golden corpus in DIR (`generated/v<N>/golden`) as a release record:
     /// `name<TAB>frame<TAB>accept<TAB>canonical<TAB>-` or `name<TAB>frame<TAB>reject<TAB>kind<TAB>path`.
     #[arg(long, value_name = "DIR", conflicts_with = "skew")]
     from_golden: Option<PathBuf>,
@@ -50,23 +54,28 @@ struct Args {
     /// Version-skew check: the JSON report of `rrq-codegen diff OLD_SCHEMA --format json`.
     #[arg(long, value_name = "DIFF_JSON", requires_all = ["old_schema", "old_frames"])]
     skew: Option<PathBuf>,
-    /// With --skew: the old release's schema (`generated/schema/history/<version>.schema.json`).
+    /// With --skew: the old release's schema (`generated/v<N>/history/<version>.schema.json`).
     #[arg(long, value_name = "FILE")]
     old_schema: Option<PathBuf>,
-    /// With --skew: the old release's record (`generated/schema/history/<version>.golden.tsv`).
+    /// With --skew: the old release's record (`generated/v<N>/history/<version>.golden.tsv`).
     #[arg(long, value_name = "FILE")]
     old_frames: Option<PathBuf>,
 }
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    let builtins = rrq_codegen::schema::builtins();
+    let builtin = match &args.protocol {
+        None => *builtins.last().expect("a built-in version"),
+        Some(v) => rrq_codegen::schema::builtin_version(v).ok_or_else(|| anyhow!("no built-in protocol version `{v}`"))?,
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if let Some(dir) = &args.from_golden {
-        from_golden(dir, args.max_case_bytes, &mut out)?;
+        from_golden(builtin, dir, args.max_case_bytes, &mut out)?;
     } else if let Some(diff) = &args.skew {
         let (old_schema, old_frames) = (args.old_schema.as_deref().unwrap(), args.old_frames.as_deref().unwrap());
-        let report = skew(diff, old_schema, old_frames)?;
+        let report = skew(builtin, diff, old_schema, old_frames)?;
         eprint!("{}", report.text);
         for line in &report.expected {
             writeln!(out, "{line}")?;
@@ -76,18 +85,18 @@ fn main() -> Result<()> {
             std::process::exit(1);
         }
     } else {
-        fuzz(args.seed, args.count, &mut out)?;
+        fuzz(builtin, args.seed, args.count, &mut out)?;
     }
     out.flush()?;
     Ok(())
 }
 
-fn fuzz(seed: u64, count: usize, out: &mut impl Write) -> Result<()> {
-    let ir = rrq_codegen::ir::lower(&rrq_codegen::schema::protocol_schema())?;
+fn fuzz(builtin: Builtin, seed: u64, count: usize, out: &mut impl Write) -> Result<()> {
+    let ir = rrq_codegen::ir::lower(&builtin.schema())?;
     let mut generator = Generator { ir: &ir, rng: Rng::new(seed) };
     for _ in 0..count {
         let frame = generator.frame();
-        writeln!(out, "{}\t{}", STANDARD.encode(&frame), rust_outcome(&frame)?.columns())?;
+        writeln!(out, "{}\t{}", STANDARD.encode(&frame), rust_outcome(builtin, &frame)?.columns())?;
     }
     Ok(())
 }
@@ -123,13 +132,9 @@ impl Outcome {
 }
 
 /// The current Rust reference's verdict on a frame.
-fn rust_outcome(frame: &[u8]) -> Result<Outcome> {
-    Ok(match rrq_protocol::decode_frame(frame) {
-        Ok(message) => Outcome {
-            verdict: "accept".into(),
-            detail: STANDARD.encode(rrq_protocol::encode_frame(&message)?),
-            path: "-".into(),
-        },
+fn rust_outcome(builtin: Builtin, frame: &[u8]) -> Result<Outcome> {
+    Ok(match builtin.reencode(frame) {
+        Ok(canonical) => Outcome { verdict: "accept".into(), detail: STANDARD.encode(canonical), path: "-".into() },
         Err(err) => {
             let path = match &err {
                 rrq_protocol::FrameError::Invalid(e) => e.path(),
@@ -175,7 +180,7 @@ fn read_json(path: &Path) -> Result<Value> {
 
 /// Prints the corpus as a record, after checking that the current Rust reference still gives
 /// every case the verdict the corpus recorded (a stale corpus must not be frozen).
-fn from_golden(dir: &Path, max_case_bytes: usize, out: &mut impl Write) -> Result<()> {
+fn from_golden(builtin: Builtin, dir: &Path, max_case_bytes: usize, out: &mut impl Write) -> Result<()> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {}", dir.display()))?
         .map(|entry| entry.map(|e| e.path()))
@@ -185,7 +190,7 @@ fn from_golden(dir: &Path, max_case_bytes: usize, out: &mut impl Write) -> Resul
     if files.is_empty() {
         bail!("no golden corpus files (*.json) in {}", dir.display());
     }
-    let meta = rrq_codegen::ir::lower(&rrq_codegen::schema::protocol_schema())?.meta;
+    let meta = rrq_codegen::ir::lower(&builtin.schema())?.meta;
     let (mut lines, mut left_out) = (Vec::new(), Vec::new());
     for file in &files {
         let corpus: CorpusFile = serde_json::from_value(read_json(file)?).with_context(|| format!("reading {}", file.display()))?;
@@ -198,7 +203,7 @@ fn from_golden(dir: &Path, max_case_bytes: usize, out: &mut impl Write) -> Resul
                 }
                 _ => bail!("{}: a case is `accept` with `canonical` or `reject` with `error`", case.name),
             };
-            let actual = rust_outcome(&frame)?;
+            let actual = rust_outcome(builtin, &frame)?;
             if actual != recorded {
                 bail!(
                     "{}: the corpus says {}, the Rust reference {}: run `rrq-codegen generate` first",
@@ -221,7 +226,7 @@ fn from_golden(dir: &Path, max_case_bytes: usize, out: &mut impl Write) -> Resul
     writeln!(
         out,
         "# Golden frames of rrq-protocol {} (protocol {}), with the verdicts its Rust reference gave them.",
-        meta.package_version, meta.protocol_version
+        meta.package_version, builtin.version
     )?;
     writeln!(out, "# Written by `rrq-differential --from-golden generated/golden` at the release; never edited.")?;
     writeln!(out, "# Columns: name, frame (base64), accept, canonical frame (base64), - | name, frame, reject, error kind, error path (- for length/json).")?;
@@ -664,15 +669,15 @@ struct DiffVerdict {
 /// The label of the frames that carry no message tag (envelope and framing errors).
 const NO_MESSAGE: &str = "(no message)";
 
-fn skew(diff_path: &Path, old_schema_path: &Path, old_frames_path: &Path) -> Result<SkewReport> {
+fn skew(builtin: Builtin, diff_path: &Path, old_schema_path: &Path, old_frames_path: &Path) -> Result<SkewReport> {
     let diff: DiffJson = serde_json::from_value(read_json(diff_path)?)
         .with_context(|| format!("{}: not a `rrq-codegen diff --format json` report", diff_path.display()))?;
     let old_schema = read_json(old_schema_path)?;
-    let new_schema = rrq_codegen::schema::protocol_schema();
+    let new_schema = builtin.schema();
     let old_ir = rrq_codegen::ir::lower(&old_schema).with_context(|| format!("in {}", old_schema_path.display()))?;
     let new_ir = rrq_codegen::ir::lower(&new_schema)?;
     if (diff.new.package_version.as_str(), diff.new.protocol_version.as_str())
-        != (new_ir.meta.package_version.as_str(), new_ir.meta.protocol_version.as_str())
+        != (new_ir.meta.package_version.as_str(), new_ir.meta.protocol_version.as_deref().unwrap_or_default())
     {
         bail!(
             "{}: the diff's new side is {} (protocol {}), not these bindings' {} (protocol {}): diff against the built-in schema",
@@ -680,7 +685,7 @@ fn skew(diff_path: &Path, old_schema_path: &Path, old_frames_path: &Path) -> Res
             diff.new.package_version,
             diff.new.protocol_version,
             new_ir.meta.package_version,
-            new_ir.meta.protocol_version
+            new_ir.meta.protocol_version.as_deref().unwrap_or_default()
         );
     }
     if diff.old.package_version != old_ir.meta.package_version {
@@ -790,7 +795,7 @@ fn skew(diff_path: &Path, old_schema_path: &Path, old_frames_path: &Path) -> Res
             Expect::MayChange
         };
         *by_expect.entry(expect).or_default() += 1;
-        let current = rust_outcome(&frame)?;
+        let current = rust_outcome(builtin, &frame)?;
         let because = || {
             if touching.is_empty() {
                 "no change of the diff touches it".to_string()

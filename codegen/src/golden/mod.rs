@@ -28,7 +28,8 @@ mod systematic;
 
 use crate::output::{GeneratedFile, Provenance};
 use anyhow::{anyhow, bail, ensure, Context, Result};
-use rrq_protocol::{decode_frame, encode_frame, FrameError, FRAME_HEADER_LEN};
+use crate::schema::Builtin;
+use rrq_protocol::{FrameError, FRAME_HEADER_LEN};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 
@@ -83,8 +84,8 @@ pub struct Group {
 
 /// Every group, in corpus order. The systematic groups walk the IR lowered from the built-in
 /// schema, so a new field gets its wrong-type, `null` and missing cases without editing this.
-pub fn groups() -> Result<Vec<Group>> {
-    let ir = crate::ir::lower(&crate::schema::protocol_schema())?;
+pub fn groups(builtin: Builtin) -> Result<Vec<Group>> {
+    let ir = crate::ir::lower(&builtin.schema())?;
     let mut systematic = systematic::build(&ir)?;
     let mut take = |name: &str| systematic.remove(name).unwrap_or_default();
     let groups = vec![
@@ -129,12 +130,9 @@ impl Verdict {
 }
 
 /// Runs the reference decoder (and, on success, the encoder) on one frame.
-pub fn judge(frame: &[u8]) -> Result<Verdict> {
-    match decode_frame(frame) {
-        Ok(message) => {
-            let canonical = encode_frame(&message).map_err(|e| anyhow!("encode_frame failed: {e}"))?;
-            Ok(Verdict::Accept { canonical })
-        }
+pub fn judge(builtin: Builtin, frame: &[u8]) -> Result<Verdict> {
+    match builtin.reencode(frame) {
+        Ok(canonical) => Ok(Verdict::Accept { canonical }),
         Err(error) => {
             let path = match &error {
                 FrameError::Invalid(e) => Some(e.path()),
@@ -147,13 +145,12 @@ pub fn judge(frame: &[u8]) -> Result<Verdict> {
 
 /// An accepted frame's canonical encoding must be a fixed point: decoding it and encoding again
 /// gives the same bytes (and the same message).
-fn check_stable(name: &str, frame: &[u8], canonical: &[u8]) -> Result<()> {
-    let first = decode_frame(frame).map_err(|e| anyhow!("{name}: {e}"))?;
-    let again = decode_frame(canonical)
+fn check_stable(builtin: Builtin, name: &str, frame: &[u8], canonical: &[u8]) -> Result<()> {
+    let re_encoded = builtin
+        .reencode(canonical)
         .map_err(|e| anyhow!("{name}: the canonical frame does not decode: {e}"))?;
-    let re_encoded = encode_frame(&again).map_err(|e| anyhow!("{name}: {e}"))?;
     ensure!(re_encoded == canonical, "{name}: decode→encode→decode→encode is not stable");
-    ensure!(again == first, "{name}: the canonical frame decodes to a different message");
+    ensure!(builtin.same_message(frame, canonical), "{name}: the canonical frame decodes to a different message");
     Ok(())
 }
 
@@ -180,7 +177,7 @@ fn reorder(value: &Value, order: KeyOrder) -> Value {
 /// A frame's verdict must not depend on the order of the keys in its objects: every binding
 /// reports the same error whatever order its JSON parser keeps (and whichever map type a Rust
 /// build unifies serde_json to). Checked for every frame whose body is JSON.
-fn check_order_independent(name: &str, frame: &[u8], verdict: &Verdict) -> Result<()> {
+fn check_order_independent(builtin: Builtin, name: &str, frame: &[u8], verdict: &Verdict) -> Result<()> {
     if frame.len() < FRAME_HEADER_LEN {
         return Ok(());
     }
@@ -195,7 +192,7 @@ fn check_order_independent(name: &str, frame: &[u8], verdict: &Verdict) -> Resul
     ];
     for (label, order) in orders {
         let reordered = Case::value("", "", &reorder(&parsed, order));
-        let other = judge(&reordered.frame)?;
+        let other = judge(builtin, &reordered.frame)?;
         let same = match (verdict, &other) {
             (Verdict::Accept { canonical: a }, Verdict::Accept { canonical: b }) => a == b,
             (Verdict::Reject { kind: k1, path: p1, .. }, Verdict::Reject { kind: k2, path: p2, .. }) => {
@@ -248,10 +245,10 @@ pub struct JudgedGroup {
 }
 
 /// Builds every group and judges every case, with the corpus-wide checks.
-pub fn corpus() -> Result<Vec<JudgedGroup>> {
+pub fn corpus(builtin: Builtin) -> Result<Vec<JudgedGroup>> {
     let mut names = BTreeSet::new();
     let mut judged = Vec::new();
-    for group in groups()? {
+    for group in groups(builtin)? {
         ensure!(!group.cases.is_empty(), "group {} has no cases", group.name);
         let mut cases = Vec::new();
         for case in group.cases {
@@ -263,11 +260,11 @@ pub fn corpus() -> Result<Vec<JudgedGroup>> {
                 !case.slug.is_empty() && case.slug.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
                 "case slug {name:?} must be ASCII letters, digits, `-`, `_` or `.`"
             );
-            let verdict = judge(&case.frame)?;
+            let verdict = judge(builtin, &case.frame)?;
             if let Verdict::Accept { canonical } = &verdict {
-                check_stable(&name, &case.frame, canonical)?;
+                check_stable(builtin, &name, &case.frame, canonical)?;
             }
-            check_order_independent(&name, &case.frame, &verdict)?;
+            check_order_independent(builtin, &name, &case.frame, &verdict)?;
             cases.push((case, verdict));
         }
         judged.push(JudgedGroup { name: group.name, cases });
@@ -275,10 +272,10 @@ pub fn corpus() -> Result<Vec<JudgedGroup>> {
     Ok(judged)
 }
 
-/// The corpus files, `golden/<group>.json`.
-pub fn render(provenance: &Provenance) -> Result<Vec<GeneratedFile>> {
+/// The corpus files of one built-in version, `<folder>golden/<group>.json`.
+pub fn render(builtin: Builtin, folder: &str, provenance: &Provenance) -> Result<Vec<GeneratedFile>> {
     let mut files = Vec::new();
-    for group in corpus()? {
+    for group in corpus(builtin)? {
         let cases = group
             .cases
             .iter()
@@ -290,7 +287,7 @@ pub fn render(provenance: &Provenance) -> Result<Vec<GeneratedFile>> {
         file.insert("cases".into(), Value::Array(cases));
         let mut text = serde_json::to_string_pretty(&Value::Object(file))?;
         text.push('\n');
-        files.push(GeneratedFile::new(format!("golden/{}.json", group.name), text));
+        files.push(GeneratedFile::new(format!("{folder}golden/{}.json", group.name), text));
     }
     Ok(files)
 }

@@ -1,8 +1,12 @@
 use super::*;
 use std::collections::BTreeMap;
 
+fn v1() -> Builtin {
+    crate::schema::builtin_version("1").unwrap()
+}
+
 fn judged() -> Vec<JudgedGroup> {
-    corpus().expect("the corpus builds")
+    corpus(v1()).expect("the corpus builds")
 }
 
 #[test]
@@ -116,24 +120,20 @@ fn read_corpus_file(text: &str) -> Value {
 
 #[test]
 fn rendered_files_are_one_per_group_and_deterministic() {
-    let provenance = Provenance {
-        generator_version: "0".into(),
-        protocol_version: "1".into(),
-        schema_sha256: "00".into(),
-    };
-    let files = render(&provenance).unwrap();
+    let provenance = Provenance { generator_version: "0".into(), schemas: vec![(Some("1".into()), "00".into())] };
+    let files = render(v1(), "v1/", &provenance).unwrap();
     assert_eq!(files.len(), judged().len());
-    assert_eq!(files, render(&provenance).unwrap());
+    assert_eq!(files, render(v1(), "v1/", &provenance).unwrap());
     for file in &files {
         let text = std::str::from_utf8(&file.contents).unwrap();
         assert!(text.ends_with("}\n"));
         let value = read_corpus_file(text);
         let group = value["group"].as_str().unwrap();
-        assert_eq!(file.path, std::path::PathBuf::from(format!("golden/{group}.json")));
+        assert_eq!(file.path, std::path::PathBuf::from(format!("v1/golden/{group}.json")));
         for case in value["cases"].as_array().unwrap() {
             assert!(case["name"].as_str().unwrap().starts_with(&format!("{group}/")));
             let frame = base64_decode(case["frame"].as_str().unwrap()).unwrap();
-            let again = judge(&frame).unwrap();
+            let again = judge(v1(), &frame).unwrap();
             match case["verdict"].as_str().unwrap() {
                 "accept" => {
                     let canonical = base64_decode(case["canonical"].as_str().unwrap()).unwrap();
@@ -157,8 +157,8 @@ fn multi_error_frames_report_the_same_error_in_every_key_order() {
     // Two wrong fields: the decoder reports the first in declaration order, whatever the
     // input's key order or serde_json's map type, so the order check accepts the case.
     let frame = Case::body("x", "", r#"{"type":"cancel","payload":{"hard_kill":"x","job_id":1}}"#).frame;
-    let verdict = judge(&frame).unwrap();
+    let verdict = judge(v1(), &frame).unwrap();
     let Verdict::Reject { path, .. } = &verdict else { panic!("{verdict:?}") };
     assert_eq!(path.as_deref(), Some("payload.job_id"));
-    check_order_independent("x", &frame, &verdict).unwrap();
+    check_order_independent(v1(), "x", &frame, &verdict).unwrap();
 }

@@ -10,8 +10,9 @@
 //!   IR type, so that Python and TypeScript word every decoding error identically;
 //! - [`FRAME_MESSAGES`]: the fixed texts of frame-level errors (length and JSON causes).
 
-use crate::ir::{EnumValue, ErrorMessage, Field, Ir, Struct, Type, TypeDef, Union};
-use crate::output::{GeneratedFile, Provenance};
+use crate::ir::{EnumValue, ErrorMessage, Field, FieldRole, Ir, Struct, Type, TypeDef, Union, ValueRole, VariantRole};
+use crate::output::GeneratedFile;
+use crate::Package;
 use anyhow::{anyhow, bail, Result};
 use std::collections::BTreeMap;
 
@@ -29,10 +30,10 @@ impl Lang {
     pub const ALL: [Lang; 2] = [Lang::Python, Lang::Typescript];
 
     /// Renders this language's package; paths start with the language's folder name.
-    pub fn render(self, ir: &Ir, provenance: &Provenance) -> Result<Vec<GeneratedFile>> {
+    pub fn render(self, package: &Package) -> Result<Vec<GeneratedFile>> {
         match self {
-            Lang::Python => python::render(ir, provenance),
-            Lang::Typescript => typescript::render(ir, provenance),
+            Lang::Python => python::render(package),
+            Lang::Typescript => typescript::render(package),
         }
     }
 }
@@ -136,10 +137,12 @@ pub struct RuntimeMessage {
     pub error_type: String,
 }
 
-/// The wire names the runner runtime acts on, each found in the IR. Every language module
-/// resolves these once and maps them to its own names; a schema without one of them fails
-/// here, with a message naming what is missing, instead of rendering a runtime that does not
-/// compile or misbehaves.
+/// The wire names the runner runtime acts on, each found in the IR by its runner role
+/// (`x-rrq-role`, see [`FieldRole`], [`VariantRole`], [`ValueRole`]), never by name. Every
+/// language module resolves these once and maps them to its own names; a schema that lacks a
+/// role fails here, with a message naming the role and where it was looked for, instead of
+/// rendering a runtime that does not compile or misbehaves. A schema without any role gets no
+/// runtime at all (see [`Roles::resolve`]).
 #[derive(Debug, Clone)]
 pub struct Roles {
     /// The root union: its name, tag and content keys.
@@ -162,12 +165,21 @@ pub struct Roles {
     pub req_request_id: String,
     pub req_job_id: String,
     pub req_function_name: String,
-    pub req_args: String,
-    pub req_kwargs: String,
+    /// The handler's input fields (role `input`), in declaration order; may be empty.
+    pub req_inputs: Vec<String>,
+    /// The first input field that is a map (named inputs), if any: examples read options from it.
+    pub req_input_map: Option<String>,
     pub req_context: String,
     /// Fields of the context.
     pub ctx_job_id: String,
     pub ctx_deadline: String,
+    /// Optional context fields (tracing and telemetry use them when present).
+    pub ctx_attempt: Option<String>,
+    pub ctx_enqueue_time: Option<String>,
+    pub ctx_queue_name: Option<String>,
+    pub ctx_worker_id: Option<String>,
+    pub ctx_trace_context: Option<String>,
+    pub ctx_correlation_context: Option<String>,
     /// Fields of the outcome and its error.
     pub out_job_id: String,
     pub out_request_id: String,
@@ -178,6 +190,7 @@ pub struct Roles {
     pub err_message: String,
     pub err_type: String,
     /// Fields of the cancel.
+    pub cancel_protocol_version: Option<String>,
     pub cancel_job_id: String,
     pub cancel_request_id: String,
     pub cancel_hard_kill: String,
@@ -186,6 +199,8 @@ pub struct Roles {
     pub st_retry: String,
     pub st_timeout: String,
     pub st_error: String,
+    /// The protocol version the runtime speaks (the schema's `x-rrq.protocol_version`).
+    pub protocol_version: String,
     /// Messages (and their error types) the runtime writes, by situation.
     pub msg_handler_not_found: RuntimeMessage,
     pub msg_cancelled: RuntimeMessage,
@@ -200,69 +215,98 @@ pub struct Roles {
 
 /// The placeholders the runtime fills in, per message name (a template may use fewer).
 const RUNTIME_PLACEHOLDERS: &[(&str, &[&str])] = &[
-    ("handler_not_found", &["function_name"]),
+    ("handler_not_found", &["function"]),
     ("cancelled", &[]),
     ("shutting_down", &[]),
-    ("deadline_passed", &["deadline"]),
-    ("deadline_exceeded", &["deadline"]),
+    ("deadline_passed", &["when"]),
+    ("deadline_exceeded", &["when"]),
     ("busy", &["limit"]),
     ("invalid_frame", &["error"]),
     ("unsupported_protocol_version", &["received", "supported"]),
     ("unexpected_message", &["type"]),
 ];
 
-fn struct_of<'a>(ir: &'a Ir, name: &str) -> Result<&'a Struct> {
+fn struct_of<'a>(ir: &'a Ir, name: &str, what: &str) -> Result<&'a Struct> {
     match ir.get(name) {
         Some(TypeDef::Struct(s)) => Ok(s),
-        _ => bail!("the runner runtime needs `{name}` to be a struct"),
+        _ => bail!("the runner runtime needs {what} (`{name}`) to be a struct"),
     }
 }
 
-fn field_of<'a>(s: &'a Struct, wire: &str) -> Result<&'a Field> {
-    s.fields
-        .iter()
-        .find(|f| f.name == wire)
-        .ok_or_else(|| anyhow!("the runner runtime needs a field `{wire}` in `{}`", s.name))
+/// The fields of `s` with `role`.
+fn with_role(s: &Struct, role: FieldRole) -> impl Iterator<Item = &Field> {
+    s.fields.iter().filter(move |f| f.role == Some(role))
 }
 
-fn named_field<'a>(s: &'a Struct, wire: &str) -> Result<&'a str> {
-    match &field_of(s, wire)?.ty {
+/// The field of `s` with `role`, if any.
+fn optional_role(s: &Struct, role: FieldRole) -> Option<String> {
+    with_role(s, role).next().map(|f| f.name.clone())
+}
+
+/// The field of `s` with `role`.
+fn field_with<'a>(s: &'a Struct, role: FieldRole) -> Result<&'a Field> {
+    with_role(s, role).next().ok_or_else(|| {
+        anyhow!("the runner runtime needs a field with the role `{}` (x-rrq-role) in `{}`", role.as_str(), s.name)
+    })
+}
+
+fn named_with<'a>(s: &'a Struct, role: FieldRole) -> Result<&'a str> {
+    let field = field_with(s, role)?;
+    match &field.ty {
         Type::Named { name } => Ok(name),
-        _ => bail!("the runner runtime needs `{}.{wire}` to be a named type", s.name),
+        _ => bail!("the runner runtime needs `{}.{}` (role `{}`) to be a named type", s.name, field.name, role.as_str()),
     }
+}
+
+/// Whether the IR declares any runner role: a schema without one is rendered as a codec only.
+pub fn has_roles(ir: &Ir) -> bool {
+    ir.types.iter().any(|t| match t {
+        TypeDef::Struct(s) => s.fields.iter().any(|f| f.role.is_some()),
+        TypeDef::Enum(e) => e.values.iter().any(|v| v.role.is_some()),
+        TypeDef::Union(u) => u.variants.iter().any(|v| v.role.is_some()),
+    })
 }
 
 impl Roles {
-    /// Finds every role in `ir`.
-    pub fn resolve(ir: &Ir) -> Result<Roles> {
+    /// Finds every role in `ir`: `Ok(None)` when the schema declares no runner role at all
+    /// (the bindings are then a codec without a runtime), an error naming the first missing
+    /// role when it declares some but not all the runtime needs.
+    pub fn resolve(ir: &Ir) -> Result<Option<Roles>> {
+        if !has_roles(ir) {
+            return Ok(None);
+        }
+        Self::resolve_all(ir).map(Some)
+    }
+
+    fn resolve_all(ir: &Ir) -> Result<Roles> {
         let Some(TypeDef::Union(root)) = ir.get(&ir.root) else {
             bail!("the runner runtime needs the root type `{}` to be a tagged union", ir.root)
         };
-        let variant = |tag: &str| {
-            root.variants
-                .iter()
-                .find(|v| v.tag_value == tag)
-                .ok_or_else(|| anyhow!("the runner runtime needs a `{tag}` variant in `{}`", root.name))
+        let variant = |role: VariantRole| {
+            root.variants.iter().find(|v| v.role == Some(role)).ok_or_else(|| {
+                anyhow!("the runner runtime needs a variant with the role `{}` (x-rrq-role) in `{}`", role.as_str(), root.name)
+            })
         };
-        let (req_v, resp_v, cancel_v) = (variant("request")?, variant("response")?, variant("cancel")?);
-        let request = struct_of(ir, &req_v.ty)?;
-        let outcome = struct_of(ir, &resp_v.ty)?;
-        let cancel = struct_of(ir, &cancel_v.ty)?;
-        let context = struct_of(ir, named_field(request, "context")?)?;
-        let error = struct_of(ir, named_field(outcome, "error")?)?;
-        let status_name = named_field(outcome, "status")?;
+        let (req_v, resp_v, cancel_v) =
+            (variant(VariantRole::Request)?, variant(VariantRole::Response)?, variant(VariantRole::Cancel)?);
+        let request = struct_of(ir, &req_v.ty, "the request variant's content")?;
+        let outcome = struct_of(ir, &resp_v.ty, "the response variant's content")?;
+        let cancel = struct_of(ir, &cancel_v.ty, "the cancel variant's content")?;
+        let context = struct_of(ir, named_with(request, FieldRole::Context)?, "the request's context")?;
+        let error = struct_of(ir, named_with(outcome, FieldRole::Error)?, "the outcome's error")?;
+        let status_name = named_with(outcome, FieldRole::Status)?;
         let Some(TypeDef::Enum(status)) = ir.get(status_name) else {
-            bail!("the runner runtime needs `{status_name}` to be an enum")
+            bail!("the runner runtime needs the status `{status_name}` to be an enum")
         };
-        let f = |s: &Struct, wire: &str| field_of(s, wire).map(|f| f.name.clone());
-        let member = |value: &str| {
-            status
-                .values
-                .iter()
-                .find(|v| v.value == value)
-                .map(|v| v.value.clone())
-                .ok_or_else(|| anyhow!("the runner runtime needs the status `{value}` in `{}`", status.name))
+        let f = |s: &Struct, role: FieldRole| field_with(s, role).map(|f| f.name.clone());
+        let member = |role: ValueRole| {
+            status.values.iter().find(|v| v.role == Some(role)).map(|v| v.value.clone()).ok_or_else(|| {
+                anyhow!("the runner runtime needs a value with the role `{}` (x-rrq-role) in `{}`", role.as_str(), status.name)
+            })
         };
+        let protocol_version = ir.meta.protocol_version.clone().ok_or_else(|| {
+            anyhow!("the runner runtime needs /x-rrq/protocol_version: the version it speaks and answers requests of")
+        })?;
         let messages = runtime_messages(ir)?;
         let m = |name: &str| messages[name].clone();
         Ok(Roles {
@@ -278,30 +322,40 @@ impl Roles {
             error: error.name.clone(),
             status: status.name.clone(),
             cancel: cancel.name.clone(),
-            req_protocol_version: f(request, "protocol_version")?,
-            req_request_id: f(request, "request_id")?,
-            req_job_id: f(request, "job_id")?,
-            req_function_name: f(request, "function_name")?,
-            req_args: f(request, "args")?,
-            req_kwargs: f(request, "kwargs")?,
-            req_context: f(request, "context")?,
-            ctx_job_id: f(context, "job_id")?,
-            ctx_deadline: f(context, "deadline")?,
-            out_job_id: f(outcome, "job_id")?,
-            out_request_id: f(outcome, "request_id")?,
-            out_status: f(outcome, "status")?,
-            out_result: f(outcome, "result")?,
-            out_error: f(outcome, "error")?,
-            out_retry_after: f(outcome, "retry_after_seconds")?,
-            err_message: f(error, "message")?,
-            err_type: f(error, "type")?,
-            cancel_job_id: f(cancel, "job_id")?,
-            cancel_request_id: f(cancel, "request_id")?,
-            cancel_hard_kill: f(cancel, "hard_kill")?,
-            st_success: member("success")?,
-            st_retry: member("retry")?,
-            st_timeout: member("timeout")?,
-            st_error: member("error")?,
+            req_protocol_version: f(request, FieldRole::ProtocolVersion)?,
+            req_request_id: f(request, FieldRole::RequestId)?,
+            req_job_id: f(request, FieldRole::JobId)?,
+            req_function_name: f(request, FieldRole::FunctionName)?,
+            req_inputs: with_role(request, FieldRole::Input).map(|f| f.name.clone()).collect(),
+            req_input_map: with_role(request, FieldRole::Input)
+                .find(|f| matches!(f.ty, Type::Map { .. }))
+                .map(|f| f.name.clone()),
+            req_context: f(request, FieldRole::Context)?,
+            ctx_job_id: f(context, FieldRole::JobId)?,
+            ctx_deadline: f(context, FieldRole::Deadline)?,
+            ctx_attempt: optional_role(context, FieldRole::Attempt),
+            ctx_enqueue_time: optional_role(context, FieldRole::EnqueueTime),
+            ctx_queue_name: optional_role(context, FieldRole::QueueName),
+            ctx_worker_id: optional_role(context, FieldRole::WorkerId),
+            ctx_trace_context: optional_role(context, FieldRole::TraceContext),
+            ctx_correlation_context: optional_role(context, FieldRole::CorrelationContext),
+            out_job_id: f(outcome, FieldRole::JobId)?,
+            out_request_id: f(outcome, FieldRole::RequestId)?,
+            out_status: f(outcome, FieldRole::Status)?,
+            out_result: f(outcome, FieldRole::Result)?,
+            out_error: f(outcome, FieldRole::Error)?,
+            out_retry_after: f(outcome, FieldRole::RetryAfter)?,
+            err_message: f(error, FieldRole::Message)?,
+            err_type: f(error, FieldRole::ErrorType)?,
+            cancel_protocol_version: optional_role(cancel, FieldRole::ProtocolVersion),
+            cancel_job_id: f(cancel, FieldRole::JobId)?,
+            cancel_request_id: f(cancel, FieldRole::RequestId)?,
+            cancel_hard_kill: f(cancel, FieldRole::HardKill)?,
+            st_success: member(ValueRole::Success)?,
+            st_retry: member(ValueRole::Retry)?,
+            st_timeout: member(ValueRole::Timeout)?,
+            st_error: member(ValueRole::Error)?,
+            protocol_version,
             msg_handler_not_found: m("handler_not_found"),
             msg_cancelled: m("cancelled"),
             msg_shutting_down: m("shutting_down"),
@@ -376,7 +430,7 @@ mod tests {
     use super::*;
 
     fn ir() -> Ir {
-        crate::ir::lower(&crate::schema::protocol_schema()).unwrap()
+        crate::ir::lower(&crate::schema::builtin_version("1").unwrap().schema()).unwrap()
     }
 
     #[test]
@@ -393,22 +447,55 @@ mod tests {
         assert_eq!(field_expectation(&ir, worker).unwrap(), "string or null");
     }
 
+    /// Removes the `x-rrq-role` of every property with `role` (wherever it is declared).
+    fn strip_role(schema: &mut serde_json::Value, role: FieldRole) {
+        for def in schema["$defs"].as_object_mut().unwrap().values_mut() {
+            if let Some(properties) = def.get_mut("properties").and_then(serde_json::Value::as_object_mut) {
+                for property in properties.values_mut() {
+                    if property.get(crate::ir::ROLE_KEY).and_then(serde_json::Value::as_str) == Some(role.as_str()) {
+                        property.as_object_mut().unwrap().remove(crate::ir::ROLE_KEY);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
-    fn roles_resolve_and_name_what_is_missing() {
-        let roles = Roles::resolve(&ir()).unwrap();
-        assert_eq!(roles.req_function_name, "function_name");
-        assert_eq!(roles.msg_shutting_down.error_type, "cancelled");
+    fn roles_resolve_from_the_schema_and_name_what_is_missing() {
+        for builtin in crate::schema::builtins() {
+            let ir = crate::ir::lower(&builtin.schema()).unwrap();
+            let roles = Roles::resolve(&ir).unwrap().expect("the built-in schemas declare roles");
+            let Some(TypeDef::Struct(request)) = ir.get(&roles.request) else { panic!() };
+            let named = request.fields.iter().find(|f| f.name == roles.req_function_name).unwrap();
+            assert_eq!(named.role, Some(FieldRole::FunctionName));
+            assert!(!roles.req_inputs.is_empty(), "protocol {}: inputs", builtin.version);
+            assert_eq!(roles.protocol_version, builtin.version);
+            assert_eq!(roles.msg_shutting_down.error_type, "cancelled");
 
-        let mut schema = crate::schema::protocol_schema();
-        schema["$defs"]["CancelRequest"]["properties"].as_object_mut().unwrap().remove("hard_kill");
-        let err = Roles::resolve(&crate::ir::lower(&schema).unwrap()).unwrap_err().to_string();
-        assert_eq!(err, "the runner runtime needs a field `hard_kill` in `CancelRequest`");
+            let mut schema = builtin.schema();
+            strip_role(&mut schema, FieldRole::HardKill);
+            let err = Roles::resolve(&crate::ir::lower(&schema).unwrap()).unwrap_err().to_string();
+            assert_eq!(err, format!("the runner runtime needs a field with the role `hard-kill` (x-rrq-role) in `{}`", roles.cancel));
 
-        let mut schema = crate::schema::protocol_schema();
-        let messages = schema["x-rrq"]["error_messages"].as_object_mut().unwrap();
-        messages.insert("busy".into(), serde_json::json!({"error_type": "busy", "template": "busy with {what}"}));
-        let err = Roles::resolve(&crate::ir::lower(&schema).unwrap()).unwrap_err().to_string();
-        assert!(err.contains("cannot fill the placeholder `{what}`"), "{err}");
+            let mut schema = builtin.schema();
+            let messages = schema["x-rrq"]["error_messages"].as_object_mut().unwrap();
+            messages.insert("busy".into(), serde_json::json!({"error_type": "busy", "template": "busy with {what}"}));
+            let err = Roles::resolve(&crate::ir::lower(&schema).unwrap()).unwrap_err().to_string();
+            assert!(err.contains("cannot fill the placeholder `{what}`"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_schema_without_roles_has_no_runtime() {
+        let mut schema = crate::schema::latest_schema();
+        for role in FieldRole::ALL {
+            strip_role(&mut schema, *role);
+        }
+        let text = serde_json::to_string(&schema).unwrap();
+        let text = text.replace("\"x-rrq-role\":", "\"x-not-a-role\":");
+        let ir = crate::ir::lower(&serde_json::from_str(&text).unwrap()).unwrap();
+        assert!(!has_roles(&ir));
+        assert!(Roles::resolve(&ir).unwrap().is_none());
     }
 }
 

@@ -11,6 +11,7 @@
 use super::{expectation, field_expectation, frame_messages, integer_bounds, tag_expectation, Roles, RuntimeMessage};
 use crate::ir::{Ir, Struct, Type, TypeDef, Union};
 use crate::output::{GeneratedFile, Provenance};
+use crate::Package;
 use anyhow::{anyhow, bail, Context, Result};
 use askama::Template;
 use serde_json::Value;
@@ -399,8 +400,10 @@ struct PyRoles {
     req_request_id: String,
     req_job_id: String,
     req_function_name: String,
-    req_args: String,
-    req_kwargs: String,
+    /// The handler's input fields (attribute names), for the README's example handlers.
+    req_inputs: Vec<(String, String)>,
+    /// The attribute of the input map, if any (README examples read options from it).
+    req_input_map: Option<String>,
     req_context: String,
     ctx_deadline: String,
     out_job_id: String,
@@ -441,7 +444,7 @@ struct PyRoles {
 
 impl PyRoles {
     fn resolve(ir: &Ir) -> Result<PyRoles> {
-        let r = Roles::resolve(ir)?;
+        let r = Roles::resolve(ir)?.ok_or_else(|| anyhow!("the schema declares no runner roles"))?;
         let Some(TypeDef::Union(root)) = ir.get(&r.root) else { bail!("the root type `{}` is not a union", r.root) };
         Ok(PyRoles {
             request_variant: variant_class(ir, root, &r.request_tag),
@@ -456,8 +459,8 @@ impl PyRoles {
             req_request_id: identifier(&r.req_request_id),
             req_job_id: identifier(&r.req_job_id),
             req_function_name: identifier(&r.req_function_name),
-            req_args: identifier(&r.req_args),
-            req_kwargs: identifier(&r.req_kwargs),
+            req_inputs: r.req_inputs.iter().map(|f| (f.clone(), identifier(f))).collect(),
+            req_input_map: r.req_input_map.as_deref().map(identifier),
             req_context: identifier(&r.req_context),
             ctx_deadline: identifier(&r.ctx_deadline),
             out_job_id: identifier(&r.out_job_id),
@@ -650,7 +653,7 @@ impl Ctx {
             distribution: DISTRIBUTION.into(),
             package: PACKAGE.into(),
             package_version: ir.meta.package_version.clone(),
-            protocol_version: py_str(&ir.meta.protocol_version),
+            protocol_version: py_str(ir.meta.protocol_version.as_deref().unwrap_or_default()),
             max_frame_len: ir.meta.max_frame_len,
             max_nesting_depth: ir.meta.max_nesting_depth,
             env_tcp_socket: ENV_TCP_SOCKET.into(),
@@ -906,7 +909,9 @@ templates! {
 }
 
 /// Renders the Python package; every path starts with `python/`.
-pub fn render(ir: &Ir, provenance: &Provenance) -> Result<Vec<GeneratedFile>> {
+pub fn render(package: &Package) -> Result<Vec<GeneratedFile>> {
+    let latest = package.latest();
+    let (ir, provenance) = (&latest.ir, &latest.provenance(package));
     let c = Ctx::build(ir, provenance).context("mapping the IR to Python")?;
     let c = &c;
     let pkg = format!("python/{PACKAGE}");

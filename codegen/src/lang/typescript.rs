@@ -8,7 +8,8 @@
 
 use super::{expectation, field_expectation, frame_messages, integer_bounds, one_of, tag_expectation, Roles, RuntimeMessage};
 use crate::ir::{EnumValue, Field, Ir, Type, TypeDef};
-use crate::output::{GeneratedFile, Provenance};
+use crate::output::GeneratedFile;
+use crate::Package;
 use anyhow::{anyhow, bail, Context, Result};
 use askama::Template;
 use serde_json::Value;
@@ -431,8 +432,9 @@ struct Glue {
     req_job_id_key: String,
     req_function_name: String,
     req_context: String,
-    req_args: String,
-    req_kwargs: String,
+    /// The handler's input properties `(wire name literal, property)`, and the input map's.
+    req_inputs: Vec<(String, String)>,
+    req_input_map: Option<String>,
     ctx_deadline: String,
     ctx_job_id: String,
     /// Property names of an outcome and its error.
@@ -459,7 +461,7 @@ struct Glue {
 
 impl Glue {
     fn new(ir: &Ir) -> Result<Self> {
-        let r = Roles::resolve(ir)?;
+        let r = Roles::resolve(ir)?.ok_or_else(|| anyhow!("the schema declares no runner roles"))?;
         let message = |role: &str, m: &RuntimeMessage| (role.to_string(), lit(&m.name), lit(&m.error_type));
         Ok(Glue {
             root: r.root.clone(),
@@ -479,8 +481,8 @@ impl Glue {
             req_job_id_key: lit(&r.req_job_id),
             req_function_name: prop(&r.req_function_name),
             req_context: prop(&r.req_context),
-            req_args: prop(&r.req_args),
-            req_kwargs: prop(&r.req_kwargs),
+            req_inputs: r.req_inputs.iter().map(|f| (lit(f), prop(f))).collect(),
+            req_input_map: r.req_input_map.as_deref().map(prop),
             ctx_deadline: prop(&r.ctx_deadline),
             ctx_job_id: prop(&r.ctx_job_id),
             out_job_id: prop(&r.out_job_id),
@@ -661,7 +663,9 @@ fn structs_unions_enums(ir: &Ir) -> Result<(Vec<StructTs>, Vec<UnionTs>, Vec<Enu
 }
 
 /// Renders the npm package; every path starts with `typescript/`.
-pub fn render(ir: &Ir, provenance: &Provenance) -> Result<Vec<GeneratedFile>> {
+pub fn render(package: &Package) -> Result<Vec<GeneratedFile>> {
+    let latest = package.latest();
+    let (ir, provenance) = (&latest.ir, &latest.provenance(package));
     let header = provenance.header("//");
     let glue = Glue::new(ir)?;
     let error_types = enum_ts("ErrorType", "The `error.type` values the runner reports itself, with their meaning.", &ir.meta.error_types);
@@ -670,7 +674,7 @@ pub fn render(ir: &Ir, provenance: &Provenance) -> Result<Vec<GeneratedFile>> {
     let (structs, unions, enums) = structs_unions_enums(ir)?;
     let protocol = ProtocolTemplate {
         header: &header,
-        protocol_version: lit(&ir.meta.protocol_version),
+        protocol_version: lit(ir.meta.protocol_version.as_deref().unwrap_or_default()),
         max_frame_len: ir.meta.max_frame_len,
         max_nesting_depth: ir.meta.max_nesting_depth,
         frame_header_len: rrq_protocol::FRAME_HEADER_LEN,
@@ -712,11 +716,11 @@ pub fn render(ir: &Ir, provenance: &Provenance) -> Result<Vec<GeneratedFile>> {
         header: &provenance.header(""),
         package: PACKAGE_NAME,
         version: &ir.meta.package_version,
-        protocol_version: &ir.meta.protocol_version,
+        protocol_version: ir.meta.protocol_version.as_deref().unwrap_or_default(),
         max_frame_len: ir.meta.max_frame_len,
         max_nesting_depth: ir.meta.max_nesting_depth,
         g: &glue,
-        r: &Roles::resolve(ir)?,
+        r: &Roles::resolve(ir)?.ok_or_else(|| anyhow!("the schema declares no runner roles"))?,
         types: ir
             .types
             .iter()
@@ -744,10 +748,6 @@ pub fn render(ir: &Ir, provenance: &Provenance) -> Result<Vec<GeneratedFile>> {
 mod tests {
     use super::*;
 
-    fn provenance() -> Provenance {
-        Provenance { generator_version: "0".into(), protocol_version: "1".into(), schema_sha256: "00".into() }
-    }
-
     fn file<'a>(files: &'a [GeneratedFile], path: &str) -> &'a str {
         let f = files.iter().find(|f| f.path.to_str() == Some(path)).unwrap_or_else(|| panic!("no {path}"));
         std::str::from_utf8(&f.contents).unwrap()
@@ -757,8 +757,8 @@ mod tests {
     /// with no template change.
     #[test]
     fn new_schema_field_changes_the_output() {
-        let schema = crate::schema::protocol_schema();
-        let base = render(&crate::ir::lower(&schema).unwrap(), &provenance()).unwrap();
+        let schema = crate::schema::builtin_version("1").unwrap().schema();
+        let base = render(&crate::Package::for_schema(&schema).unwrap()).unwrap();
         let mut changed = schema.clone();
         let context = changed["$defs"]["ExecutionContext"].as_object_mut().unwrap();
         context["properties"].as_object_mut().unwrap().insert(
@@ -769,7 +769,7 @@ mod tests {
         if let Some(written) = context.get_mut("x-rrq-always-written").and_then(Value::as_array_mut) {
             written.push("priority_class".into());
         }
-        let files = render(&crate::ir::lower(&changed).unwrap(), &provenance()).unwrap();
+        let files = render(&crate::Package::for_schema(&changed).unwrap()).unwrap();
         let protocol = file(&files, "typescript/src/protocol.ts");
         let codec = file(&files, "typescript/src/codec.ts");
         assert!(!file(&base, "typescript/src/protocol.ts").contains("priority_class"));
@@ -781,11 +781,11 @@ mod tests {
 
     #[test]
     fn unknown_runtime_names_are_a_clear_error() {
-        let mut schema = crate::schema::protocol_schema();
+        let mut schema = crate::schema::builtin_version("1").unwrap().schema();
         schema["$defs"]["ExecutionRequest"]["properties"].as_object_mut().unwrap().remove("function_name");
         let required = schema["$defs"]["ExecutionRequest"]["required"].as_array_mut().unwrap();
         required.retain(|v| v != "function_name");
-        let err = render(&crate::ir::lower(&schema).unwrap(), &provenance()).err().unwrap();
+        let err = render(&crate::Package::for_schema(&schema).unwrap()).err().unwrap();
         assert!(err.to_string().contains("function_name"), "{err}");
     }
 

@@ -21,7 +21,7 @@
 
 use crate::process::Runner;
 use crate::wire::{self, parse_response, Received};
-use rrq_protocol::{
+use rrq_protocol::v1::{
     decode_message, encode_frame, CancelRequest, ExecutionContext, ExecutionOutcome,
     ExecutionRequest, FrameDecoder, FrameError, OutcomeStatus, RunnerMessage, MAX_FRAME_LEN,
     PROTOCOL_VERSION,
@@ -1344,13 +1344,13 @@ fn raw_args_echo(job_id: &str, request_id: &str, items: &[u8]) -> (Vec<u8>, Vec<
     };
     let req = request(job_id, request_id, "echo", json!(["@@FILL@@"]), json!({}));
     let body =
-        rrq_protocol::encode_message(&RunnerMessage::Request { payload: req }).expect("encodes");
+        rrq_protocol::v1::encode_message(&RunnerMessage::Request { payload: req }).expect("encodes");
     let outcome = ExecutionOutcome::success(
         job_id,
         request_id,
         json!({"args": ["@@FILL@@"], "kwargs": {}}),
     );
-    let response = rrq_protocol::encode_message(&RunnerMessage::Response { payload: outcome })
+    let response = rrq_protocol::v1::encode_message(&RunnerMessage::Response { payload: outcome })
         .expect("encodes");
     (framed(&splice(body)), splice(response))
 }
@@ -1366,13 +1366,13 @@ fn big_echo(job_id: &str, request_id: &str, f: u8, n: usize, kwargs: Value) -> (
         kwargs.clone(),
     );
     let body =
-        rrq_protocol::encode_message(&RunnerMessage::Request { payload: req }).expect("encodes");
+        rrq_protocol::v1::encode_message(&RunnerMessage::Request { payload: req }).expect("encodes");
     let outcome = ExecutionOutcome::success(
         job_id,
         request_id,
         json!({"args": ["@@FILL@@"], "kwargs": kwargs}),
     );
-    let response = rrq_protocol::encode_message(&RunnerMessage::Response { payload: outcome })
+    let response = rrq_protocol::v1::encode_message(&RunnerMessage::Response { payload: outcome })
         .expect("encodes");
     (framed(&fill(&body, f, n)), fill(&response, f, n))
 }
@@ -1733,7 +1733,7 @@ fn response_and_cancel() -> Vec<Bad> {
         retry_after_seconds: None,
     };
     let response = |o: ExecutionOutcome| {
-        rrq_protocol::encode_message(&RunnerMessage::Response { payload: o }).unwrap()
+        rrq_protocol::v1::encode_message(&RunnerMessage::Response { payload: o }).unwrap()
     };
     let unexpected = |label: &str, body: Vec<u8>, i: Ids| Bad {
         label: label.to_string(),

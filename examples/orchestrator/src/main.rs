@@ -17,7 +17,7 @@ use clap::{Args, Parser, Subcommand};
 use rrq_example_orchestrator::process::Runner;
 use rrq_example_orchestrator::scenarios::{self, Report, SCENARIOS};
 use rrq_example_orchestrator::wire;
-use rrq_protocol::{ExecutionContext, ExecutionRequest, OutcomeStatus, PROTOCOL_VERSION};
+use rrq_protocol::v1::{ExecutionContext, ExecutionRequest, OutcomeStatus, PROTOCOL_VERSION};
 use serde_json::Value;
 use std::io::Write;
 use std::net::SocketAddr;

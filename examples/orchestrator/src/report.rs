@@ -1,6 +1,6 @@
 //! The scenario output: one line of compact JSON per scenario, deterministic byte for byte.
 //!
-//! Protocol values are embedded as their canonical bytes (`rrq_protocol::encode_message`);
+//! Protocol values are embedded as their canonical bytes (`rrq_protocol::v1::encode_message`);
 //! the report's own objects keep the key order they are built with.
 
 use serde_json::Value;

@@ -7,7 +7,7 @@ use crate::process::Runner;
 use crate::report::{write_reversed, Out};
 use crate::wire::{self, outcome_bytes, Conn, Received, TransportError};
 use chrono::{DateTime, TimeZone, Utc};
-use rrq_protocol::{
+use rrq_protocol::v1::{
     decode_message, CancelRequest, ExecutionContext, ExecutionOutcome, ExecutionRequest,
     FrameError, OutcomeStatus, RunnerMessage, ERROR_TYPES, PROTOCOL_VERSION,
 };
@@ -657,7 +657,7 @@ async fn many_in_flight(addr: SocketAddr, p: &mut Vec<String>) -> Out {
             expected.insert(rid.clone(), json!({ "args": [i, "x"], "kwargs": {} }));
             request(job, &rid, "echo", json!([i, "x"]), json!({}))
         };
-        frames.extend(rrq_protocol::encode_frame(&RunnerMessage::Request { payload: req }).unwrap());
+        frames.extend(rrq_protocol::v1::encode_frame(&RunnerMessage::Request { payload: req }).unwrap());
     }
     let mut conn = match Conn::open(addr).await {
         Ok(conn) => conn,
@@ -763,7 +763,7 @@ async fn busy_beyond_limit(addr: SocketAddr, p: &mut Vec<String>) -> Out {
     let mut frames = Vec::new();
     for i in 0..=DEFAULT_IN_FLIGHT_LIMIT {
         let req = sleep_request(job, &format!("req-busy-{i:04}"), json!(5));
-        frames.extend(rrq_protocol::encode_frame(&RunnerMessage::Request { payload: req }).unwrap());
+        frames.extend(rrq_protocol::v1::encode_frame(&RunnerMessage::Request { payload: req }).unwrap());
     }
     let last = format!("req-busy-{DEFAULT_IN_FLIGHT_LIMIT:04}");
     let mut conn = match Conn::open(addr).await {
@@ -861,7 +861,7 @@ async fn invalid_frame_answered(addr: SocketAddr, p: &mut Vec<String>) -> Out {
 
 async fn response_frame_rejected(addr: SocketAddr, p: &mut Vec<String>) -> Out {
     let outcome = ExecutionOutcome::success("job-stray-response", "req-stray-response", json!(1));
-    let body = rrq_protocol::encode_message(&RunnerMessage::Response { payload: outcome }).unwrap();
+    let body = rrq_protocol::v1::encode_message(&RunnerMessage::Response { payload: outcome }).unwrap();
     let ids = ("job-stray-response", "req-stray-response");
     bad_frame_then_echo(p, addr, &body, ids, "unexpected_message", None).await
 }

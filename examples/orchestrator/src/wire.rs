@@ -1,7 +1,7 @@
 //! Talking to a runner the way the RRQ orchestrator does: frames over TCP, one response per
 //! request, cancels on their own short-lived connection. Every socket operation has a timeout.
 
-use rrq_protocol::{
+use rrq_protocol::v1::{
     decode_message, encode_frame, encode_message, CancelRequest, ExecutionOutcome,
     ExecutionRequest, FrameDecoder, RunnerMessage, FRAME_HEADER_LEN,
 };
@@ -85,7 +85,7 @@ impl fmt::Display for TransportError {
 impl std::error::Error for TransportError {}
 
 /// A response read from a runner: the decoded outcome, the bytes as the runner wrote them, and
-/// the canonical bytes (`rrq_protocol::encode_message`) of the same message.
+/// the canonical bytes (`rrq_protocol::v1::encode_message`) of the same message.
 #[derive(Debug, Clone)]
 pub struct Received {
     pub outcome: ExecutionOutcome,

@@ -12,7 +12,7 @@
 
 use rrq_example_orchestrator::hostile::answerable_ids;
 use rrq_example_orchestrator::report::write_reversed;
-use rrq_protocol::{
+use rrq_protocol::v1::{
     decode_message, encode_frame, ExecutionError, ExecutionOutcome, ExecutionRequest, FrameDecoder,
     FrameError, OutcomeStatus, RunnerMessage, PROTOCOL_VERSION,
 };

@@ -17,7 +17,7 @@
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use rrq_protocol::{
+use rrq_protocol::v1::{
     decode_message, encode_frame, encode_message, ExecutionContext, ExecutionOutcome,
     ExecutionRequest, FrameDecoder, OutcomeStatus, RunnerMessage, PROTOCOL_VERSION,
 };
