@@ -28,6 +28,8 @@ pub struct Ir {
 pub struct Meta {
     /// The protocol version requests and cancels carry; none for a schema that declares none.
     pub protocol_version: Option<String>,
+    /// Which orchestrators speak this protocol (e.g. `RRQ 0.9.x`), for the generated docs.
+    pub orchestrators: Option<String>,
     /// The generated package's name in kebab case (`rrq-runner`), if the schema names one.
     pub package_name: Option<String>,
     /// Version of the protocol crate; the generated packages take it as theirs (default
@@ -681,6 +683,7 @@ pub fn lower(schema: &Value) -> Result<Ir> {
     let meta = Meta {
         protocol_version: text("protocol_version")?,
         package_name: text("package_name")?,
+        orchestrators: text("orchestrators")?,
         package_version: text("package_version")?.unwrap_or_else(|| DEFAULT_PACKAGE_VERSION.to_string()),
         max_frame_len: number("max_frame_len", DEFAULT_MAX_FRAME_LEN)?,
         max_nesting_depth: number("max_nesting_depth", DEFAULT_MAX_NESTING_DEPTH)?,

@@ -74,7 +74,9 @@ pub const BUILTIN_PACKAGE_NAME: &str = "rrq-runner";
 pub struct Builtin {
     /// The version's `protocol_version` (also the name of its output folder, `v<version>`).
     pub version: &'static str,
-    schema: fn(&str) -> Value,
+    /// Which orchestrators speak the version (`x-rrq.orchestrators`).
+    pub orchestrators: &'static str,
+    schema: fn(&str, &str) -> Value,
     reencode: fn(&[u8]) -> Result<Vec<u8>, FrameError>,
     same_message: fn(&[u8], &[u8]) -> bool,
 }
@@ -82,7 +84,7 @@ pub struct Builtin {
 impl Builtin {
     /// The version's JSON Schema, as committed under `generated/v<version>/`.
     pub fn schema(&self) -> Value {
-        (self.schema)(self.version)
+        (self.schema)(self.version, self.orchestrators)
     }
 
     /// The reference's verdict on one frame: the canonical frame of the decoded message, or
@@ -102,9 +104,10 @@ impl Builtin {
     }
 }
 
-fn builtin<M: Message + JsonSchema + PartialEq>(version: &'static str) -> Builtin {
+fn builtin<M: Message + JsonSchema + PartialEq>(version: &'static str, orchestrators: &'static str) -> Builtin {
     Builtin {
         version,
+        orchestrators,
         schema: version_schema::<M>,
         reencode: |frame| frame::encode_frame(&frame::decode_frame::<M>(frame)?),
         same_message: |a, b| match (frame::decode_frame::<M>(a), frame::decode_frame::<M>(b)) {
@@ -117,8 +120,8 @@ fn builtin<M: Message + JsonSchema + PartialEq>(version: &'static str) -> Builti
 /// Every protocol version built in, oldest first; the last is the latest.
 pub fn builtins() -> Vec<Builtin> {
     vec![
-        builtin::<rrq_protocol::v1::RunnerMessage>(rrq_protocol::v1::PROTOCOL_VERSION),
-        builtin::<rrq_protocol::v2::RunnerMessage>(rrq_protocol::v2::PROTOCOL_VERSION),
+        builtin::<rrq_protocol::v1::RunnerMessage>(rrq_protocol::v1::PROTOCOL_VERSION, rrq_protocol::v1::ORCHESTRATORS),
+        builtin::<rrq_protocol::v2::RunnerMessage>(rrq_protocol::v2::PROTOCOL_VERSION, rrq_protocol::v2::ORCHESTRATORS),
     ]
 }
 
@@ -133,7 +136,7 @@ pub fn latest_schema() -> Value {
 }
 
 /// The JSON Schema of one protocol version's `RunnerMessage` type.
-fn version_schema<M: JsonSchema>(version: &str) -> Value {
+fn version_schema<M: JsonSchema>(version: &str, orchestrators: &str) -> Value {
     let deserialize = settings().for_deserialize().into_generator().into_root_schema_for::<M>().to_value();
     let serialize = settings().for_serialize().into_generator().into_root_schema_for::<M>().to_value();
     let mut schema = deserialize;
@@ -160,6 +163,7 @@ fn version_schema<M: JsonSchema>(version: &str) -> Value {
         "x-rrq".into(),
         json!({
             "protocol_version": version,
+            "orchestrators": orchestrators,
             "package_name": BUILTIN_PACKAGE_NAME,
             "package_version": rrq_protocol::PACKAGE_VERSION,
             "max_frame_len": rrq_protocol::MAX_FRAME_LEN,

@@ -17,6 +17,9 @@ pub use crate::{
 /// Version of the wire protocol spoken by this module; sent in every request and cancel.
 pub const PROTOCOL_VERSION: &str = "1";
 
+/// The RRQ orchestrator releases that speak this version (for generated docs).
+pub const ORCHESTRATORS: &str = "RRQ 0.9.x";
+
 fn default_protocol_version() -> String {
     PROTOCOL_VERSION.to_string()
 }

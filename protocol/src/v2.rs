@@ -17,6 +17,9 @@ pub use crate::{
 /// Version of the wire protocol spoken by this module; sent in every request and cancel.
 pub const PROTOCOL_VERSION: &str = "2";
 
+/// The RRQ orchestrator releases that speak this version (for generated docs).
+pub const ORCHESTRATORS: &str = "RRQ 0.10.0 onward (0.11.1 is current)";
+
 fn default_protocol_version() -> String {
     PROTOCOL_VERSION.to_string()
 }

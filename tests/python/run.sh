@@ -2,8 +2,8 @@
 # Tests of the generated Python package (generated/python), self-contained from any cwd:
 #   - a venv of its own (tests/python/.venv) with the pinned test tools and the optional accelerator;
 #   - mypy --strict and ruff check over generated/python;
-#   - the pytest suite (golden corpus, models, runtime over loopback, CLI) in stdlib mode and in
-#     accelerated (orjson) mode;
+#   - the pytest suite (golden corpus, models, runtime over loopback, CLI) for every protocol
+#     version module (rrq_runner.v1, v2, ...), in stdlib mode and in accelerated (orjson) mode;
 #   - the package pip-installs into a fresh venv and `python -m rrq_runner --help` works from it.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,19 +23,25 @@ fi
 SCRATCH="$(mktemp -d)"
 trap 'rm -rf "$SCRATCH"' EXIT
 cd "$ROOT"
-cargo run --quiet -p rrq-codegen -- ir > "$SCRATCH/ir.json"
-export RRQ_IR_JSON="$SCRATCH/ir.json"
+VERSIONS="$(ls -d generated/v*/ | sed 's|generated/v||; s|/||' | sort -n)"
+mkdir -p "$SCRATCH/ir"
+for version in $VERSIONS; do
+    cargo run --quiet -p rrq-codegen -- ir --protocol "$version" > "$SCRATCH/ir/v$version.json"
+done
+export RRQ_IR_DIR="$SCRATCH/ir"
 export RRQ_PYTHON_PACKAGE="$ROOT/generated/python"
 export MYPY_CACHE_DIR="$VENV/.mypy_cache" RUFF_CACHE_DIR="$VENV/.ruff_cache" PYTHONDONTWRITEBYTECODE=1
 
 echo "== python: mypy --strict, ruff check (generated/python)"
 (cd generated/python && "$VENV/bin/mypy" --strict rrq_runner && "$VENV/bin/ruff" check rrq_runner)
 
-for mode in 0 1; do
-    echo "== python: pytest, $([ $mode = 0 ] && echo stdlib || echo accelerated) mode"
-    RRQ_RUNNER_ACCELERATE=$mode "$VENV/bin/python" -c \
-        "import sys; sys.path.insert(0, 'generated/python'); import rrq_runner; assert rrq_runner.ACCELERATED == bool($mode)"
-    RRQ_RUNNER_ACCELERATE=$mode "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$HERE"
+for version in $VERSIONS; do
+    for mode in 0 1; do
+        echo "== python: pytest, protocol $version, $([ $mode = 0 ] && echo stdlib || echo accelerated) mode"
+        RRQ_RUNNER_ACCELERATE=$mode "$VENV/bin/python" -c \
+            "import sys; sys.path.insert(0, 'generated/python'); import rrq_runner; assert rrq_runner.ACCELERATED == bool($mode)"
+        RRQ_TEST_PROTOCOL=$version RRQ_RUNNER_ACCELERATE=$mode "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$HERE"
+    done
 done
 
 echo "== python: pip install into a fresh venv"
@@ -43,4 +49,9 @@ cp -r generated/python "$SCRATCH/package"
 "$PYTHON" -m venv "$SCRATCH/venv"
 "$SCRATCH/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$SCRATCH/package"
 (cd "$SCRATCH" && "$SCRATCH/venv/bin/python" -m rrq_runner --help > /dev/null && "$SCRATCH/venv/bin/rrq-runner" --help > /dev/null)
-(cd "$SCRATCH" && "$SCRATCH/venv/bin/python" -c "import rrq_runner, sys; assert not rrq_runner.ACCELERATED; print('installed rrq-runner', rrq_runner.__version__)")
+(cd "$SCRATCH" && "$SCRATCH/venv/bin/python" -c "
+import rrq_runner, rrq_runner.v1, rrq_runner.v2
+assert not rrq_runner.ACCELERATED
+assert rrq_runner.Registry().version == rrq_runner.PROTOCOL_VERSION == rrq_runner.v2.PROTOCOL_VERSION
+assert rrq_runner.v1.Registry().version == rrq_runner.v1.PROTOCOL_VERSION
+print('installed rrq-runner', rrq_runner.__version__, 'protocols', rrq_runner.v1.PROTOCOL_VERSION, rrq_runner.v2.PROTOCOL_VERSION)")

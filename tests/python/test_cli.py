@@ -12,8 +12,8 @@ import textwrap
 import time
 from pathlib import Path
 
-from conftest import CORPUS, PACKAGE_DIR, frame_of
-from rrq_runner import (
+from conftest import CONTEXT_FIELD, CORPUS, DEADLINE, FUNCTION, MODULE, PACKAGE_DIR, REQUEST_ID, frame_of
+from rrq_proto import (
     ErrorType,
     OutcomeStatus,
     Request,
@@ -24,9 +24,9 @@ from rrq_runner import (
 )
 
 HANDLERS = textwrap.dedent(
-    """
+    f"""
     import asyncio
-    from rrq_runner import Registry
+    from {MODULE} import Registry
 
     registry = Registry()
 
@@ -49,7 +49,7 @@ def env() -> dict[str, str]:
 def start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     (tmp_path / "handlers_mod.py").write_text(HANDLERS)
     return subprocess.Popen(
-        [sys.executable, "-m", "rrq_runner", "--handlers", "handlers_mod:registry", *args],
+        [sys.executable, "-m", "rrq_runner", "--handlers", "handlers_mod:registry", "--verbose", *args],
         cwd=tmp_path, env=env(), stderr=subprocess.PIPE, text=True,
     )
 
@@ -87,7 +87,7 @@ def test_sigterm_answers_in_flight_requests_and_exits_0(tmp_path: Path) -> None:
                     if isinstance(m, Request))
     (tmp_path / "handlers_mod.py").write_text(HANDLERS)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rrq_runner", "--handlers", "handlers_mod:registry"],
+        [sys.executable, "-m", "rrq_runner", "--handlers", "handlers_mod:registry", "--verbose"],
         cwd=tmp_path, env={**env(), "RRQ_RUNNER_TCP_SOCKET": "127.0.0.1:0"}, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -99,8 +99,8 @@ def test_sigterm_answers_in_flight_requests_and_exits_0(tmp_path: Path) -> None:
         for request_id, function in zip(ids, ["sleep", "block", "sleep"]):
             import dataclasses
 
-            req = dataclasses.replace(template, request_id=request_id, function_name=function,
-                                      context=dataclasses.replace(template.context, deadline=None))
+            context = dataclasses.replace(getattr(template, CONTEXT_FIELD), **{DEADLINE: None})
+            req = dataclasses.replace(template, **{REQUEST_ID: request_id, FUNCTION: function, CONTEXT_FIELD: context})
             sock.sendall(encode_frame(Request(req)))
         time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
@@ -110,7 +110,7 @@ def test_sigterm_answers_in_flight_requests_and_exits_0(tmp_path: Path) -> None:
             length = int.from_bytes(read_exactly(sock, 4), "big")
             message = decode_message(read_exactly(sock, length))
             assert isinstance(message, Response)
-            seen[message.payload.request_id] = message.payload
+            seen[message.payload.request_id] = message.payload  # the outcome's request id
         assert set(seen) == set(ids)
         for outcome in seen.values():
             assert outcome.status == OutcomeStatus.ERROR

@@ -8,9 +8,9 @@ import json
 from typing import Any
 
 import pytest
-import rrq_runner
+import rrq_proto
 from conftest import CORPUS, frame_of
-from rrq_runner import FrameError, decode_frame, decode_message, encode_frame, encode_message
+from rrq_proto import FrameError, decode_frame, decode_message, encode_frame, encode_message
 
 
 def test_corpus_is_present() -> None:
@@ -25,11 +25,11 @@ def test_case(case: dict[str, Any]) -> None:
         canonical = base64.b64decode(case["canonical"])
         message = decode_frame(frame)
         assert encode_frame(message) == canonical
-        assert encode_message(message) == canonical[rrq_runner.FRAME_HEADER_LEN :]
-        assert json.loads(canonical[rrq_runner.FRAME_HEADER_LEN :]) == case["message"]
+        assert encode_message(message) == canonical[rrq_proto.FRAME_HEADER_LEN :]
+        assert json.loads(canonical[rrq_proto.FRAME_HEADER_LEN :]) == case["message"]
         # Canonical bytes are a fixed point.
         assert encode_frame(decode_frame(canonical)) == canonical
-        assert decode_message(canonical[rrq_runner.FRAME_HEADER_LEN :]) == message
+        assert decode_message(canonical[rrq_proto.FRAME_HEADER_LEN :]) == message
     else:
         expected = case["error"]
         with pytest.raises(FrameError) as info:

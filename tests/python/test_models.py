@@ -11,10 +11,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+import rrq_proto
 import rrq_runner
+from rrq_runner import _frames
 from conftest import CORPUS, IR, TYPES, frame_of
-from rrq_runner import FrameError, Timestamp, decode_frame, decode_message, encode_frame, encode_message
-from rrq_runner import _codec
+from rrq_proto import FrameError, Timestamp, decode_frame, decode_message, encode_frame, encode_message
+from rrq_proto import _codec
 
 STRUCTS = [t for t in IR["types"] if t["kind"] == "struct"]
 ENUMS = [t for t in IR["types"] if t["kind"] == "enum"]
@@ -24,27 +26,27 @@ ROOT = TYPES[IR["root"]]
 
 def attr(struct: str, wire: str) -> str:
     """The Python attribute of a wire field, as the package maps it."""
-    return next(row[1] for row in _codec._STRUCTS[struct] if row[0] == wire)
+    return next(row[1] for row in _codec._TABLES.structs[struct] if row[0] == wire)
 
 
 def variant_class(tag: str) -> type:
-    return _codec._UNIONS[IR["root"]][3][tag][0]
+    return _codec._TABLES.unions[IR["root"]][3][tag][0]
 
 
 def test_constants_follow_the_ir() -> None:
     meta = IR["meta"]
-    assert rrq_runner.PROTOCOL_VERSION == meta["protocol_version"]
-    assert rrq_runner.MAX_FRAME_LEN == meta["max_frame_len"]
-    assert rrq_runner.MAX_NESTING_DEPTH == meta["max_nesting_depth"]
+    assert rrq_proto.PROTOCOL_VERSION == meta["protocol_version"]
+    assert rrq_proto.MAX_FRAME_LEN == meta["max_frame_len"]
+    assert rrq_proto.MAX_NESTING_DEPTH == meta["max_nesting_depth"]
     assert rrq_runner.__version__ == meta["package_version"]
-    assert rrq_runner.ErrorType.ALL == {e["value"] for e in meta["error_types"]}
+    assert rrq_proto.ErrorType.ALL == {e["value"] for e in meta["error_types"]}
     for e in meta["error_types"]:
-        assert getattr(rrq_runner.ErrorType, e["value"].upper()) == e["value"]
+        assert getattr(rrq_proto.ErrorType, e["value"].upper()) == e["value"]
 
 
 @pytest.mark.parametrize("struct", STRUCTS, ids=[s["name"] for s in STRUCTS])
 def test_struct_follows_the_ir(struct: dict[str, Any]) -> None:
-    cls = getattr(rrq_runner, struct["name"])
+    cls = getattr(rrq_proto, struct["name"])
     assert dataclasses.is_dataclass(cls) and hasattr(cls, "__slots__")
     assert inspect.cleandoc(cls.__doc__) == struct["doc"].strip()
     fields = dataclasses.fields(cls)
@@ -64,7 +66,7 @@ def test_struct_follows_the_ir(struct: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("enum_def", ENUMS, ids=[e["name"] for e in ENUMS])
 def test_enum_follows_the_ir(enum_def: dict[str, Any]) -> None:
-    cls = getattr(rrq_runner, enum_def["name"])
+    cls = getattr(rrq_proto, enum_def["name"])
     assert issubclass(cls, str) and issubclass(cls, enum.Enum)
     assert [m.value for m in cls] == [v["value"] for v in enum_def["values"]]
     assert all(str(m) == m.value for m in cls)
@@ -77,7 +79,7 @@ def test_union_follows_the_ir() -> None:
         assert cls.TAG == variant["tag_value"]
         assert inspect.cleandoc(cls.__doc__) == variant["doc"].strip()
         members.append(cls)
-    assert set(getattr(rrq_runner, IR["root"]).__args__) == set(members)
+    assert set(getattr(rrq_proto, IR["root"]).__args__) == set(members)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,7 +111,7 @@ def sample(ty: dict[str, Any], salt: int) -> Any:
 
 def build(name: str, salt: int, fill_optional: bool = True) -> Any:
     t = TYPES[name]
-    cls = getattr(rrq_runner, name)
+    cls = getattr(rrq_proto, name)
     if t["kind"] == "enum":
         return list(cls)[salt % len(t["values"])]
     values = {}
@@ -129,7 +131,7 @@ def test_constructed_round_trip(variant: dict[str, Any], fill: bool) -> None:
         assert encode_frame(decoded) == frame
         again = decode_frame(frame)
         assert decoded == again
-        body = json.loads(frame[rrq_runner.FRAME_HEADER_LEN :])
+        body = json.loads(frame[rrq_proto.FRAME_HEADER_LEN :])
         assert body[ROOT["tag"]] == variant["tag_value"]
         assert list(body[ROOT["content"]]) == [
             f["name"] for f in TYPES[variant["ty"]]["fields"] if f["name"] in body[ROOT["content"]]
@@ -186,7 +188,7 @@ def test_timestamps_aware_naive_and_nanoseconds(struct: str, field: str) -> None
     setattr(holder, name, datetime(2024, 1, 1))
     with pytest.raises(FrameError) as info:
         encode_frame(message)
-    assert info.value.path == _codec.format_path(path_to(struct) + [field])
+    assert info.value.path == _frames.format_path(path_to(struct) + [field])
     assert "timezone-aware" in str(info.value)
 
 
@@ -249,7 +251,7 @@ def test_decode_errors_name_the_path(tag: str, path: list[str], field: dict[str,
     holder[path[-1]] = bad
     with pytest.raises(FrameError) as info:
         decode_message(json.dumps(body).encode())
-    expected_path = _codec.format_path(path)
+    expected_path = _frames.format_path(path)
     assert (info.value.kind, info.value.path) == ("type", expected_path)
     assert str(info.value).startswith(f"{expected_path}: expected ")
     assert ", got " in str(info.value)
@@ -278,7 +280,7 @@ def test_encode_errors_name_the_path(tag: str, path: list[str], field: dict[str,
     setattr(holder, attr(type(holder).__name__, path[-1]), bad)
     with pytest.raises(FrameError) as info:
         encode_message(message)
-    assert info.value.path.startswith(_codec.format_path(path)), str(info.value)
+    assert info.value.path.startswith(_frames.format_path(path)), str(info.value)
     assert ", got " in str(info.value)
 
 
@@ -289,8 +291,8 @@ def test_encode_rejects_non_json_values() -> None:
 
 
 def test_decode_frame_checks_the_header() -> None:
-    body = frame_of(next(c for c in CORPUS if c["verdict"] == "accept"))[rrq_runner.FRAME_HEADER_LEN :]
-    for frame in [b"", b"\x00\x00", (0).to_bytes(4, "big"), (rrq_runner.MAX_FRAME_LEN + 1).to_bytes(4, "big") + body,
+    body = frame_of(next(c for c in CORPUS if c["verdict"] == "accept"))[rrq_proto.FRAME_HEADER_LEN :]
+    for frame in [b"", b"\x00\x00", (0).to_bytes(4, "big"), (rrq_proto.MAX_FRAME_LEN + 1).to_bytes(4, "big") + body,
                   (len(body) + 1).to_bytes(4, "big") + body]:
         with pytest.raises(FrameError) as info:
             decode_frame(frame)

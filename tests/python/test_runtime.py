@@ -17,8 +17,22 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from conftest import CORPUS, IR, frame_of
-from rrq_runner import (
+from conftest import (
+    CONTEXT_FIELD,
+    CONTEXT_JOB_ID,
+    CORPUS,
+    DEADLINE,
+    FUNCTION,
+    INPUT_MAP,
+    IR,
+    JOB_ID,
+    REQUEST_ID,
+    VERSION_FIELD,
+    frame_of,
+    inputs_of,
+    options,
+)
+from rrq_proto import (
     Cancel,
     CancelRequest,
     ErrorType,
@@ -34,10 +48,12 @@ from rrq_runner import (
     decode_frame,
     decode_message,
     encode_frame,
-    _json,
     read_frame,
 )
-from rrq_runner._runtime import _CONTENT_KEY, _ID_KEYS
+from rrq_proto import _glue
+from rrq_runner import _json
+
+_CONTENT_KEY, _ID_KEYS = _glue.BINDING.content_key, _glue.BINDING.id_keys
 
 TEMPLATE: ExecutionRequest = next(
     m.payload for m in (decode_frame(frame_of(c)) for c in CORPUS if c["verdict"] == "accept") if isinstance(m, Request)
@@ -45,10 +61,15 @@ TEMPLATE: ExecutionRequest = next(
 
 
 def request(function: str, request_id: str = "req-1", job_id: str = "job-1", **changes: Any) -> ExecutionRequest:
-    context = dataclasses.replace(TEMPLATE.context, job_id=job_id, deadline=changes.pop("deadline", None))
-    return dataclasses.replace(
-        TEMPLATE, function_name=function, request_id=request_id, job_id=job_id, context=context, **changes
+    """The template request for `function` with these ids; `deadline`, `version` and input
+    fields (see `options`) may be changed."""
+    context = dataclasses.replace(
+        getattr(TEMPLATE, CONTEXT_FIELD), **{CONTEXT_JOB_ID: job_id, DEADLINE: changes.pop("deadline", None)}
     )
+    if "version" in changes:
+        changes[VERSION_FIELD] = changes.pop("version")
+    fields = {FUNCTION: function, REQUEST_ID: request_id, JOB_ID: job_id, CONTEXT_FIELD: context}
+    return dataclasses.replace(TEMPLATE, **fields, **changes)
 
 
 class Client:
@@ -106,16 +127,16 @@ def run(coro: Awaitable[None]) -> None:
 
 def registry() -> Registry:
     reg = Registry()
-    reg.register("echo", lambda r: {"args": r.args, "kwargs": r.kwargs})
+    reg.register("echo", inputs_of)
 
     @reg.register("aecho")
     async def aecho(r: ExecutionRequest) -> object:
         await asyncio.sleep(0)
-        return r.args
+        return getattr(r, INPUT_MAP)
 
     @reg.register("sleep")
     async def sleep(r: ExecutionRequest) -> object:
-        await asyncio.sleep(float(r.kwargs.get("seconds", 30)))  # type: ignore[arg-type]
+        await asyncio.sleep(float(getattr(r, INPUT_MAP).get("seconds", 30)))
         return "slept"
 
     @reg.register("boom")
@@ -154,13 +175,14 @@ def test_success_sync_and_async() -> None:
     async def main() -> None:
         async with running(registry()) as connect:
             client = await connect()
-            req = request("echo", args=[1, "two"], kwargs={"k": {"b": 1, "a": None}})
+            req = request("echo", **options(k={"b": 1, "a": None}, n=[1, "two"]))
             outcome = await client.call(req)
             assert outcome.status == OutcomeStatus.SUCCESS
-            assert outcome.result == {"args": [1, "two"], "kwargs": {"k": {"b": 1, "a": None}}}
+            assert outcome.result == inputs_of(req)
+            assert outcome.result[INPUT_MAP] == {"k": {"b": 1, "a": None}, "n": [1, "two"]}
             assert (outcome.job_id, outcome.request_id) == ("job-1", "req-1")
-            outcome = await client.call(request("aecho", args=[3]))
-            assert (outcome.status, outcome.result) == (OutcomeStatus.SUCCESS, [3])
+            outcome = await client.call(request("aecho", **options(x=3)))
+            assert (outcome.status, outcome.result) == (OutcomeStatus.SUCCESS, {"x": 3})
     run(main())
 
 
@@ -205,9 +227,9 @@ def test_handler_not_found_and_protocol_version() -> None:
             client = await connect()
             outcome = await client.call(request("missing"))
             assert_error(outcome, ErrorType.HANDLER_NOT_FOUND)
-            assert outcome.error is not None and outcome.error.message == ir_message("handler_not_found", function_name="missing")
+            assert outcome.error is not None and outcome.error.message == ir_message("handler_not_found", function="missing")
             other = IR["meta"]["protocol_version"] + "-other"
-            outcome = await client.call(request("echo", protocol_version=other))
+            outcome = await client.call(request("echo", version=other))
             assert_error(outcome, ErrorType.UNSUPPORTED_PROTOCOL_VERSION)
             assert outcome.error is not None and outcome.error.message == ir_message(
                 "unsupported_protocol_version", received=other, supported=IR["meta"]["protocol_version"])
@@ -226,13 +248,13 @@ def test_deadline_past_and_during() -> None:
             outcome = await client.call(request("flag", deadline=past))
             assert outcome.status == OutcomeStatus.TIMEOUT and not called.is_set()
             assert outcome.error is not None and outcome.error.type == ErrorType.TIMEOUT
-            assert outcome.error.message == ir_message("deadline_passed", deadline=canonical_time(past))
+            assert outcome.error.message == ir_message("deadline_passed", when=canonical_time(past))
             soon = datetime.now(timezone.utc) + timedelta(milliseconds=300)
             started = time.monotonic()
             outcome = await client.call(request("sleep", deadline=soon))
             assert outcome.status == OutcomeStatus.TIMEOUT and time.monotonic() - started < 5
             assert outcome.error is not None and outcome.error.type == ErrorType.TIMEOUT
-            assert outcome.error.message == ir_message("deadline_exceeded", deadline=canonical_time(soon))
+            assert outcome.error.message == ir_message("deadline_exceeded", when=canonical_time(soon))
     run(main())
 
 
@@ -250,7 +272,7 @@ def test_deadlines_in_any_order_each_enforced_once() -> None:
             order = [0.6, 0.2, 0.4]
             for i, seconds in enumerate(order):
                 await client.send(Request(request("sleep", request_id=f"near{i}", deadline=now + timedelta(seconds=seconds))))
-            await client.send(Request(request("sleep", request_id="quick", deadline=far, kwargs={"seconds": 0.05})))
+            await client.send(Request(request("sleep", request_id="quick", deadline=far, **options(seconds=0.05))))
             answers = [await client.receive() for _ in range(150 + len(order) + 1)]
             ids = [a.request_id for a in answers]
             assert sorted(ids) == sorted([f"far{i}" for i in range(150)] + [f"near{i}" for i in range(3)] + ["quick"])
@@ -295,7 +317,7 @@ def test_cancel_by_request_id_and_job_id_from_another_connection() -> None:
             worker, canceller = await connect(), await connect()
             await worker.send(Request(request("sleep", request_id="a", job_id="j")))
             await worker.send(Request(request("sleep", request_id="b", job_id="j")))
-            await worker.send(Request(request("sleep", request_id="c", job_id="k", kwargs={"seconds": 0.5})))
+            await worker.send(Request(request("sleep", request_id="c", job_id="k", **options(seconds=0.5))))
             await asyncio.sleep(0.1)
             await canceller.send(Cancel(CancelRequest(job_id="j", request_id="a")))
             first = await worker.receive()
@@ -315,7 +337,7 @@ def test_many_in_flight_and_busy_limit() -> None:
         async with running(registry(), max_in_flight=2) as connect:
             client = await connect()
             for i in range(2):
-                await client.send(Request(request("sleep", request_id=f"s{i}", kwargs={"seconds": 0.3})))
+                await client.send(Request(request("sleep", request_id=f"s{i}", **options(seconds=0.3))))
             await client.send(Request(request("echo", request_id="over")))
             busy = await client.receive()
             assert_error(busy, ErrorType.BUSY, ("job-1", "over"))
@@ -328,14 +350,14 @@ def test_many_in_flight_and_busy_limit() -> None:
 
 @pytest.mark.parametrize("header", [0, "max+1"])
 def test_bad_length_closes_only_that_connection(header: Any) -> None:
-    import rrq_runner
+    import rrq_proto
 
-    length = 0 if header == 0 else rrq_runner.MAX_FRAME_LEN + 1
+    length = 0 if header == 0 else rrq_proto.MAX_FRAME_LEN + 1
 
     async def main() -> None:
         async with running(registry()) as connect:
             bad, good = await connect(), await connect()
-            await good.send(Request(request("sleep", kwargs={"seconds": 0.2})))
+            await good.send(Request(request("sleep", **options(seconds=0.2))))
             await bad.send_raw(length.to_bytes(4, "big") + b"{}")
             assert await bad.closed()
             assert (await good.receive()).status == OutcomeStatus.SUCCESS

@@ -213,18 +213,38 @@ pub struct Roles {
     pub msg_unexpected_message: RuntimeMessage,
 }
 
-/// The placeholders the runtime fills in, per message name (a template may use fewer).
-const RUNTIME_PLACEHOLDERS: &[(&str, &[&str])] = &[
-    ("handler_not_found", &["function"]),
-    ("cancelled", &[]),
-    ("shutting_down", &[]),
-    ("deadline_passed", &["when"]),
-    ("deadline_exceeded", &["when"]),
-    ("busy", &["limit"]),
-    ("invalid_frame", &["error"]),
-    ("unsupported_protocol_version", &["received", "supported"]),
-    ("unexpected_message", &["type"]),
+/// The situations the runtime answers itself: the name of their message in
+/// `x-rrq.error_messages`, the placeholders the runtime fills in (a template may use fewer), and
+/// the status of the answer.
+const RUNTIME_PLACEHOLDERS: &[(&str, &[&str], ValueRole)] = &[
+    ("handler_not_found", &["function"], ValueRole::Error),
+    ("cancelled", &[], ValueRole::Error),
+    ("shutting_down", &[], ValueRole::Error),
+    ("deadline_passed", &["when"], ValueRole::Timeout),
+    ("deadline_exceeded", &["when"], ValueRole::Timeout),
+    ("busy", &["limit"], ValueRole::Error),
+    ("invalid_frame", &["error"], ValueRole::Error),
+    ("unsupported_protocol_version", &["received", "supported"], ValueRole::Error),
+    ("unexpected_message", &["type"], ValueRole::Error),
 ];
+
+/// Every situation the runtime answers itself, with the status value (on the wire) of its answer.
+pub fn runtime_situations(roles: &Roles) -> Vec<(&RuntimeMessage, &str)> {
+    roles
+        .messages()
+        .into_iter()
+        .map(|m| {
+            let (_, _, status) = RUNTIME_PLACEHOLDERS.iter().find(|(name, _, _)| *name == m.name).expect("a runtime message");
+            let value = match status {
+                ValueRole::Success => &roles.st_success,
+                ValueRole::Retry => &roles.st_retry,
+                ValueRole::Timeout => &roles.st_timeout,
+                ValueRole::Error => &roles.st_error,
+            };
+            (m, value.as_str())
+        })
+        .collect()
+}
 
 fn struct_of<'a>(ir: &'a Ir, name: &str, what: &str) -> Result<&'a Struct> {
     match ir.get(name) {
@@ -399,7 +419,7 @@ impl Roles {
 /// placeholders the runtime fills in.
 fn runtime_messages(ir: &Ir) -> Result<BTreeMap<&'static str, RuntimeMessage>> {
     let mut out = BTreeMap::new();
-    for (name, supplied) in RUNTIME_PLACEHOLDERS {
+    for (name, supplied, _) in RUNTIME_PLACEHOLDERS {
         let message: &ErrorMessage = ir
             .meta
             .error_messages

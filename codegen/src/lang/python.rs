@@ -10,8 +10,8 @@
 
 use super::{expectation, field_expectation, frame_messages, integer_bounds, tag_expectation, Roles, RuntimeMessage};
 use crate::ir::{Ir, Struct, Type, TypeDef, Union};
-use crate::output::{GeneratedFile, Provenance};
-use crate::Package;
+use crate::output::GeneratedFile;
+use crate::{Package, Protocol};
 use anyhow::{anyhow, bail, Context, Result};
 use askama::Template;
 use serde_json::Value;
@@ -23,8 +23,6 @@ const ENV_TCP_SOCKET: &str = "RRQ_RUNNER_TCP_SOCKET";
 /// optional accelerator (anything else, the default).
 const ENV_ACCELERATE: &str = "RRQ_RUNNER_ACCELERATE";
 /// Distribution and import names.
-const DISTRIBUTION: &str = "rrq-runner";
-const PACKAGE: &str = "rrq_runner";
 
 const PY_KEYWORDS: &[&str] = &[
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
@@ -326,18 +324,21 @@ impl Check {
 // ---------------------------------------------------------------------------------------------
 // What the templates see
 
+#[derive(Clone)]
 struct ConstDef {
     name: String,
     value: String,
     doc: String,
 }
 
+#[derive(Clone)]
 struct EnumDef {
     name: String,
     docstring: String,
     members: Vec<ConstDef>,
 }
 
+#[derive(Clone)]
 struct FieldDef {
     /// `attr: Annotation` or `attr: Annotation = default`.
     declaration: String,
@@ -346,6 +347,7 @@ struct FieldDef {
     spec_row: String,
 }
 
+#[derive(Clone)]
 struct StructDef {
     name: String,
     docstring: String,
@@ -354,6 +356,7 @@ struct StructDef {
     encode_lines: Vec<String>,
 }
 
+#[derive(Clone)]
 struct VariantDef {
     class: String,
     tag_literal: String,
@@ -363,6 +366,7 @@ struct VariantDef {
     content_docstring: String,
 }
 
+#[derive(Clone)]
 struct UnionDef {
     name: String,
     docstring: String,
@@ -373,6 +377,7 @@ struct UnionDef {
     encode_lines: Vec<String>,
 }
 
+#[derive(Clone)]
 /// A message the runtime writes: its key in the generated message table and the `ErrorType`
 /// member of its error type.
 struct PyMessage {
@@ -386,6 +391,7 @@ impl PyMessage {
     }
 }
 
+#[derive(Clone)]
 /// The runtime's roles ([`Roles`], shared with TypeScript) in Python names.
 struct PyRoles {
     request_variant: String,
@@ -418,7 +424,6 @@ struct PyRoles {
     cancel_request_id: String,
     st_success: String,
     st_retry: String,
-    st_timeout: String,
     st_error: String,
     /// Messages by situation.
     msg_handler_not_found: PyMessage,
@@ -443,8 +448,7 @@ struct PyRoles {
 }
 
 impl PyRoles {
-    fn resolve(ir: &Ir) -> Result<PyRoles> {
-        let r = Roles::resolve(ir)?.ok_or_else(|| anyhow!("the schema declares no runner roles"))?;
+    fn new(ir: &Ir, r: &Roles) -> Result<PyRoles> {
         let Some(TypeDef::Union(root)) = ir.get(&r.root) else { bail!("the root type `{}` is not a union", r.root) };
         Ok(PyRoles {
             request_variant: variant_class(ir, root, &r.request_tag),
@@ -475,7 +479,6 @@ impl PyRoles {
             cancel_request_id: identifier(&r.cancel_request_id),
             st_success: constant_name(&r.st_success),
             st_retry: constant_name(&r.st_retry),
-            st_timeout: constant_name(&r.st_timeout),
             st_error: constant_name(&r.st_error),
             msg_handler_not_found: PyMessage::new(&r.msg_handler_not_found),
             msg_cancelled: PyMessage::new(&r.msg_cancelled),
@@ -497,6 +500,7 @@ impl PyRoles {
     }
 }
 
+#[derive(Clone)]
 /// One row of a generated message table: a name and its text (both Python literals).
 struct MessageRow {
     name: String,
@@ -505,12 +509,37 @@ struct MessageRow {
     error_type: String,
 }
 
+#[derive(Clone)]
 struct Ctx {
+    /// The provenance header of this protocol's files, and of the files shared by all.
     header: String,
+    shared_header: String,
     distribution: String,
     package: String,
     package_version: String,
-    protocol_version: String,
+    /// This protocol's module (`v1`), or None when it is the package's root.
+    module: Option<String>,
+    /// Relative import prefix of the shared modules from this protocol's (`..` or `.`).
+    up: String,
+    /// How the docs name this protocol (`"2"`, or the root type for an unversioned schema).
+    version_text: String,
+    module_doc: String,
+    /// The distribution's one-line description.
+    description: String,
+    /// Which orchestrators speak this protocol (`x-rrq.orchestrators`), for the docs.
+    orchestrators: String,
+    /// A field path the docs show as an example (the first struct field of the root's first variant).
+    path_example: String,
+    /// Whether this protocol gets a runtime (it has runner roles).
+    runtime: bool,
+    /// `PROTOCOL_VERSION`'s literal, if the schema has a version.
+    protocol_version: Option<String>,
+    protocol_version_lit: String,
+    /// What this protocol's codec imports from `_frames` (the helpers its code calls among them).
+    codec_helpers: Vec<String>,
+    /// What the glue imports from the models; the runner's answer status per situation.
+    glue_imports: Vec<String>,
+    situation_status: Vec<(String, String)>,
     max_frame_len: u64,
     max_nesting_depth: u64,
     env_tcp_socket: String,
@@ -528,13 +557,36 @@ struct Ctx {
     package_all: Vec<String>,
     /// What the codec and runtime modules import from the models module, sorted.
     codec_imports: Vec<String>,
-    runtime_imports: Vec<String>,
     root: String,
     /// `x-rrq.error_messages`: what the runner writes in the errors it produces itself.
     error_messages: Vec<MessageRow>,
     /// The frame-level `FrameError` texts shared with every language.
     frame_messages: Vec<MessageRow>,
-    r: PyRoles,
+    r: Option<PyRoles>,
+}
+
+#[derive(Clone)]
+/// What the top-level `__init__` of a package of several protocol modules needs.
+struct TopCtx {
+    header: String,
+    package: String,
+    package_version: String,
+    package_doc: String,
+    modules: Vec<String>,
+    latest_module: String,
+    /// The latest module's exports, re-exported.
+    package_all: Vec<String>,
+    top_all: Vec<String>,
+}
+
+/// `payload.request_id`: the root union's content key and the first field of its first variant
+/// (or `field` for a root that is not a union).
+fn path_example(ir: &Ir) -> String {
+    let Some(TypeDef::Union(root)) = ir.get(&ir.root) else { return "field".into() };
+    match root.variants.first().and_then(|v| ir.get(&v.ty)) {
+        Some(TypeDef::Struct(s)) if !s.fields.is_empty() => format!("{}.{}", root.content, s.fields[0].name),
+        _ => root.content.clone(),
+    }
 }
 
 /// The class of a union variant: its tag in PascalCase, or, when that names another type,
@@ -548,12 +600,36 @@ fn variant_class(ir: &Ir, union: &Union, tag: &str) -> String {
     }
 }
 
-/// Names the package exports besides the models (from its hand-written modules).
-const PACKAGE_EXTRA_EXPORTS: &[&str] = &[
-    "ACCELERATED", "DEFAULT_HIGH_WATER", "DEFAULT_MAX_IN_FLIGHT", "FRAME_HEADER_LEN", "FrameError", "Handler",
-    "JsonValue", "Registry", "RetryError", "Runner", "Timestamp", "decode_frame", "decode_message", "encode_frame",
-    "encode_message", "parse_address", "read_frame", "serve", "write_frame",
+/// Names a protocol module exports besides its models (from the shared modules).
+const CODEC_EXPORTS: &[&str] = &[
+    "ACCELERATED", "FRAME_HEADER_LEN", "FrameError", "JsonValue", "Timestamp", "decode_frame", "decode_message",
+    "encode_frame", "encode_message", "read_frame", "write_frame",
 ];
+/// What a protocol module with a runtime exports besides.
+const RUNTIME_EXPORTS: &[&str] =
+    &["DEFAULT_HIGH_WATER", "DEFAULT_MAX_IN_FLIGHT", "Handler", "Registry", "RetryError", "Runner", "parse_address", "serve"];
+/// The shared codec helpers the generated decoders and encoders may call (each protocol's
+/// `_codec` imports those its code uses).
+const CODEC_HELPERS: &[&str] = &[
+    "_MISSING", "_dec_bool", "_dec_dict", "_dec_float", "_dec_int", "_dec_list", "_dec_str", "_dec_str_map",
+    "_dec_timestamp", "_enc_any", "_enc_any_list", "_enc_any_map", "_enc_bool", "_enc_float", "_enc_int", "_enc_items",
+    "_enc_list", "_enc_timestamp", "_new",
+];
+
+/// The order of names in a `from … import (…)` (ruff's isort, order-by-type): constants, then
+/// classes, then the rest, each sorted case-insensitively.
+fn sort_imports(names: &mut [String]) {
+    names.sort_by_key(|n| {
+        let class = if n.chars().all(|c| !c.is_ascii_lowercase()) {
+            0
+        } else if n.starts_with(|c: char| c.is_ascii_uppercase()) {
+            1
+        } else {
+            2
+        };
+        (class, n.to_ascii_lowercase())
+    });
+}
 
 /// isort-style order (ruff's RUF022): constants, then classes, then the rest, each sorted.
 fn sort_exports(names: &mut [String]) {
@@ -571,7 +647,8 @@ fn sort_exports(names: &mut [String]) {
 
 
 impl Ctx {
-    fn build(ir: &Ir, provenance: &Provenance) -> Result<Ctx> {
+    fn build(protocol: &Protocol, package: &Package) -> Result<Ctx> {
+        let ir = &protocol.ir;
         let m = Mapper { ir };
         let mut seen = BTreeSet::new();
         let mut enums = Vec::new();
@@ -621,39 +698,106 @@ impl Ctx {
         for u in &unions {
             model_names.extend(u.variants.iter().map(|v| v.class.clone()));
         }
-        let mut models_all: Vec<String> = ["MAX_FRAME_LEN", "MAX_NESTING_DEPTH", "PROTOCOL_VERSION", "ErrorType", "Nullable", "Omittable"]
+        let has_version = ir.meta.protocol_version.is_some();
+        let mut models_all: Vec<String> = ["MAX_FRAME_LEN", "MAX_NESTING_DEPTH", "ErrorType", "Nullable", "Omittable"]
             .iter()
             .map(|s| s.to_string())
+            .chain(has_version.then(|| "PROTOCOL_VERSION".to_string()))
             .chain(model_names.iter().cloned())
             .collect();
+        let r = match &protocol.roles {
+            Some(roles) => Some(PyRoles::new(ir, roles)?),
+            None => None,
+        };
         let mut package_all: Vec<String> = models_all
             .iter()
             .cloned()
-            .chain(PACKAGE_EXTRA_EXPORTS.iter().map(|s| s.to_string()))
+            .chain(CODEC_EXPORTS.iter().map(|s| s.to_string()))
+            .chain(RUNTIME_EXPORTS.iter().filter(|_| r.is_some()).map(|s| s.to_string()))
             .collect();
         sort_exports(&mut models_all);
         sort_exports(&mut package_all);
         let mut codec_imports: Vec<String> = std::iter::once("MAX_FRAME_LEN".to_string()).chain(model_names.iter().cloned()).collect();
         sort_exports(&mut codec_imports);
-        let r = PyRoles::resolve(ir)?;
-        let mut runtime_imports: Vec<String> = ["PROTOCOL_VERSION", "MAX_FRAME_LEN", "ErrorType"]
+        let code: String = structs
             .iter()
-            .map(|s| s.to_string())
-            .chain([&r.cancel_variant, &r.error, &r.outcome, &r.request, &r.request_variant, &r.response_variant, &r.status].into_iter().cloned())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
+            .flat_map(|s| s.decode_lines.iter().chain(&s.encode_lines))
+            .chain(unions.iter().flat_map(|u| u.decode_lines.iter().chain(&u.encode_lines)))
+            .map(|line| format!("{line}\n"))
             .collect();
-        sort_exports(&mut runtime_imports);
+        let uses = |name: &str| {
+            code.match_indices(name).any(|(at, _)| {
+                let after = code[at + name.len()..].chars().next();
+                !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+        };
+        let mut codec_helpers: Vec<String> = CODEC_HELPERS
+            .iter()
+            .filter(|h| uses(h))
+            .chain(["FRAME_HEADER_LEN", "FrameError", "Spec", "Tables", "_Bad", "check_length", "explain", "explain_encode", "frame_body"].iter())
+            .map(|h| h.to_string())
+            .collect();
+        sort_imports(&mut codec_helpers);
+        let mut glue_imports: Vec<String> = match &r {
+            Some(r) => [&r.cancel_variant, &r.error, &r.outcome, &r.request, &r.request_variant, &r.response_variant, &r.status]
+                .into_iter()
+                .cloned()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            None => Vec::new(),
+        };
+        sort_exports(&mut glue_imports);
+        let situation_status = match &protocol.roles {
+            Some(roles) => super::runtime_situations(roles)
+                .into_iter()
+                .map(|(message, status)| (py_str(&message.name), constant_name(status)))
+                .collect(),
+            None => Vec::new(),
+        };
+        let version_text = match &ir.meta.protocol_version {
+            Some(v) => format!("\"{v}\""),
+            None => format!("`{}`", ir.root),
+        };
+        let distribution = package.name.clone();
+        let import_name = identifier(&package.name.replace('-', "_"));
         Ok(Ctx {
-            header: provenance.header("#"),
+            header: protocol.provenance(package).header("#"),
+            shared_header: package.provenance().header("#"),
+            module_doc: match &protocol.module {
+                Some(module) => format!(
+                    "Protocol {version_text} of the {distribution} bindings (``{import_name}.{module}``): its types, frames{}.",
+                    if r.is_some() { " and a `Registry` served speaking it" } else { "" }
+                ),
+                None => format!(
+                    "{distribution}: bindings for the `{}` protocol: its types and frames{}.",
+                    ir.root,
+                    if r.is_some() { ", and an asyncio runner runtime" } else { "" }
+                ),
+            },
+            description: format!(
+                "{} bindings generated from {}: types, frames{}",
+                if package.protocols.iter().any(|p| p.builtin.is_some()) { "RRQ runner" } else { "Protocol" },
+                if package.protocols.len() > 1 { "its protocol schemas" } else { "its protocol schema" },
+                if r.is_some() { " and an asyncio runner runtime" } else { "" }
+            ),
+            orchestrators: ir.meta.orchestrators.clone().unwrap_or_else(|| "—".into()),
+            path_example: path_example(ir),
+            up: if protocol.module.is_some() { "..".into() } else { ".".into() },
+            module: protocol.module.clone(),
+            version_text,
+            runtime: r.is_some(),
+            protocol_version: ir.meta.protocol_version.as_deref().map(py_str),
+            protocol_version_lit: py_str(ir.meta.protocol_version.as_deref().unwrap_or_default()),
+            codec_helpers,
+            glue_imports,
+            situation_status,
             models_all,
             package_all,
             codec_imports,
-            runtime_imports,
-            distribution: DISTRIBUTION.into(),
-            package: PACKAGE.into(),
-            package_version: ir.meta.package_version.clone(),
-            protocol_version: py_str(ir.meta.protocol_version.as_deref().unwrap_or_default()),
+            distribution,
+            package: import_name,
+            package_version: package.version.clone(),
             max_frame_len: ir.meta.max_frame_len,
             max_nesting_depth: ir.meta.max_nesting_depth,
             env_tcp_socket: ENV_TCP_SOCKET.into(),
@@ -896,37 +1040,122 @@ macro_rules! templates {
 }
 
 templates! {
-    Pyproject => "python/pyproject.toml",
-    Readme => "python/README.md",
-    Init => "python/__init__.py",
-    Models => "python/_models.py",
-    Codec => "python/_codec.py",
-    Json => "python/_json.py",
-    Messages => "python/_messages.py",
-    Runtime => "python/_runtime.py",
-    Main => "python/__main__.py",
     PyTyped => "python/py.typed",
+    Json => "python/package/_json.py",
+    Frames => "python/package/_frames.py",
+    Text => "python/package/_text.py",
+    VersionInit => "python/version/__init__.py",
+    Models => "python/version/_models.py",
+    Codec => "python/version/_codec.py",
+    Messages => "python/version/_messages.py",
+    Main => "python/package/__main__.py",
 }
 
-/// Renders the Python package; every path starts with `python/`.
+/// Templates that exist only with a runtime: they also see the roles.
+macro_rules! runtime_templates {
+    ($($ty:ident => $path:literal),* $(,)?) => {
+        $(
+            #[derive(Template)]
+            #[template(path = $path, escape = "none")]
+            struct $ty<'a> {
+                c: &'a Ctx,
+                r: &'a PyRoles,
+            }
+        )*
+    };
+}
+
+runtime_templates! {
+    Runtime => "python/package/_runtime.py",
+    Glue => "python/version/_glue.py",
+}
+
+#[derive(Template)]
+#[template(path = "python/pyproject.toml", escape = "none")]
+struct Pyproject<'a> {
+    c: &'a Ctx,
+    modules: &'a [Ctx],
+}
+
+#[derive(Template)]
+#[template(path = "python/README.md", escape = "none")]
+struct Readme<'a> {
+    c: &'a Ctx,
+    modules: &'a [Ctx],
+}
+
+#[derive(Template)]
+#[template(path = "python/package/__init__.py", escape = "none")]
+struct TopInit<'a> {
+    c: &'a TopCtx,
+}
+
+/// Renders the Python package; every path starts with `python/`. Shared modules (`_json`,
+/// `_frames`, `_text`, `_runtime`, `__main__`) are rendered once; each protocol gets its own
+/// module (`<package>/v1/`, …) with its models, codec, messages and runtime binding, and the
+/// top level re-exports the latest. A lone schema without a protocol version is rendered at
+/// the package's root.
 pub fn render(package: &Package) -> Result<Vec<GeneratedFile>> {
-    let latest = package.latest();
-    let (ir, provenance) = (&latest.ir, &latest.provenance(package));
-    let c = Ctx::build(ir, provenance).context("mapping the IR to Python")?;
-    let c = &c;
-    let pkg = format!("python/{PACKAGE}");
+    let ctxs = package
+        .protocols
+        .iter()
+        .map(|p| Ctx::build(p, package).with_context(|| format!("mapping the IR of `{}` to Python", p.ir.root)))
+        .collect::<Result<Vec<_>>>()?;
+    let latest = ctxs.last().expect("a package has a protocol");
+    for c in &ctxs {
+        if (c.max_frame_len, c.max_nesting_depth) != (latest.max_frame_len, latest.max_nesting_depth) {
+            bail!("the schemas of one package must share max_frame_len and max_nesting_depth (the JSON reader is shared)");
+        }
+    }
+    // The shared files carry every schema's provenance.
+    let shared = Ctx { header: latest.shared_header.clone(), ..latest.clone() };
+    let shared = &shared;
+    let pkg = format!("python/{}", latest.package);
     let mut files = vec![
-        ("python/pyproject.toml".to_string(), Pyproject { c }.render()?),
-        ("python/README.md".to_string(), Readme { c }.render()?),
-        (format!("{pkg}/__init__.py"), Init { c }.render()?),
-        (format!("{pkg}/_models.py"), Models { c }.render()?),
-        (format!("{pkg}/_codec.py"), Codec { c }.render()?),
-        (format!("{pkg}/_json.py"), Json { c }.render()?),
-        (format!("{pkg}/_messages.py"), Messages { c }.render()?),
-        (format!("{pkg}/_runtime.py"), Runtime { c }.render()?),
-        (format!("{pkg}/__main__.py"), Main { c }.render()?),
-        (format!("{pkg}/py.typed"), PyTyped { c }.render()?),
+        ("python/pyproject.toml".to_string(), Pyproject { c: shared, modules: &ctxs }.render()?),
+        ("python/README.md".to_string(), Readme { c: shared, modules: &ctxs }.render()?),
+        (format!("{pkg}/py.typed"), PyTyped { c: shared }.render()?),
+        (format!("{pkg}/_json.py"), Json { c: shared }.render()?),
+        (format!("{pkg}/_frames.py"), Frames { c: shared }.render()?),
+        (format!("{pkg}/_text.py"), Text { c: shared }.render()?),
     ];
+    if let Some(r) = shared.r.as_ref().filter(|_| package.has_runtime()) {
+        files.push((format!("{pkg}/_runtime.py"), Runtime { c: shared, r }.render()?));
+        files.push((format!("{pkg}/__main__.py"), Main { c: shared }.render()?));
+    }
+    for c in &ctxs {
+        let dir = match &c.module {
+            Some(module) => format!("{pkg}/{module}"),
+            None => pkg.clone(),
+        };
+        files.push((format!("{dir}/__init__.py"), VersionInit { c }.render()?));
+        files.push((format!("{dir}/_models.py"), Models { c }.render()?));
+        files.push((format!("{dir}/_codec.py"), Codec { c }.render()?));
+        files.push((format!("{dir}/_messages.py"), Messages { c }.render()?));
+        if let Some(r) = c.r.as_ref().filter(|_| package.has_runtime()) {
+            files.push((format!("{dir}/_glue.py"), Glue { c, r }.render()?));
+        }
+    }
+    if let Some(latest_module) = &latest.module {
+        let modules: Vec<String> = ctxs.iter().filter_map(|c| c.module.clone()).collect();
+        let mut top_all: Vec<String> = latest.package_all.iter().cloned().chain(modules.iter().cloned()).collect();
+        sort_exports(&mut top_all);
+        let top = TopCtx {
+            header: latest.shared_header.clone(),
+            package: latest.package.clone(),
+            package_version: latest.package_version.clone(),
+            package_doc: format!(
+                "{}: bindings for the RRQ runner protocol{}.",
+                latest.distribution,
+                if package.has_runtime() { ": each version's types and frames, and an asyncio runner runtime" } else { "" }
+            ),
+            modules,
+            latest_module: latest_module.clone(),
+            package_all: latest.package_all.clone(),
+            top_all,
+        };
+        files.push((format!("{pkg}/__init__.py"), TopInit { c: &top }.render()?));
+    }
     Ok(files
         .drain(..)
         .map(|(path, mut text)| {
