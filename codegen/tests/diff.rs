@@ -1,7 +1,8 @@
 //! `rrq-codegen diff`: one test per category on small schema pairs (edited copies of the real
-//! schema, or hand-written ones), the real protocol against its history, and the command line.
+//! schema, or hand-written ones) under the wire rules, the real protocol against its history,
+//! and the command line.
 
-use rrq_codegen::diff::{diff, Category, Change, Report, Side, Verdict};
+use rrq_codegen::diff::{diff, Category, Change, Report, Rule, Rules, Side};
 use rrq_codegen::schema::protocol_schema;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -38,8 +39,18 @@ fn push_name(schema: &mut Value, pointer: &str, name: &str) {
     array(schema, pointer).push(name.into());
 }
 
+/// The report under the wire rules (what the category tests are about).
 fn report(old: &Value, new: &Value) -> Report {
-    diff(old, new).unwrap_or_else(|e| panic!("diff failed: {e:#}"))
+    report_under(old, new, Rules::Wire)
+}
+
+/// The report under the strict rules (the default of the command line).
+fn strict(old: &Value, new: &Value) -> Report {
+    report_under(old, new, Rules::Strict)
+}
+
+fn report_under(old: &Value, new: &Value, rules: Rules) -> Report {
+    diff(old, new, rules).unwrap_or_else(|e| panic!("diff failed: {e:#}"))
 }
 
 /// The only change between the real schema and its edited copy (`forward`: old = real).
@@ -70,8 +81,9 @@ fn assert_change(change: &Change, category: Category, pointer: &str, schema: Sid
     assert_eq!(change.old_writer_new_reader.is_breaking(), old_to_new, "old writer → new reader: {change:#?}");
     assert_eq!(change.affects, affects, "{change:#?}");
     for verdict in [&change.new_writer_old_reader, &change.old_writer_new_reader] {
-        if let Verdict::Breaking(why) = verdict {
-            assert!(!why.is_empty(), "a breaking verdict says why");
+        if verdict.is_breaking() {
+            assert!(!verdict.findings().is_empty(), "a breaking verdict names its rules");
+            assert!(verdict.findings().iter().all(|f| !f.why.is_empty()), "a breaking verdict says why");
         }
     }
 }
@@ -512,7 +524,7 @@ fn field_order_changed_is_compatible() {
 
 #[test]
 fn protocol_version_changed_breaks_both_ways() {
-    let new = edited(|s| *at(s, "/x-rrq/protocol_version") = json!("2"));
+    let new = edited(|s| *at(s, "/x-rrq/protocol_version") = json!("99"));
     let change = only_change(&protocol_schema(), &new);
     assert_change(&change, Category::ProtocolVersionChanged, "/x-rrq/protocol_version", Side::New, BREAKS, BREAKS, &["request", "response", "cancel"]);
 }
@@ -545,7 +557,7 @@ fn type_kind_changed_breaks_both_ways() {
 #[test]
 fn unsupported_schemas_are_errors_naming_the_pointer() {
     let new = edited(|s| *at(s, &format!("{CONTEXT}/properties/queue_name")) = json!({"type": "string", "minLength": 1}));
-    let err = format!("{:#}", diff(&protocol_schema(), &new).unwrap_err());
+    let err = format!("{:#}", diff(&protocol_schema(), &new, Rules::Strict).unwrap_err());
     assert!(err.contains("new schema") && err.contains("/properties/queue_name/minLength"), "{err}");
 }
 
@@ -554,6 +566,12 @@ fn every_category_is_documented() {
     let doc = std::fs::read_to_string(repo().join("docs/COMPATIBILITY.md")).expect("docs/COMPATIBILITY.md");
     for category in Category::ALL {
         assert!(doc.contains(&format!("`{}`", category.id())), "docs/COMPATIBILITY.md does not describe `{}`", category.id());
+    }
+    for rule in Rule::ALL {
+        assert!(doc.contains(&format!("`{}`", rule.id())), "docs/COMPATIBILITY.md does not describe rule `{}`", rule.id());
+    }
+    for rules in Rules::ALL {
+        assert!(doc.contains(&format!("`--rules {}`", rules.id())), "docs/COMPATIBILITY.md does not describe `--rules {}`", rules.id());
     }
 }
 
@@ -595,7 +613,7 @@ fn the_protocol_is_compatible_with_its_latest_release() {
     let (_, latest) = history().pop().expect("a released schema");
     let old: Value = serde_json::from_slice(&std::fs::read(&latest).unwrap()).unwrap();
     let new = protocol_schema();
-    let report = report(&old, &new);
+    let report = strict(&old, &new);
     let text = report.to_text(&latest.display().to_string(), "built-in");
     if report.old.protocol_version == report.new.protocol_version {
         assert!(!report.is_breaking(), "a breaking change needs a new protocol_version:\n{text}");
@@ -606,9 +624,9 @@ fn the_protocol_is_compatible_with_its_latest_release() {
             report.changes.is_empty(),
             "the protocol changed since release {} but still calls itself {}: bump the version (or, if \
              {} was never published, copy the new schema into the history):\n{text}",
-            report.old.package_version,
-            report.new.package_version,
-            report.old.package_version
+            report.old.package_version.as_deref().unwrap_or("none"),
+            report.new.package_version.as_deref().unwrap_or("none"),
+            report.old.package_version.as_deref().unwrap_or("none")
         );
     }
 }
@@ -618,7 +636,7 @@ fn consecutive_releases_are_compatible_unless_the_protocol_version_changed() {
     let history = history();
     for pair in history.windows(2) {
         let read = |p: &Path| -> Value { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
-        let report = report(&read(&pair[0].1), &read(&pair[1].1));
+        let report = strict(&read(&pair[0].1), &read(&pair[1].1));
         if report.old.protocol_version == report.new.protocol_version {
             assert!(!report.is_breaking(), "{}", report.to_text(&pair[0].1.display().to_string(), &pair[1].1.display().to_string()));
         }
@@ -717,7 +735,10 @@ fn cli_errors_exit_2_with_a_clear_message() {
 fn cli_help_documents_diff() {
     let out = codegen(&["diff", "--help"], Path::new("."));
     let help = text(&out.stdout);
-    for needle in ["OLD_SCHEMA", "NEW_SCHEMA", "--allow-breaking", "--format", "new→old", "old→new", "built-in", "COMPATIBILITY.md"] {
+    for needle in [
+        "OLD_SCHEMA", "NEW_SCHEMA", "--allow-breaking", "--format", "--rules", "new→old", "old→new",
+        "built-in", "COMPATIBILITY.md",
+    ] {
         assert!(help.contains(needle), "`diff --help` lacks {needle}:\n{help}");
     }
 }
@@ -728,3 +749,4 @@ fn cli_diff_against_the_latest_release_is_clean() {
     let out = codegen(&["diff", latest.to_str().unwrap()], &repo());
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
 }
+
