@@ -1,7 +1,8 @@
 //! `rrq-codegen diff`: one test per category on small schema pairs (edited copies of the real
 //! schema, or hand-written ones) under the wire rules; one test per strict rule (data loss,
 //! suspected rename, narrowing) on small hand-written pairs; protocol versions, schemas without
-//! `x-rrq`; the real protocol against its history, and the command line.
+//! `x-rrq`; the real protocol against its history, the real v1 → v2 change with its expected
+//! report (`tests/diff/`), and the command line.
 
 use rrq_codegen::diff::{diff, Category, Change, Related, Report, Rule, Rules, Side, Verdict};
 use rrq_codegen::schema::protocol_schema;
@@ -897,6 +898,148 @@ fn metadata_only_one_schema_declares_is_not_compared() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The real v1 → v2 change (protocol "1" → "2", as RRQ 0.10 made it)
+
+/// Protocol v1 as released (frozen in the history).
+fn v1_schema() -> Value {
+    serde_json::from_slice(&std::fs::read(repo().join("generated/schema/history/0.1.0.schema.json")).unwrap()).unwrap()
+}
+
+/// `ExecutionRequest.args` + `kwargs` replaced by `params` (a map, default `{}`, always written),
+/// where `args` was.
+fn params_in_place_of_args_and_kwargs(schema: &mut Value) {
+    let properties = object(schema, &format!("{REQUEST}/properties"));
+    let mut rebuilt = serde_json::Map::new();
+    for (name, field) in std::mem::take(properties) {
+        match name.as_str() {
+            "args" => {
+                rebuilt.insert(
+                    "params".into(),
+                    json!({"type": "object", "additionalProperties": true, "default": {},
+                        "description": "Parameters for the handler (any JSON values), by name."}),
+                );
+            }
+            "kwargs" => {}
+            _ => {
+                rebuilt.insert(name, field);
+            }
+        }
+    }
+    *properties = rebuilt;
+    let written = array(schema, &format!("{REQUEST}/x-rrq-always-written"));
+    written.retain(|v| v != "kwargs");
+    for name in written.iter_mut() {
+        if name == "args" {
+            *name = json!("params");
+        }
+    }
+}
+
+/// Protocol v2 built from v1 as RRQ 0.10 changed it: `params` in place of `args` + `kwargs`,
+/// `ExecutionContext.correlation_context` after `trace_context`, protocol version "2" (the
+/// declared one and the default of every `protocol_version` field). The package version stays:
+/// both protocol versions come from the same crate.
+fn v2_from(v1: &Value) -> Value {
+    let mut schema = v1.clone();
+    params_in_place_of_args_and_kwargs(&mut schema);
+    let properties = object(&mut schema, &format!("{CONTEXT}/properties"));
+    let mut rebuilt = serde_json::Map::new();
+    for (name, field) in std::mem::take(properties) {
+        let after_trace = name == "trace_context";
+        rebuilt.insert(name, field);
+        if after_trace {
+            rebuilt.insert(
+                "correlation_context".into(),
+                json!({"type": ["object", "null"], "additionalProperties": {"type": "string"}, "default": null,
+                    "description": "Correlation fields the orchestrator propagates with the job, if any."}),
+            );
+        }
+    }
+    *properties = rebuilt;
+    let written = array(&mut schema, &format!("{CONTEXT}/x-rrq-always-written"));
+    let at = written.iter().position(|v| v == "trace_context").unwrap() + 1;
+    written.insert(at, json!("correlation_context"));
+    for def in [REQUEST, CANCEL] {
+        *at_mut(&mut schema, &format!("{def}/properties/protocol_version/default")) = json!("2");
+    }
+    *at_mut(&mut schema, "/x-rrq/protocol_version") = json!("2");
+    schema
+}
+
+fn at_mut<'a>(schema: &'a mut Value, pointer: &str) -> &'a mut Value {
+    at(schema, pointer)
+}
+
+const V1_LABEL: &str = "v1 (generated/schema/history/0.1.0.schema.json)";
+const V2_LABEL: &str = "v2 (built from v1 by codegen/tests/diff.rs)";
+
+/// Compares `actual` with the checked-in `codegen/tests/diff/<name>`; `RRQ_DIFF_BLESS=1`
+/// rewrites the file instead (then review the change).
+fn expect_file(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/diff").join(name);
+    if std::env::var_os("RRQ_DIFF_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (RRQ_DIFF_BLESS=1 writes it)", path.display()));
+    assert!(expected == actual, "{} differs from the report (RRQ_DIFF_BLESS=1 rewrites it):\n{actual}", path.display());
+}
+
+#[test]
+fn the_real_v1_to_v2_change_gives_its_checked_in_report() {
+    let (v1, v2) = (v1_schema(), v2_from(&v1_schema()));
+    let report = strict(&v1, &v2);
+    let (args, kwargs, params) = (
+        format!("{REQUEST}/properties/args"),
+        format!("{REQUEST}/properties/kwargs"),
+        format!("{REQUEST}/properties/params"),
+    );
+    assert_eq!(report.protocol_version_change(), Some(("1", "2")));
+    let all = ["request", "response", "cancel"];
+    let find = |category: Category, pointer: &str| {
+        report
+            .changes
+            .iter()
+            .find(|c| c.category == category && c.pointer == pointer)
+            .unwrap_or_else(|| panic!("no {category:?} at {pointer}:\n{}", report.to_text("v1", "v2")))
+    };
+    assert_change(find(Category::ProtocolVersionChanged, "/x-rrq/protocol_version"), Category::ProtocolVersionChanged, "/x-rrq/protocol_version", Side::New, BREAKS, BREAKS, &all);
+    // Every job argument is lost in both directions, were the versions not checked.
+    let added = find(Category::FieldAddedWithDefault, &params);
+    assert_change(added, Category::FieldAddedWithDefault, &params, Side::New, BREAKS, BREAKS, &["request"]);
+    assert_rules(&added.new_writer_old_reader, &[Rule::DataLoss]);
+    assert_rules(&added.old_writer_new_reader, &[Rule::DataLoss]);
+    for removed in [&args, &kwargs] {
+        let change = find(Category::FieldRemoved, removed);
+        assert_change(change, Category::FieldRemoved, removed, Side::Old, OK, BREAKS, &["request"]);
+        assert_rules(&change.old_writer_new_reader, &[Rule::DataLoss]);
+    }
+    // `kwargs` (a map) → `params` (a map) is a suspected rename; `args` (an array) is not.
+    let rename = find(Category::SuspectedRename, &params);
+    assert_eq!(rename.related, Some(Related { schema: Side::Old, pointer: kwargs.clone() }));
+    assert_eq!(report.changes.iter().filter(|c| c.category == Category::SuspectedRename).count(), 1);
+    // The new context field and the new default of `protocol_version` break nobody.
+    let correlation = format!("{CONTEXT}/properties/correlation_context");
+    assert_change(find(Category::FieldAddedOptional, &correlation), Category::FieldAddedOptional, &correlation, Side::New, OK, OK, &["request"]);
+    for def in [REQUEST, CANCEL] {
+        let pointer = format!("{def}/properties/protocol_version");
+        let change = find(Category::DefaultChanged, &pointer);
+        assert!(!change.is_breaking(), "{change:#?}");
+    }
+    assert_eq!(report.changes.len(), 8, "{}", report.to_text("v1", "v2"));
+
+    // The checked-in reports: strict (text and JSON) and wire (text).
+    expect_file("v1-to-v2.strict.txt", &report.to_text(V1_LABEL, V2_LABEL));
+    expect_file("v1-to-v2.strict.json", &(serde_json::to_string_pretty(&report.to_json(V1_LABEL, V2_LABEL)).unwrap() + "\n"));
+    let wire = report_under(&v1, &v2, Rules::Wire);
+    expect_file("v1-to-v2.wire.txt", &wire.to_text(V1_LABEL, V2_LABEL));
+    // Under the wire rules the field-level changes are all compatible: only the version breaks.
+    assert!(wire.changes.iter().filter(|c| c.is_breaking()).all(|c| c.category == Category::ProtocolVersionChanged));
+}
+
+// ---------------------------------------------------------------------------------------------
 // The real protocol against its history
 
 fn repo() -> PathBuf {
@@ -1069,5 +1212,104 @@ fn cli_diff_against_the_latest_release_is_clean() {
     let (_, latest) = history().pop().expect("a released schema");
     let out = codegen(&["diff", latest.to_str().unwrap()], &repo());
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+}
+
+/// The probe of issue #14: RRQ's v1 → v2 change to the request (`args` + `kwargs` → `params`)
+/// made without a new protocol version.
+fn probe() -> Value {
+    let mut schema = v1_schema();
+    params_in_place_of_args_and_kwargs(&mut schema);
+    schema
+}
+
+#[test]
+fn cli_strict_rules_catch_the_probe_with_both_pointers() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "v1.json", &v1_schema());
+    write(dir.path(), "probe.json", &probe());
+    let (args, kwargs, params) = (
+        "#/$defs/ExecutionRequest/properties/args (old schema)",
+        "#/$defs/ExecutionRequest/properties/kwargs (old schema)",
+        "#/$defs/ExecutionRequest/properties/params",
+    );
+    for rules in [&[][..], &["--rules", "strict"][..]] {
+        let out = codegen(&[&["diff", "v1.json", "probe.json"], rules].concat(), dir.path());
+        let report = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{report}");
+        assert!(report.contains("(package 0.1.0, protocol 1)\nnew: probe.json (package 0.1.0, protocol 1)"), "{report}");
+        assert!(report.contains("[data loss]") && report.contains(args) && report.contains(kwargs), "{report}");
+        let rename = report.lines().find(|l| l.contains("suspected rename  #")).unwrap_or_else(|| panic!("{report}"));
+        assert!(rename.contains(&format!("{params}  ← {kwargs}")), "{rename}");
+        assert!(report.contains("4 changes, 4 breaking"), "{report}");
+        assert!(report.contains("the wire rules alone find nothing breaking"), "{report}");
+        assert!(text(&out.stderr).contains("strict rules") && text(&out.stderr).contains("--allow-breaking"), "{}", text(&out.stderr));
+    }
+
+    let out = codegen(&["diff", "--format", "json", "v1.json", "probe.json"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["rules"], "strict");
+    let changes = json["changes"].as_array().unwrap();
+    let by = |category: &str, pointer: &str| {
+        changes.iter().find(|c| c["category"] == category && c["pointer"] == pointer).unwrap_or_else(|| panic!("no {category} at {pointer}"))
+    };
+    let request = "/$defs/ExecutionRequest/properties";
+    for removed in ["args", "kwargs"] {
+        let change = by("field_removed", &format!("{request}/{removed}"));
+        assert_eq!(change["old_writer_new_reader"]["rules"], json!(["data_loss"]), "{change}");
+        assert_eq!(change["new_writer_old_reader"], json!({"verdict": "compatible"}));
+    }
+    let added = by("field_added_with_default", &format!("{request}/params"));
+    assert_eq!(added["new_writer_old_reader"]["rules"], json!(["data_loss"]));
+    assert_eq!(added["old_writer_new_reader"]["findings"][0]["rule"], "data_loss");
+    let rename = by("suspected_rename", &format!("{request}/params"));
+    assert_eq!(rename["related"], json!({"schema": "old", "pointer": format!("{request}/kwargs")}));
+    assert_eq!(rename["old_writer_new_reader"]["rules"], json!(["rename"]));
+    assert_eq!(changes.len(), 4);
+}
+
+#[test]
+fn cli_wire_rules_keep_the_decoding_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "v1.json", &v1_schema());
+    write(dir.path(), "probe.json", &probe());
+    let out = codegen(&["diff", "--rules", "wire", "v1.json", "probe.json"], dir.path());
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert!(report.contains("rules: wire") && report.contains("3 changes, 0 breaking"), "{report}");
+    assert!(!report.contains("suspected rename") && !report.contains("[data loss]"), "{report}");
+
+    let out = codegen(&["diff", "--rules", "wire", "--format", "json", "v1.json", "probe.json"], dir.path());
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["rules"], "wire");
+    let categories: Vec<&str> = json["changes"].as_array().unwrap().iter().map(|c| c["category"].as_str().unwrap()).collect();
+    assert_eq!(categories, ["field_added_with_default", "field_removed", "field_removed"]);
+    for change in json["changes"].as_array().unwrap() {
+        assert_eq!(change["new_writer_old_reader"], json!({"verdict": "compatible"}), "{change}");
+        assert_eq!(change["old_writer_new_reader"], json!({"verdict": "compatible"}), "{change}");
+    }
+    // A wire break carries its rule too.
+    write(dir.path(), "breaking.json", &edited(|s| array(s, "/$defs/OutcomeStatus/oneOf").push(json!({"type": "string", "const": "skipped"}))));
+    let out = codegen(&["diff", "--rules", "wire", "--format", "json", "v1.json", "breaking.json"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["changes"][0]["new_writer_old_reader"]["rules"], json!(["values"]));
+
+    let out = codegen(&["diff", "--rules", "lenient", "v1.json"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "an unknown rule set is a usage error");
+}
+
+#[test]
+fn cli_a_new_protocol_version_needs_allow_breaking_and_lists_the_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "v1.json", &v1_schema());
+    write(dir.path(), "v2.json", &v2_from(&v1_schema()));
+    let out = codegen(&["diff", "v1.json", "v2.json"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("breaking by definition"), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(report.contains("under it: 7 changes, 4 breaking on their own"), "{report}");
+    let out = codegen(&["diff", "v1.json", "v2.json", "--allow-breaking"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
 }
 
