@@ -1313,3 +1313,14 @@ fn cli_a_new_protocol_version_needs_allow_breaking_and_lists_the_changes() {
     assert_eq!(out.status.code(), Some(0));
 }
 
+#[test]
+fn the_release_checklists_use_the_strict_rules() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let releasing = readme.split("\n## Releasing").nth(1).expect("README has a Releasing section");
+    let releasing = releasing.split("\n## ").next().unwrap();
+    assert!(releasing.contains("rrq-codegen diff --rules strict generated/schema/history/"), "{releasing}");
+    let doc = std::fs::read_to_string(repo().join("docs/COMPATIBILITY.md")).unwrap();
+    assert!(doc.contains("`rrq-codegen diff --rules strict generated/schema/history/<latest>.schema.json`"));
+    let run = std::fs::read_to_string(repo().join("tests/diff/run.sh")).unwrap();
+    assert!(run.contains(r#""$codegen" diff --rules strict "$latest""#), "tests/diff/run.sh checks the release with the strict rules");
+}

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Compatibility with the released versions (docs/COMPATIBILITY.md):
 #
-# 1. `rrq-codegen diff` of the built-in protocol schema against the latest schema in
-#    generated/schema/history. Fails on a change that breaks either direction (new writer → old
-#    reader, old writer → new reader), unless the protocol_version was bumped, which is how a
-#    breaking release is declared.
+# 1. `rrq-codegen diff --rules strict` of the built-in protocol schema against the latest schema
+#    in generated/schema/history. Fails on a change that breaks either direction (new writer → old
+#    reader, old writer → new reader), data loss and suspected renames included, unless the
+#    protocol_version was bumped, which is how a breaking release is declared.
 # 2. Version skew, for every release in the history: the release's golden frames
 #    (<version>.golden.tsv, frozen at the release) are decoded by the current bindings in all
-#    three languages, and the result must be what the diff (`--format json`) predicts:
+#    three languages, and the result must be what the diff (`--rules wire --format json`) predicts:
 #    `rrq-differential --skew` checks the current Rust reference against the prediction and
 #    writes the expected verdicts, which the generated Python package (stdlib and accelerated
 #    mode) and TypeScript package must then reproduce exactly.
@@ -33,11 +33,11 @@ differential="$target_dir/debug/rrq-differential"
 
 echo "== diff against $latest"
 status=0
-"$codegen" diff "$latest" || status=$?
+"$codegen" diff --rules strict "$latest" || status=$?
 case "$status" in
   0) echo "compatible with $latest" ;;
   1)
-    if "$codegen" diff "$latest" --format json 2>/dev/null \
+    if "$codegen" diff --rules strict "$latest" --format json 2>/dev/null \
         | grep -q '"category": "protocol_version_changed"'; then
       echo "breaking changes, declared by a new protocol_version: allowed"
     else
@@ -75,7 +75,8 @@ for schema in $(printf '%s\n' "${released[@]}" | sort -V); do
     continue
   fi
   diff_status=0
-  "$codegen" diff "$schema" --format json > "$scratch/$version.diff.json" || diff_status=$?
+  # The prediction is about decoding: the wire rules (data the reader drops shows in no verdict).
+  "$codegen" diff --rules wire "$schema" --format json > "$scratch/$version.diff.json" || diff_status=$?
   if [ "$diff_status" -gt 1 ]; then
     echo "rrq-codegen diff $schema failed (exit $diff_status)" >&2
     status=1
