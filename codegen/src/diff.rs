@@ -2,15 +2,18 @@
 //!
 //! Both schemas are lowered to the IR ([`crate::ir::lower`]), so the comparison sees exactly
 //! what the generators see (required, nullable, default, always-written, types, bounds, enum
-//! values, union tags) and works for any schema the generator supports.
+//! values, union tags) and works for any schema the generator supports, with or without the
+//! `x-rrq` metadata (versions and frame limits are compared where both schemas declare them,
+//! read from the schemas themselves).
 //!
 //! Every message is written by one side and read by the other, and in a rolling upgrade either
 //! side can be the newer one, so each change gets two verdicts:
 //! - **new writer → old reader**: a message written by the new version, read by the old one;
 //! - **old writer → new reader**: a message written by the old version, read by the new one.
 //!
-//! The verdicts come from a few rules about what a writer may put on the wire and what a reader
-//! accepts, applied to the field as the writer's schema and the reader's schema describe it:
+//! The verdicts come from rules, grouped in two rule sets (like `buf breaking`'s categories):
+//!
+//! **wire** — will the reader decode what the writer sends, to the value the writer meant:
 //! - a writer may omit a field iff it is not always-written; a reader rejects an absent field
 //!   iff it is required;
 //! - a writer may write `null` iff the field is nullable and always-written (otherwise it omits
@@ -19,11 +22,22 @@
 //!   field, the reader must give its absence the meaning the writer gave it;
 //! - readers ignore fields they do not know;
 //! - every value a writer may write must be in the set of values the reader accepts (types,
-//!   integer bounds, enum values, union tags, frame limits).
+//!   integer bounds, enum values, union tags, frame limits);
+//! - peers reject a protocol version they do not speak.
 //!
-//! A change is breaking in a direction when one of these rules fails there because of it. A
-//! change in a type that no message uses is compatible both ways. `docs/COMPATIBILITY.md`
-//! explains the rules with examples.
+//! **strict** (the default; the release check) — the wire rules, and:
+//! - *data loss*: readers match fields by name and ignore the ones they do not know, so a field
+//!   the writer sends with data and the reader no longer has (removed, or renamed) is silently
+//!   dropped; and a field the reader has in place of ones the writer still writes is read as
+//!   its default;
+//! - *rename*: a removed and an added field of compatible types in one struct are reported
+//!   together as a suspected rename;
+//! - *narrowing*: new readers must accept every message old readers accepted, not only the
+//!   ones the reference writers write.
+//!
+//! A change is breaking in a direction when one of the rules of the chosen set fails there
+//! because of it. A change in a type that no message uses is compatible both ways.
+//! `docs/COMPATIBILITY.md` explains the rules with examples.
 
 use crate::ir::{self, Field, Ir, Type, TypeDef};
 use anyhow::{Context, Result};
@@ -47,6 +61,8 @@ pub enum Category {
     /// A new optional field whose absence means its default value.
     FieldAddedWithDefault,
     FieldRemoved,
+    /// A removed and an added field of compatible types in the same struct (strict rules only).
+    SuspectedRename,
     FieldMadeRequired,
     FieldMadeOptional,
     FieldMadeNullable,
@@ -75,11 +91,12 @@ pub enum Category {
 
 impl Category {
     /// Every category, in the order the documentation lists them.
-    pub const ALL: [Category; 24] = [
+    pub const ALL: [Category; 25] = [
         Category::FieldAddedOptional,
         Category::FieldAddedRequired,
         Category::FieldAddedWithDefault,
         Category::FieldRemoved,
+        Category::SuspectedRename,
         Category::FieldMadeRequired,
         Category::FieldMadeOptional,
         Category::FieldMadeNullable,
@@ -109,6 +126,7 @@ impl Category {
             Category::FieldAddedRequired => "field_added_required",
             Category::FieldAddedWithDefault => "field_added_with_default",
             Category::FieldRemoved => "field_removed",
+            Category::SuspectedRename => "suspected_rename",
             Category::FieldMadeRequired => "field_made_required",
             Category::FieldMadeOptional => "field_made_optional",
             Category::FieldMadeNullable => "field_made_nullable",
@@ -139,6 +157,7 @@ impl Category {
             Category::FieldAddedRequired => "field added (required)",
             Category::FieldAddedWithDefault => "field added (with default)",
             Category::FieldRemoved => "field removed",
+            Category::SuspectedRename => "suspected rename",
             Category::FieldMadeRequired => "field made required",
             Category::FieldMadeOptional => "field made optional",
             Category::FieldMadeNullable => "field made nullable",
@@ -163,24 +182,210 @@ impl Category {
     }
 }
 
+/// A rule set (`--rules`): which rules can make a change breaking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rules {
+    /// Will the other side decode the message, to the value the writer meant.
+    Wire,
+    /// The wire rules, and no data loss, no suspected rename, no narrowing: the release check.
+    #[default]
+    Strict,
+}
+
+impl Rules {
+    pub const ALL: [Rules; 2] = [Rules::Wire, Rules::Strict];
+
+    /// The name used by `--rules` and in `--format json`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Rules::Wire => "wire",
+            Rules::Strict => "strict",
+        }
+    }
+
+    /// Whether a rule belongs to this set (strict contains wire).
+    pub fn admits(self, rule: Rule) -> bool {
+        self == Rules::Strict || rule.set() == Rules::Wire
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Rules::Wire => "will the other side decode it: absence, null, meaning of absence, values, frame limits, protocol version",
+            Rules::Strict => "the wire rules, and no data loss, no suspected rename, no narrowing",
+        }
+    }
+}
+
+/// One rule of the comparison. Each breaking verdict names the rules that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Rule {
+    /// wire: the writer may omit the field and the reader requires it.
+    Absence,
+    /// wire: the writer may write `null` and the reader rejects it.
+    Null,
+    /// wire: the writer may omit the field and the reader gives the absence another meaning.
+    Meaning,
+    /// wire: the writer may write a value the reader does not accept (type, bound, enum value,
+    /// union tag, shape of a named type).
+    Values,
+    /// wire: the writer may send a frame longer or deeper than the reader accepts.
+    Frames,
+    /// wire: the peers speak different protocol versions.
+    ProtocolVersion,
+    /// strict: data the writer sends is ignored by the reader (a field it does not have), or
+    /// read as a default because the writer sends it in fields the reader does not have.
+    DataLoss,
+    /// strict: a removed and an added field of compatible types in one struct.
+    Rename,
+    /// strict: new readers reject a message old readers accepted, although the reference
+    /// writers never write it.
+    Narrowing,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 9] = [
+        Rule::Absence,
+        Rule::Null,
+        Rule::Meaning,
+        Rule::Values,
+        Rule::Frames,
+        Rule::ProtocolVersion,
+        Rule::DataLoss,
+        Rule::Rename,
+        Rule::Narrowing,
+    ];
+
+    /// The name used in `--format json`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Rule::Absence => "absence",
+            Rule::Null => "null",
+            Rule::Meaning => "meaning",
+            Rule::Values => "values",
+            Rule::Frames => "frames",
+            Rule::ProtocolVersion => "protocol_version",
+            Rule::DataLoss => "data_loss",
+            Rule::Rename => "rename",
+            Rule::Narrowing => "narrowing",
+        }
+    }
+
+    /// The name used in the human-readable report.
+    pub fn label(self) -> &'static str {
+        match self {
+            Rule::Absence => "absence",
+            Rule::Null => "null",
+            Rule::Meaning => "meaning of absence",
+            Rule::Values => "values",
+            Rule::Frames => "frame limits",
+            Rule::ProtocolVersion => "protocol version",
+            Rule::DataLoss => "data loss",
+            Rule::Rename => "suspected rename",
+            Rule::Narrowing => "narrowing",
+        }
+    }
+
+    /// The smallest rule set the rule belongs to.
+    pub fn set(self) -> Rules {
+        match self {
+            Rule::DataLoss | Rule::Rename | Rule::Narrowing => Rules::Strict,
+            _ => Rules::Wire,
+        }
+    }
+
+    /// The attributes of a field the presence rules depend on (a change of one of them is
+    /// blamed for the rule's failure).
+    fn depends_on(self) -> &'static [Attr] {
+        match self {
+            Rule::Absence => &[Attr::AlwaysWritten, Attr::Required],
+            Rule::Null => &[Attr::Nullable, Attr::AlwaysWritten],
+            Rule::Meaning => &[Attr::AlwaysWritten, Attr::Default],
+            _ => &[],
+        }
+    }
+}
+
+/// A failed rule and why it failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: Rule,
+    pub why: String,
+}
+
+impl Serialize for Finding {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("rule", self.rule.id())?;
+        map.serialize_entry("why", &self.why)?;
+        map.end()
+    }
+}
+
+fn finding(rule: Rule, why: impl Into<String>) -> Finding {
+    Finding { rule, why: why.into() }
+}
+
+/// The same findings, each reason prefixed (the place inside a type they come from).
+fn prefixed(findings: Vec<Finding>, prefix: &str) -> Vec<Finding> {
+    findings.into_iter().map(|f| Finding { rule: f.rule, why: format!("{prefix}{}", f.why) }).collect()
+}
+
 /// Whether messages still get through in one direction, and if not, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Compatible,
-    /// Some message the writer may send is rejected or misread by the reader; the reason.
-    Breaking(String),
+    /// Some message the writer may send is rejected, misread or stripped of data by the
+    /// reader: the rules that failed and why (never empty).
+    Breaking(Vec<Finding>),
 }
 
 impl Verdict {
+    fn of(findings: Vec<Finding>) -> Verdict {
+        if findings.is_empty() {
+            Verdict::Compatible
+        } else {
+            Verdict::Breaking(findings)
+        }
+    }
+
     pub fn is_breaking(&self) -> bool {
         matches!(self, Verdict::Breaking(_))
     }
 
-    pub fn why(&self) -> Option<&str> {
+    pub fn findings(&self) -> &[Finding] {
+        match self {
+            Verdict::Compatible => &[],
+            Verdict::Breaking(findings) => findings,
+        }
+    }
+
+    /// The reasons, joined by "; ".
+    pub fn why(&self) -> Option<String> {
         match self {
             Verdict::Compatible => None,
-            Verdict::Breaking(why) => Some(why),
+            Verdict::Breaking(findings) => Some(findings.iter().map(|f| f.why.as_str()).collect::<Vec<_>>().join("; ")),
         }
+    }
+
+    /// The rules that failed, each once, in the order of the findings.
+    pub fn rules(&self) -> Vec<Rule> {
+        let mut out = Vec::new();
+        for f in self.findings() {
+            if !out.contains(&f.rule) {
+                out.push(f.rule);
+            }
+        }
+        out
+    }
+
+    /// Whether `rule` failed.
+    pub fn fired(&self, rule: Rule) -> bool {
+        self.findings().iter().any(|f| f.rule == rule)
+    }
+
+    /// Breaking by a rule of `rules`.
+    fn breaks_under(&self, rules: Rules) -> bool {
+        self.findings().iter().any(|f| rules.admits(f.rule))
     }
 }
 
@@ -189,9 +394,11 @@ impl Serialize for Verdict {
         let mut map = serializer.serialize_map(None)?;
         match self {
             Verdict::Compatible => map.serialize_entry("verdict", "compatible")?,
-            Verdict::Breaking(why) => {
+            Verdict::Breaking(findings) => {
                 map.serialize_entry("verdict", "breaking")?;
-                map.serialize_entry("why", why)?;
+                map.serialize_entry("why", &self.why())?;
+                map.serialize_entry("rules", &self.rules().iter().map(|r| r.id()).collect::<Vec<_>>())?;
+                map.serialize_entry("findings", findings)?;
             }
         }
         map.end()
@@ -206,6 +413,13 @@ pub enum Side {
     New,
 }
 
+/// A second construct a change is about: the removed field of a suspected rename.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Related {
+    pub schema: Side,
+    pub pointer: String,
+}
+
 /// One change between the two schemas.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
@@ -215,6 +429,9 @@ pub struct Change {
     /// one for what the new schema no longer has (see `schema`).
     pub pointer: String,
     pub schema: Side,
+    /// The other construct of the change, if any (a suspected rename: the removed field).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related: Option<Related>,
     /// What changed, in words.
     pub detail: String,
     /// The messages (tag values of the root union) in which the change can appear.
@@ -233,24 +450,33 @@ impl Change {
     pub fn is_breaking(&self) -> bool {
         self.new_writer_old_reader.is_breaking() || self.old_writer_new_reader.is_breaking()
     }
+
+    /// Whether `rule` failed in either direction.
+    pub fn fired(&self, rule: Rule) -> bool {
+        self.new_writer_old_reader.fired(rule) || self.old_writer_new_reader.fired(rule)
+    }
 }
 
-/// The versions a schema declares in its `x-rrq` metadata.
+/// The versions a schema declares in its `x-rrq` metadata (`None`: not declared).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Versions {
-    pub package_version: String,
-    pub protocol_version: String,
+    pub package_version: Option<String>,
+    pub protocol_version: Option<String>,
 }
 
 /// Everything that changed from one schema to the other.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
+    /// The rule set the verdicts apply.
+    pub rules: Rules,
     pub old: Versions,
     pub new: Versions,
     pub changes: Vec<Change>,
     /// The messages of both schemas (root union tag values, the new schema's first) with the
     /// first line of their description.
     pub messages: Vec<(String, String)>,
+    /// What could not be compared (metadata only one schema declares).
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -258,10 +484,30 @@ impl Report {
         self.changes.iter().any(Change::is_breaking)
     }
 
+    /// Breaking under the (smaller) rule set `rules`: for a strict report, whether the wire
+    /// rules alone break.
+    pub fn is_breaking_under(&self, rules: Rules) -> bool {
+        self.changes
+            .iter()
+            .any(|c| c.new_writer_old_reader.breaks_under(rules) || c.old_writer_new_reader.breaks_under(rules))
+    }
+
     /// How many changes break (new writer → old reader, old writer → new reader).
     pub fn breaking_counts(&self) -> (usize, usize) {
-        let count = |f: fn(&Change) -> &Verdict| self.changes.iter().filter(|c| f(c).is_breaking()).count();
-        (count(|c| &c.new_writer_old_reader), count(|c| &c.old_writer_new_reader))
+        count_breaking(self.changes.iter())
+    }
+
+    /// The old and the new `protocol_version`, when both schemas declare one and they differ.
+    pub fn protocol_version_change(&self) -> Option<(&str, &str)> {
+        match (&self.old.protocol_version, &self.new.protocol_version) {
+            (Some(o), Some(n)) if o != n => Some((o, n)),
+            _ => None,
+        }
+    }
+
+    /// The changes other than the protocol version itself: what changed under it.
+    fn field_level(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| c.category != Category::ProtocolVersionChanged)
     }
 
     /// The report as JSON (`--format json`); `old_label`/`new_label` say where each schema came from.
@@ -271,26 +517,45 @@ impl Report {
             json!({"schema": label, "package_version": v.package_version, "protocol_version": v.protocol_version})
         };
         json!({
+            "rules": self.rules.id(),
             "old": side(old_label, &self.old),
             "new": side(new_label, &self.new),
             "breaking": self.is_breaking(),
             "breaking_new_writer_old_reader": new_to_old,
             "breaking_old_writer_new_reader": old_to_new,
+            "protocol_version_changed": self.protocol_version_change().is_some(),
+            "notes": self.notes,
             "messages": self.messages.iter().map(|(m, d)| (m.clone(), Value::from(d.as_str()))).collect::<serde_json::Map<_, _>>(),
             "changes": self.changes,
         })
     }
 
     /// The report for a person: a line per change (both verdicts, category, pointer, the
-    /// messages it affects, what changed), the reason under each breaking verdict, a summary.
+    /// messages it affects, what changed), the failed rules under each breaking verdict, a
+    /// summary.
     pub fn to_text(&self, old_label: &str, new_label: &str) -> String {
         let mut out = String::new();
-        let versions = |v: &Versions| format!("package {}, protocol {}", v.package_version, v.protocol_version);
+        let versions = |v: &Versions| match (&v.package_version, &v.protocol_version) {
+            (None, None) => "no x-rrq metadata".to_string(),
+            (p, v) => format!("package {}, protocol {}", p.as_deref().unwrap_or("none"), v.as_deref().unwrap_or("none")),
+        };
         let _ = writeln!(out, "old: {old_label} ({})", versions(&self.old));
         let _ = writeln!(out, "new: {new_label} ({})", versions(&self.new));
+        let _ = writeln!(out, "rules: {} ({})", self.rules.id(), self.rules.describe());
+        for note in &self.notes {
+            let _ = writeln!(out, "note: {note}");
+        }
         if self.changes.is_empty() {
             let _ = writeln!(out, "no changes on the wire (descriptions are not compared)");
             return out;
+        }
+        if let Some((old, new)) = self.protocol_version_change() {
+            let _ = writeln!(
+                out,
+                "\nprotocol version `{old}` → `{new}`: breaking by definition (a peer rejects messages of a protocol it does \
+                 not speak). Every change under it is still listed and judged on its own, as if both sides spoke one \
+                 protocol: the list a release note is written from."
+            );
         }
         let _ = writeln!(out, "\nnew→old = written by the new version, read by the old one; old→new = the reverse.");
         for (message, doc) in &self.messages {
@@ -298,42 +563,81 @@ impl Report {
         }
         let _ = writeln!(out, "\nnew→old  old→new   change");
         let mark = |v: &Verdict| if v.is_breaking() { "BREAKING" } else { "ok" };
+        let in_old = |side: Side| match side {
+            Side::Old => " (old schema)",
+            Side::New => "",
+        };
         for change in &self.changes {
-            let side = match change.schema {
-                Side::Old => " (old schema)",
-                Side::New => "",
-            };
             let affects = if change.affects.is_empty() { "no message".to_string() } else { change.affects.join(", ") };
+            let related = match &change.related {
+                Some(r) => format!("  ← #{}{}", r.pointer, in_old(r.schema)),
+                None => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "{:<8} {:<8}  {}  #{}{side}  [{affects}]  {}",
+                "{:<8} {:<8}  {}  #{}{}{related}  [{affects}]  {}",
                 mark(&change.new_writer_old_reader),
                 mark(&change.old_writer_new_reader),
                 change.category.label(),
                 change.pointer,
+                in_old(change.schema),
                 change.detail
             );
-            if let Some(why) = change.new_writer_old_reader.why() {
-                let _ = writeln!(out, "{:19}new writer → old reader: {why}", "");
-            }
-            if let Some(why) = change.old_writer_new_reader.why() {
-                let _ = writeln!(out, "{:19}old writer → new reader: {why}", "");
+            for (direction, verdict) in [
+                ("new writer → old reader", &change.new_writer_old_reader),
+                ("old writer → new reader", &change.old_writer_new_reader),
+            ] {
+                for f in verdict.findings() {
+                    let _ = writeln!(out, "{:19}{direction}: {} [{}]", "", f.why, f.rule.label());
+                }
             }
         }
-        let (new_to_old, old_to_new) = self.breaking_counts();
-        let breaking = self.changes.iter().filter(|c| c.is_breaking()).count();
-        let _ = writeln!(
-            out,
-            "\n{} change{}, {breaking} breaking (new writer → old reader: {new_to_old}, old writer → new reader: {old_to_new})",
-            self.changes.len(),
-            if self.changes.len() == 1 { "" } else { "s" }
-        );
+        let counted: Vec<&Change> = match self.protocol_version_change() {
+            Some(_) => self.field_level().collect(),
+            None => self.changes.iter().collect(),
+        };
+        let (new_to_old, old_to_new) = count_breaking(counted.iter().copied());
+        let breaking = counted.iter().filter(|c| c.is_breaking()).count();
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let counts = format!("(new writer → old reader: {new_to_old}, old writer → new reader: {old_to_new})");
+        match self.protocol_version_change() {
+            Some((old, new)) => {
+                let _ = writeln!(out, "\nbreaking by definition: protocol version `{old}` → `{new}`");
+                let _ = writeln!(
+                    out,
+                    "under it: {} change{}, {breaking} breaking on {} own {counts}",
+                    counted.len(),
+                    plural(counted.len()),
+                    if breaking == 1 { "its" } else { "their" }
+                );
+            }
+            None => {
+                let _ = writeln!(out, "\n{} change{}, {breaking} breaking {counts}", counted.len(), plural(counted.len()));
+            }
+        }
+        if self.rules == Rules::Strict {
+            let with = |rule: Rule| counted.iter().filter(|c| c.fired(rule)).count();
+            let parts: Vec<String> = [Rule::DataLoss, Rule::Rename, Rule::Narrowing]
+                .into_iter()
+                .filter(|r| with(*r) > 0)
+                .map(|r| format!("{} in {} change{}", r.label(), with(r), plural(with(r))))
+                .collect();
+            if !parts.is_empty() {
+                let wire = if self.is_breaking_under(Rules::Wire) { "" } else { "; the wire rules alone find nothing breaking" };
+                let _ = writeln!(out, "strict rules: {}{wire}", parts.join(", "));
+            }
+        }
         out
     }
 }
 
-/// Compares two schemas (each any schema `ir::lower` accepts).
-pub fn diff(old: &Value, new: &Value) -> Result<Report> {
+fn count_breaking<'a>(changes: impl Iterator<Item = &'a Change> + Clone) -> (usize, usize) {
+    let count = |f: fn(&Change) -> &Verdict| changes.clone().filter(|c| f(c).is_breaking()).count();
+    (count(|c| &c.new_writer_old_reader), count(|c| &c.old_writer_new_reader))
+}
+
+/// Compares two schemas (each any schema `ir::lower` accepts) under a rule set.
+pub fn diff(old: &Value, new: &Value, rules: Rules) -> Result<Report> {
     let old = Version::new(old).context("in the old schema")?;
     let new = Version::new(new).context("in the new schema")?;
     let mut messages: Vec<(String, String)> = new.messages.clone();
@@ -342,21 +646,28 @@ pub fn diff(old: &Value, new: &Value) -> Result<Report> {
             messages.push((message.clone(), doc.clone()));
         }
     }
-    let mut differ = Differ { old, new, changes: Vec::new() };
+    let mut differ = Differ { old, new, rules, changes: Vec::new(), notes: Vec::new() };
     differ.meta();
     differ.types();
     let versions = |v: &Version| Versions {
-        package_version: v.ir.meta.package_version.clone(),
-        protocol_version: v.ir.meta.protocol_version.clone().unwrap_or_default(),
+        package_version: v.meta.package_version.clone(),
+        protocol_version: v.meta.protocol_version.clone(),
     };
-    Ok(Report { old: versions(&differ.old), new: versions(&differ.new), changes: differ.changes, messages })
+    Ok(Report {
+        rules,
+        old: versions(&differ.old),
+        new: versions(&differ.new),
+        changes: differ.changes,
+        messages,
+        notes: differ.notes,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
 // The rules
 
 /// Which side writes and which reads, for the wording of reasons.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Dir {
     writer: &'static str,
     reader: &'static str,
@@ -374,34 +685,6 @@ enum Attr {
     AlwaysWritten,
 }
 
-/// The rules on a field's presence; each depends on some attributes of the writer's and the
-/// reader's field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Rule {
-    /// The writer may omit the field and the reader requires it.
-    Absence,
-    /// The writer may write `null` and the reader rejects it.
-    Null,
-    /// The writer may omit the field and the reader gives the absence another meaning.
-    Meaning,
-}
-
-impl Rule {
-    fn depends_on(self) -> &'static [Attr] {
-        match self {
-            Rule::Absence => &[Attr::AlwaysWritten, Attr::Required],
-            Rule::Null => &[Attr::Nullable, Attr::AlwaysWritten],
-            Rule::Meaning => &[Attr::AlwaysWritten, Attr::Default],
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Failure {
-    rule: Rule,
-    why: String,
-}
-
 /// What an absent field stands for: its default, or no value (`None`).
 fn absence_meaning(field: &Field) -> Option<&Value> {
     field.default.as_ref().filter(|v| !v.is_null())
@@ -414,63 +697,132 @@ fn show_meaning(meaning: Option<&Value>) -> String {
     }
 }
 
-/// The presence rules for field `name` as the writer's and the reader's schemas describe it
-/// (`None`: that side does not have the field).
-fn presence_failures(name: &str, writer: Option<&Field>, reader: Option<&Field>, dir: Dir) -> Vec<Failure> {
+/// The wire rules on the presence of field `name`, as the writer's and the reader's schemas
+/// describe it (`None`: that side does not have the field).
+fn presence_failures(name: &str, writer: Option<&Field>, reader: Option<&Field>, dir: Dir) -> Vec<Finding> {
     let mut out = Vec::new();
     // Readers ignore fields they do not know.
     let Some(r) = reader else { return out };
     let Some(w) = writer else {
         if r.required {
-            out.push(Failure {
-                rule: Rule::Absence,
-                why: format!("{} writers never write `{name}`; {} readers reject an object without it", dir.writer, dir.reader),
-            });
+            out.push(finding(
+                Rule::Absence,
+                format!("{} writers never write `{name}`; {} readers reject an object without it", dir.writer, dir.reader),
+            ));
         }
         return out;
     };
     let may_omit = !w.always_written;
     if may_omit && r.required {
-        out.push(Failure {
-            rule: Rule::Absence,
-            why: format!(
-                "{} writers omit `{name}` when it has no value; {} readers reject an object without it",
-                dir.writer, dir.reader
-            ),
-        });
+        out.push(finding(
+            Rule::Absence,
+            format!("{} writers omit `{name}` when it has no value; {} readers reject an object without it", dir.writer, dir.reader),
+        ));
     }
     if w.nullable && w.always_written && !r.nullable {
-        out.push(Failure {
-            rule: Rule::Null,
-            why: format!("{} writers write `null` for an empty `{name}`; {} readers reject `null`", dir.writer, dir.reader),
-        });
+        out.push(finding(
+            Rule::Null,
+            format!("{} writers write `null` for an empty `{name}`; {} readers reject `null`", dir.writer, dir.reader),
+        ));
     }
     if may_omit && !r.required && absence_meaning(w) != absence_meaning(r) {
-        out.push(Failure {
-            rule: Rule::Meaning,
-            why: format!(
+        out.push(finding(
+            Rule::Meaning,
+            format!(
                 "{} writers omit `{name}` to mean {}; {} readers read its absence as {}",
                 dir.writer,
                 show_meaning(absence_meaning(w)),
                 dir.reader,
                 show_meaning(absence_meaning(r))
             ),
-        });
+        ));
     }
     out
 }
 
-/// The verdict from the failures that depend on `attr` (all of them when `None`).
-fn verdict(failures: &[Failure], attr: Option<Attr>) -> Verdict {
-    let whys: Vec<&str> = failures
-        .iter()
-        .filter(|f| attr.map_or(true, |a| f.rule.depends_on().contains(&a)))
-        .map(|f| f.why.as_str())
-        .collect();
-    if whys.is_empty() {
-        Verdict::Compatible
-    } else {
-        Verdict::Breaking(whys.join("; "))
+/// The strict rule "narrowing" for a field both versions have (old writer → new reader only):
+/// new readers must accept whatever old readers accepted, also what the reference writers never
+/// write (a hand-written peer, an older encoder). `wire` are the wire findings already made for
+/// the field in that direction: a narrowing they report is not reported twice.
+fn narrowing(name: &str, old: &Field, new: &Field, dir: Dir, wire: &[Finding]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if dir != OLD_TO_NEW {
+        return out;
+    }
+    if new.required && !old.required && !wire.iter().any(|f| f.rule == Rule::Absence) {
+        out.push(finding(
+            Rule::Narrowing,
+            format!(
+                "new readers reject an object without `{name}`, which old readers accepted (as {}); the old reference \
+                 writers always write it, other writers may not",
+                show_meaning(absence_meaning(old))
+            ),
+        ));
+    }
+    if old.nullable && !new.nullable && !wire.iter().any(|f| f.rule == Rule::Null) {
+        out.push(finding(
+            Rule::Narrowing,
+            format!(
+                "new readers reject `null` for `{name}`, which old readers accepted (as no value); the old reference \
+                 writers omit it rather than write `null`, other writers may not"
+            ),
+        ));
+    }
+    out
+}
+
+/// The findings that depend on `attr` (all of them when `None`).
+fn blamed(findings: &[Finding], attr: Option<Attr>) -> Vec<Finding> {
+    findings.iter().filter(|f| attr.map_or(true, |a| f.rule.depends_on().contains(&a))).cloned().collect()
+}
+
+/// Only the findings of the wire rules.
+fn wire_only(findings: &[Finding]) -> Vec<Finding> {
+    findings.iter().filter(|f| f.rule.set() == Rules::Wire).cloned().collect()
+}
+
+/// Whether some value of `ty` exists (in `ir`): an enum without values has none.
+fn inhabited(ir: &Ir, ty: &Type) -> bool {
+    match ty {
+        Type::Named { name } => match ir.get(name) {
+            Some(TypeDef::Enum(e)) => !e.values.is_empty(),
+            Some(TypeDef::Union(u)) => u.variants.iter().any(|v| inhabited(ir, &Type::Named { name: v.ty.clone() })),
+            Some(TypeDef::Struct(s)) => s.fields.iter().filter(|f| f.required).all(|f| inhabited(ir, &f.ty)),
+            None => true,
+        },
+        _ => true,
+    }
+}
+
+/// Whether a field of type `ty` can carry data: some value of it is not empty (not `[]`, `{}`,
+/// absent or `null`). Only a type whose every value is empty (an array or map of a type without
+/// values, an enum without values) cannot; the IR types are acyclic, so this terminates.
+fn carries_data(ir: &Ir, ty: &Type) -> bool {
+    match ty {
+        Type::Array { items: inner } | Type::Map { values: inner } => inhabited(ir, inner),
+        Type::Named { name } => match ir.get(name) {
+            Some(TypeDef::Struct(s)) => inhabited(ir, ty) && s.fields.iter().any(|f| carries_data(ir, &f.ty)),
+            Some(_) => inhabited(ir, ty),
+            None => true,
+        },
+        _ => true,
+    }
+}
+
+fn names(fields: &[&Field]) -> String {
+    let names: Vec<String> = fields.iter().map(|f| format!("`{}`", f.name)).collect();
+    match names.len() {
+        0 | 1 => names.concat(),
+        n => format!("{} and {}", names[..n - 1].join(", "), names[n - 1]),
+    }
+}
+
+/// "`a` as `[]` and `b` as no value": what a reader reads for fields it finds absent.
+fn read_as(fields: &[&Field]) -> String {
+    let parts: Vec<String> = fields.iter().map(|f| format!("`{}` as {}", f.name, show_meaning(absence_meaning(f)))).collect();
+    match parts.len() {
+        0 | 1 => parts.concat(),
+        n => format!("{} and {}", parts[..n - 1].join(", "), parts[n - 1]),
     }
 }
 
@@ -526,7 +878,7 @@ fn describe_def(def: &TypeDef) -> String {
 }
 
 /// Checks that every value a writer may write (type `w` of the writer's IR) is accepted by the
-/// reader (type `r` of the reader's IR); `None` if so, else the reason.
+/// reader (type `r` of the reader's IR) with nothing lost; the findings (empty if so).
 struct Fit<'a> {
     writer: &'a Ir,
     reader: &'a Ir,
@@ -534,84 +886,167 @@ struct Fit<'a> {
 }
 
 impl Fit<'_> {
-    fn types(&self, w: &Type, r: &Type) -> Option<String> {
+    fn types(&self, w: &Type, r: &Type) -> Vec<Finding> {
         let Dir { writer, reader } = self.dir;
-        let mismatch = || Some(format!("{writer} writers write {}; {reader} readers expect {}", describe_type(w), describe_type(r)));
+        let values = |why: String| vec![finding(Rule::Values, why)];
         match (w, r) {
-            (_, Type::Any) => None,
+            (_, Type::Any) => Vec::new(),
             (Type::Bool, Type::Bool)
             | (Type::String, Type::String)
             | (Type::Float, Type::Float)
             | (Type::Timestamp, Type::Timestamp)
-            | (Type::Timestamp, Type::String) => None,
+            | (Type::Timestamp, Type::String) => Vec::new(),
             (Type::Integer { min: wmin, max: wmax }, Type::Integer { min: rmin, max: rmax }) => {
                 if below(*wmin, *rmin) {
-                    Some(format!("{writer} writers may write integers below {reader} readers' minimum {}", rmin.unwrap_or_default()))
+                    values(format!("{writer} writers may write integers below {reader} readers' minimum {}", rmin.unwrap_or_default()))
                 } else if above(*wmax, *rmax) {
-                    Some(format!("{writer} writers may write integers above {reader} readers' maximum {}", rmax.unwrap_or_default()))
+                    values(format!("{writer} writers may write integers above {reader} readers' maximum {}", rmax.unwrap_or_default()))
                 } else {
-                    None
+                    Vec::new()
                 }
             }
             (Type::Integer { min, max }, Type::Float) => {
                 let exact = min.is_some_and(|m| m >= -FLOAT_EXACT) && max.is_some_and(|m| m <= FLOAT_EXACT);
-                (!exact).then(|| {
-                    format!("{writer} writers may write integers beyond ±2^53, which {reader} readers' 64-bit floats do not hold exactly")
-                })
+                if exact {
+                    Vec::new()
+                } else {
+                    values(format!(
+                        "{writer} writers may write integers beyond ±2^53, which {reader} readers' 64-bit floats do not hold exactly"
+                    ))
+                }
             }
-            (Type::Array { items: a }, Type::Array { items: b }) => self.types(a, b).map(|why| format!("array items: {why}")),
-            (Type::Map { values: a }, Type::Map { values: b }) => self.types(a, b).map(|why| format!("map values: {why}")),
+            (Type::Array { items: a }, Type::Array { items: b }) => prefixed(self.types(a, b), "array items: "),
+            (Type::Map { values: a }, Type::Map { values: b }) => prefixed(self.types(a, b), "map values: "),
             (Type::Named { name: a }, Type::Named { name: b }) => self.defs(a, b),
-            _ => mismatch(),
+            _ => values(format!("{writer} writers write {}; {reader} readers expect {}", describe_type(w), describe_type(r))),
         }
     }
 
     /// Whether what writers write as their type `w` is read by readers as their type `r`.
-    fn defs(&self, w: &str, r: &str) -> Option<String> {
+    fn defs(&self, w: &str, r: &str) -> Vec<Finding> {
         let Dir { writer, reader } = self.dir;
         let (Some(wd), Some(rd)) = (self.writer.get(w), self.reader.get(r)) else {
-            return Some(format!("unknown type `{w}` or `{r}`"));
+            return vec![finding(Rule::Values, format!("unknown type `{w}` or `{r}`"))];
         };
         match (wd, rd) {
             (TypeDef::Struct(a), TypeDef::Struct(b)) => {
-                let mut whys = Vec::new();
-                for name in a.fields.iter().map(|f| &f.name).chain(b.fields.iter().map(|f| &f.name).filter(|n| !a.fields.iter().any(|f| &f.name == *n))) {
-                    let wf = a.fields.iter().find(|f| &f.name == name);
-                    let rf = b.fields.iter().find(|f| &f.name == name);
-                    whys.extend(presence_failures(name, wf, rf, self.dir).into_iter().map(|f| f.why));
-                    if let (Some(wf), Some(rf)) = (wf, rf) {
-                        whys.extend(self.types(&wf.ty, &rf.ty).map(|why| format!("`{name}`: {why}")));
+                let mut out = Vec::new();
+                let writer_only: Vec<&Field> = a.fields.iter().filter(|f| !b.fields.iter().any(|o| o.name == f.name)).collect();
+                let reader_only: Vec<&Field> = b.fields.iter().filter(|f| !a.fields.iter().any(|o| o.name == f.name)).collect();
+                for wf in &a.fields {
+                    let rf = b.fields.iter().find(|f| f.name == wf.name);
+                    let presence = presence_failures(&wf.name, Some(wf), rf, self.dir);
+                    match rf {
+                        Some(rf) => {
+                            out.extend(narrowing(&wf.name, wf, rf, self.dir, &presence));
+                            out.extend(presence);
+                            out.extend(prefixed(self.types(&wf.ty, &rf.ty), &format!("`{}`: ", wf.name)));
+                        }
+                        None => out.extend(self.dropped(wf, &reader_only)),
                     }
                 }
-                (!whys.is_empty()).then(|| format!("in `{w}`: {}", whys.join("; ")))
+                for rf in &reader_only {
+                    out.extend(presence_failures(&rf.name, None, Some(rf), self.dir));
+                    out.extend(self.defaulted(rf, &writer_only));
+                }
+                prefixed(out, &format!("in `{w}`: "))
             }
             (TypeDef::Enum(a), TypeDef::Enum(b)) => {
                 let unknown: Vec<String> =
                     a.values.iter().filter(|v| !b.values.iter().any(|x| x.value == v.value)).map(|v| format!("`{}`", v.value)).collect();
-                (!unknown.is_empty())
-                    .then(|| format!("{writer} writers may write {} (`{w}`), which {reader} readers do not accept", unknown.join(", ")))
+                if unknown.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![finding(
+                        Rule::Values,
+                        format!("{writer} writers may write {} (`{w}`), which {reader} readers do not accept", unknown.join(", ")),
+                    )]
+                }
             }
             (TypeDef::Union(a), TypeDef::Union(b)) => {
                 if a.tag != b.tag || a.content != b.content {
-                    return Some(format!(
-                        "{writer} writers tag `{w}` with `{}` and put it in `{}`; {reader} readers expect `{}` and `{}`",
-                        a.tag, a.content, b.tag, b.content
-                    ));
+                    return vec![finding(
+                        Rule::Values,
+                        format!(
+                            "{writer} writers tag `{w}` with `{}` and put it in `{}`; {reader} readers expect `{}` and `{}`",
+                            a.tag, a.content, b.tag, b.content
+                        ),
+                    )];
                 }
-                let mut whys = Vec::new();
+                let mut out = Vec::new();
                 for variant in &a.variants {
                     match b.variants.iter().find(|v| v.tag_value == variant.tag_value) {
-                        None => whys.push(format!(
-                            "{writer} writers may send `{}` = `{}`, which {reader} readers do not accept",
-                            a.tag, variant.tag_value
+                        None => out.push(finding(
+                            Rule::Values,
+                            format!("{writer} writers may send `{}` = `{}`, which {reader} readers do not accept", a.tag, variant.tag_value),
                         )),
-                        Some(other) => whys.extend(self.defs(&variant.ty, &other.ty)),
+                        Some(other) => out.extend(self.defs(&variant.ty, &other.ty)),
                     }
                 }
-                (!whys.is_empty()).then(|| whys.join("; "))
+                out
             }
-            _ => Some(format!("{writer} writers write `{w}` as a {}; {reader} readers expect a {}", kind(wd), kind(rd))),
+            _ => vec![finding(Rule::Values, format!("{writer} writers write `{w}` as a {}; {reader} readers expect a {}", kind(wd), kind(rd)))],
         }
+    }
+
+    /// Data loss, the writer's side: the writer sends `w`, which the reader's struct does not
+    /// have (`reader_only`: the reader's fields the writer's struct lacks), so the reader ignores
+    /// it. Lost when `w` can carry data and either it was removed (old writer → new reader: the
+    /// old contract carried it) or the reader has fields of its own in its place, which it reads
+    /// as their defaults since the writer no longer writes them (new writer → old reader: a field
+    /// that replaced removed ones). A plain addition, read by an old reader that never had the
+    /// data, loses nothing.
+    fn dropped(&self, w: &Field, reader_only: &[&Field]) -> Option<Finding> {
+        let Dir { writer, reader } = self.dir;
+        if !carries_data(self.writer, &w.ty) {
+            return None;
+        }
+        let silent: Vec<&Field> = reader_only.iter().copied().filter(|f| !f.required && carries_data(self.reader, &f.ty)).collect();
+        let what = describe_type(&w.ty);
+        if self.dir == OLD_TO_NEW {
+            let instead = if silent.is_empty() { String::new() } else { format!(", and read {}", read_as(&silent)) };
+            Some(finding(
+                Rule::DataLoss,
+                format!("{writer} writers send `{}` ({what}) with data; {reader} readers ignore it{instead}: its data is lost", w.name),
+            ))
+        } else if !silent.is_empty() {
+            Some(finding(
+                Rule::DataLoss,
+                format!(
+                    "{writer} writers send `{}` ({what}) with data, in place of {} they no longer write; {reader} readers \
+                     ignore it and read {}: its data is lost",
+                    w.name,
+                    names(&silent),
+                    read_as(&silent)
+                ),
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// Data loss, the reader's side: the reader has `r`, which the writer's struct lacks, while
+    /// the writer still writes fields the reader does not have (`writer_only`): an old writer's
+    /// data travels in the removed fields, which new readers ignore, and the new field is read as
+    /// its default (old writer → new reader). In the other direction the loss is reported on the
+    /// new writer's field (see [`Fit::dropped`]).
+    fn defaulted(&self, r: &Field, writer_only: &[&Field]) -> Option<Finding> {
+        let Dir { writer, reader } = self.dir;
+        let sent: Vec<&Field> = writer_only.iter().copied().filter(|f| carries_data(self.writer, &f.ty)).collect();
+        if self.dir != OLD_TO_NEW || r.required || sent.is_empty() || !carries_data(self.reader, &r.ty) {
+            return None;
+        }
+        Some(finding(
+            Rule::DataLoss,
+            format!(
+                "{writer} writers still send {} in place of `{}`; {reader} readers ignore {} and read `{}` as {}: the data is lost",
+                names(&sent),
+                r.name,
+                if sent.len() == 1 { "it" } else { "them" },
+                r.name,
+                show_meaning(absence_meaning(r))
+            ),
+        ))
     }
 }
 
@@ -638,10 +1073,42 @@ fn above(a: Option<i128>, b: Option<i128>) -> bool {
 
 use crate::ir::escape_pointer as escape;
 
+/// The schema's `x-rrq` metadata as far as the comparison needs it, read from the schema itself
+/// (lowering has checked it where present): `None` where the schema declares nothing, as a
+/// schema written without the extension does.
+#[derive(Debug, Clone, Default)]
+struct Meta {
+    /// The schema has an `x-rrq` object.
+    present: bool,
+    protocol_version: Option<String>,
+    package_version: Option<String>,
+    max_frame_len: Option<u64>,
+    max_nesting_depth: Option<u64>,
+    /// The documented `error.type` values (none when `x-rrq` lists none).
+    error_types: Vec<String>,
+}
+
+impl Meta {
+    fn read(schema: &Value) -> Meta {
+        let Some(meta) = schema.get("x-rrq").and_then(Value::as_object) else { return Meta::default() };
+        let text = |key: &str| meta.get(key).and_then(Value::as_str).map(str::to_string);
+        let number = |key: &str| meta.get(key).and_then(Value::as_u64);
+        Meta {
+            present: true,
+            protocol_version: text("protocol_version"),
+            package_version: text("package_version"),
+            max_frame_len: number("max_frame_len"),
+            max_nesting_depth: number("max_nesting_depth"),
+            error_types: meta.get("error_types").and_then(Value::as_object).map(|t| t.keys().cloned().collect()).unwrap_or_default(),
+        }
+    }
+}
+
 /// One schema: its JSON (for pointers), its IR and which messages reach each type.
 struct Version<'a> {
     value: &'a Value,
     ir: Ir,
+    meta: Meta,
     /// Type name → messages (root tag values) whose content uses it, in message order.
     reach: BTreeMap<String, Vec<String>>,
     /// The root's messages with the first line of their description.
@@ -675,7 +1142,7 @@ impl<'a> Version<'a> {
         }
         reach.insert(ir.root.clone(), starts.iter().map(|(m, _, _)| m.clone()).collect());
         let messages = starts.into_iter().map(|(m, _, doc)| (m, doc)).collect();
-        Ok(Version { value, ir, reach, messages })
+        Ok(Version { value, meta: Meta::read(value), ir, reach, messages })
     }
 
     fn def_pointer(&self, name: &str) -> String {
@@ -723,7 +1190,9 @@ fn doc_of(def: &TypeDef) -> &str {
 struct Differ<'a> {
     old: Version<'a>,
     new: Version<'a>,
+    rules: Rules,
     changes: Vec<Change>,
+    notes: Vec<String>,
 }
 
 /// Where a change is and what it reaches.
@@ -735,17 +1204,36 @@ struct At {
 }
 
 impl Differ<'_> {
-    fn push(&mut self, category: Category, at: &At, detail: String, new_to_old: Verdict, old_to_new: Verdict) {
+    fn push(&mut self, category: Category, at: &At, detail: String, new_to_old: Vec<Finding>, old_to_new: Vec<Finding>) {
+        self.record(category, at, None, detail, new_to_old, old_to_new);
+    }
+
+    /// Records a change with the findings the rule set admits; a change only the strict rules
+    /// see (a suspected rename) is left out of a wire report.
+    fn record(
+        &mut self,
+        category: Category,
+        at: &At,
+        related: Option<Related>,
+        detail: String,
+        new_to_old: Vec<Finding>,
+        old_to_new: Vec<Finding>,
+    ) {
+        if category == Category::SuspectedRename && !self.rules.admits(Rule::Rename) {
+            return;
+        }
+        let admitted = |findings: Vec<Finding>| Verdict::of(findings.into_iter().filter(|f| self.rules.admits(f.rule)).collect());
         let (detail, new_to_old, old_to_new) = if at.affects.is_empty() {
             // No message carries the type: nothing on the wire changes.
             (format!("{detail} (no message uses it)"), Verdict::Compatible, Verdict::Compatible)
         } else {
-            (detail, new_to_old, old_to_new)
+            (detail, admitted(new_to_old), admitted(old_to_new))
         };
         self.changes.push(Change {
             category,
             pointer: at.pointer.clone(),
             schema: at.schema,
+            related,
             detail,
             affects: at.affects.clone(),
             new_writer_old_reader: new_to_old,
@@ -771,66 +1259,78 @@ impl Differ<'_> {
         self.affects(Some(&self.old.ir.root.clone()), Some(&self.new.ir.root.clone()))
     }
 
+    /// The metadata, compared where both schemas declare it.
     fn meta(&mut self) {
-        let (old, new) = (self.old.ir.meta.clone(), self.new.ir.meta.clone());
+        let (old, new) = (self.old.meta.clone(), self.new.meta.clone());
         let all = self.all_messages();
         let at = |key: &str, schema: Side| At { pointer: format!("/x-rrq/{key}"), schema, affects: all.clone() };
-        if old.protocol_version != new.protocol_version {
+        match (old.present, new.present) {
+            (true, true) => {}
+            (false, false) => {
+                self.notes.push("neither schema has `x-rrq` metadata: versions and frame limits are not compared".into());
+                return;
+            }
+            (o, _) => {
+                self.notes.push(format!(
+                    "only the {} schema has `x-rrq` metadata: versions, frame limits and error types are not compared",
+                    if o { "old" } else { "new" }
+                ));
+                return;
+            }
+        }
+        let notes = &mut self.notes;
+        let protocol = declared_by_both(notes, "protocol_version", old.protocol_version.clone(), new.protocol_version.clone());
+        let package = declared_by_both(notes, "package_version", old.package_version.clone(), new.package_version.clone());
+        let frame_len = declared_by_both(notes, "max_frame_len", old.max_frame_len, new.max_frame_len);
+        let depth = declared_by_both(notes, "max_nesting_depth", old.max_nesting_depth, new.max_nesting_depth);
+        if let Some((o, n)) = protocol.filter(|(o, n)| o != n) {
             let reject = |dir: Dir, writes: &str, speaks: &str| {
-                Verdict::Breaking(format!(
-                    "{} readers speak protocol `{speaks}` and reject messages of protocol `{writes}` from {} writers",
-                    dir.reader, dir.writer
-                ))
+                vec![finding(
+                    Rule::ProtocolVersion,
+                    format!(
+                        "{} readers speak protocol `{speaks}` and reject messages of protocol `{writes}` from {} writers",
+                        dir.reader, dir.writer
+                    ),
+                )]
             };
             self.push(
                 Category::ProtocolVersionChanged,
                 &at("protocol_version", Side::New),
-                format!("`{}` → `{}`", old.protocol_version.as_deref().unwrap_or(""), new.protocol_version.as_deref().unwrap_or("")),
-                reject(NEW_TO_OLD, new.protocol_version.as_deref().unwrap_or(""), old.protocol_version.as_deref().unwrap_or("")),
-                reject(OLD_TO_NEW, old.protocol_version.as_deref().unwrap_or(""), new.protocol_version.as_deref().unwrap_or("")),
+                format!("`{o}` → `{n}` (breaking by definition; the changes under it follow)"),
+                reject(NEW_TO_OLD, &n, &o),
+                reject(OLD_TO_NEW, &o, &n),
             );
         }
-        if old.package_version != new.package_version {
-            self.push(
-                Category::PackageVersionChanged,
-                &at("package_version", Side::New),
-                format!("`{}` → `{}`", old.package_version, new.package_version),
-                Verdict::Compatible,
-                Verdict::Compatible,
-            );
+        if let Some((o, n)) = package.filter(|(o, n)| o != n) {
+            self.push(Category::PackageVersionChanged, &at("package_version", Side::New), format!("`{o}` → `{n}`"), vec![], vec![]);
         }
-        for (key, what, o, n) in [
-            ("max_frame_len", "frames of", old.max_frame_len, new.max_frame_len),
-            ("max_nesting_depth", "nesting of", old.max_nesting_depth, new.max_nesting_depth),
-        ] {
-            if o == n {
-                continue;
-            }
+        for (key, what, limits) in [("max_frame_len", "frames of", frame_len), ("max_nesting_depth", "nesting of", depth)] {
+            let Some((o, n)) = limits.filter(|(o, n)| o != n) else { continue };
             let unit = if key == "max_frame_len" { " bytes" } else { " levels" };
             let reject = |dir: Dir, writes: u64, reads: u64| {
-                Verdict::Breaking(format!(
-                    "{} writers may send {what} up to {writes}{unit}; {} readers reject more than {reads}",
-                    dir.writer, dir.reader
-                ))
+                vec![finding(
+                    Rule::Frames,
+                    format!("{} writers may send {what} up to {writes}{unit}; {} readers reject more than {reads}", dir.writer, dir.reader),
+                )]
             };
             let (category, new_to_old, old_to_new) = if n > o {
-                (Category::BoundWidened, reject(NEW_TO_OLD, n, o), Verdict::Compatible)
+                (Category::BoundWidened, reject(NEW_TO_OLD, n, o), vec![])
             } else {
-                (Category::BoundNarrowed, Verdict::Compatible, reject(OLD_TO_NEW, o, n))
+                (Category::BoundNarrowed, vec![], reject(OLD_TO_NEW, o, n))
             };
             self.push(category, &at(key, Side::New), format!("{key} {o} → {n}"), new_to_old, old_to_new);
         }
         let note = "error types are documented values of a free-form string, so readers accept any";
         for value in &new.error_types {
-            if !old.error_types.iter().any(|o| o.value == value.value) {
-                let at = at(&format!("error_types/{}", escape(&value.value)), Side::New);
-                self.push(Category::ErrorTypeAdded, &at, format!("`{}` ({note})", value.value), Verdict::Compatible, Verdict::Compatible);
+            if !old.error_types.contains(value) {
+                let at = at(&format!("error_types/{}", escape(value)), Side::New);
+                self.push(Category::ErrorTypeAdded, &at, format!("`{value}` ({note})"), vec![], vec![]);
             }
         }
         for value in &old.error_types {
-            if !new.error_types.iter().any(|n| n.value == value.value) {
-                let at = at(&format!("error_types/{}", escape(&value.value)), Side::Old);
-                self.push(Category::ErrorTypeRemoved, &at, format!("`{}` ({note})", value.value), Verdict::Compatible, Verdict::Compatible);
+            if !new.error_types.contains(value) {
+                let at = at(&format!("error_types/{}", escape(value)), Side::Old);
+                self.push(Category::ErrorTypeRemoved, &at, format!("`{value}` ({note})"), vec![], vec![]);
             }
         }
     }
@@ -858,7 +1358,7 @@ impl Differ<'_> {
                         affects: self.affects(None, Some(new_def.name())),
                     };
                     let detail = format!("{} (its uses are reported where they appear)", describe_def(new_def));
-                    self.push(Category::TypeAdded, &at, detail, Verdict::Compatible, Verdict::Compatible);
+                    self.push(Category::TypeAdded, &at, detail, vec![], vec![]);
                 }
             }
         }
@@ -872,15 +1372,16 @@ impl Differ<'_> {
                     affects: self.affects(Some(old_def.name()), None),
                 };
                 let detail = format!("{} (its uses are reported where they appear)", describe_def(old_def));
-                self.push(Category::TypeRemoved, &at, detail, Verdict::Compatible, Verdict::Compatible);
+                self.push(Category::TypeRemoved, &at, detail, vec![], vec![]);
             }
         }
     }
 
     fn fit<'s>(&'s self, dir: Dir) -> Fit<'s> {
-        match dir.writer {
-            "new" => Fit { writer: &self.new.ir, reader: &self.old.ir, dir },
-            _ => Fit { writer: &self.old.ir, reader: &self.new.ir, dir },
+        if dir == NEW_TO_OLD {
+            Fit { writer: &self.new.ir, reader: &self.old.ir, dir }
+        } else {
+            Fit { writer: &self.old.ir, reader: &self.new.ir, dir }
         }
     }
 
@@ -896,7 +1397,7 @@ impl Differ<'_> {
                         let at = At { pointer, schema: Side::New, affects: affects.clone() };
                         let why = format!("new writers may write `{}`, which old readers do not accept", value.value);
                         let detail = format!("`{}` in `{}`", value.value, b.name);
-                        self.push(Category::EnumValueAdded, &at, detail, Verdict::Breaking(why), Verdict::Compatible);
+                        self.push(Category::EnumValueAdded, &at, detail, vec![finding(Rule::Values, why)], vec![]);
                     }
                 }
                 for value in &a.values {
@@ -905,7 +1406,7 @@ impl Differ<'_> {
                         let at = At { pointer, schema: Side::Old, affects: affects.clone() };
                         let why = format!("old writers may write `{}`, which new readers no longer accept", value.value);
                         let detail = format!("`{}` in `{}`", value.value, a.name);
-                        self.push(Category::EnumValueRemoved, &at, detail, Verdict::Compatible, Verdict::Breaking(why));
+                        self.push(Category::EnumValueRemoved, &at, detail, vec![], vec![finding(Rule::Values, why)]);
                     }
                 }
             }
@@ -918,7 +1419,7 @@ impl Differ<'_> {
                     );
                     let new_to_old = self.fit(NEW_TO_OLD).defs(&b.name, &a.name);
                     let old_to_new = self.fit(OLD_TO_NEW).defs(&a.name, &b.name);
-                    self.push(Category::TypeChanged, &at, detail, to_verdict(new_to_old), to_verdict(old_to_new));
+                    self.push(Category::TypeChanged, &at, detail, new_to_old, old_to_new);
                     return;
                 }
                 let is_root = new.name() == self.new.ir.root;
@@ -936,7 +1437,7 @@ impl Differ<'_> {
                                 b.tag, variant.tag_value
                             );
                             let detail = format!("`{}` = `{}` carrying `{}`", b.tag, variant.tag_value, variant.ty);
-                            self.push(Category::TagValueAdded, &at, detail, Verdict::Breaking(why), Verdict::Compatible);
+                            self.push(Category::TagValueAdded, &at, detail, vec![finding(Rule::Values, why)], vec![]);
                         }
                         Some(old_variant) if old_variant.ty != variant.ty => {
                             let pointer = self.new.alternative_pointer(&new_pointer, |alt| tag_is(&variant.tag_value, alt));
@@ -945,7 +1446,7 @@ impl Differ<'_> {
                             let detail = format!("`{}` of `{}`: `{}` → `{}`", b.content, variant.tag_value, old_variant.ty, variant.ty);
                             let new_to_old = self.fit(NEW_TO_OLD).defs(&variant.ty, &old_variant.ty);
                             let old_to_new = self.fit(OLD_TO_NEW).defs(&old_variant.ty, &variant.ty);
-                            self.push(Category::TypeChanged, &at, detail, to_verdict(new_to_old), to_verdict(old_to_new));
+                            self.push(Category::TypeChanged, &at, detail, new_to_old, old_to_new);
                         }
                         Some(_) => {}
                     }
@@ -959,7 +1460,7 @@ impl Differ<'_> {
                             a.tag, variant.tag_value
                         );
                         let detail = format!("`{}` = `{}` carrying `{}`", a.tag, variant.tag_value, variant.ty);
-                        self.push(Category::TagValueRemoved, &at, detail, Verdict::Compatible, Verdict::Breaking(why));
+                        self.push(Category::TagValueRemoved, &at, detail, vec![], vec![finding(Rule::Values, why)]);
                     }
                 }
             }
@@ -968,13 +1469,15 @@ impl Differ<'_> {
                 let detail = format!("`{}`: {} → {}", new.name(), kind(old), kind(new));
                 let new_to_old = self.fit(NEW_TO_OLD).defs(new.name(), old.name());
                 let old_to_new = self.fit(OLD_TO_NEW).defs(old.name(), new.name());
-                self.push(Category::TypeChanged, &at, detail, to_verdict(new_to_old), to_verdict(old_to_new));
+                self.push(Category::TypeChanged, &at, detail, new_to_old, old_to_new);
             }
         }
     }
 
     fn strukt(&mut self, a: &ir::Struct, b: &ir::Struct, old_pointer: &str, new_pointer: &str, affects: &[String]) {
         let field_at = |pointer: &str, name: &str| format!("{pointer}/properties/{}", escape(name));
+        let added: Vec<&Field> = b.fields.iter().filter(|f| !a.fields.iter().any(|o| o.name == f.name)).collect();
+        let removed: Vec<&Field> = a.fields.iter().filter(|f| !b.fields.iter().any(|n| n.name == f.name)).collect();
         for field in &b.fields {
             let at_new = At { pointer: field_at(new_pointer, &field.name), schema: Side::New, affects: affects.to_vec() };
             match a.fields.iter().find(|f| f.name == field.name) {
@@ -990,20 +1493,27 @@ impl Differ<'_> {
                     } else {
                         Category::FieldAddedOptional
                     };
-                    let new_to_old = verdict(&presence_failures(&field.name, Some(field), None, NEW_TO_OLD), None);
-                    let old_to_new = verdict(&presence_failures(&field.name, None, Some(field), OLD_TO_NEW), None);
+                    let mut new_to_old = presence_failures(&field.name, Some(field), None, NEW_TO_OLD);
+                    new_to_old.extend(self.fit(NEW_TO_OLD).dropped(field, &removed));
+                    let mut old_to_new = presence_failures(&field.name, None, Some(field), OLD_TO_NEW);
+                    old_to_new.extend(self.fit(OLD_TO_NEW).defaulted(field, &removed));
                     let detail = format!("`{}.{}`: {}", b.name, field.name, describe_field(field));
                     self.push(category, &at_new, detail, new_to_old, old_to_new);
                 }
             }
         }
-        for field in &a.fields {
-            if !b.fields.iter().any(|f| f.name == field.name) {
-                let at = At { pointer: field_at(old_pointer, &field.name), schema: Side::Old, affects: affects.to_vec() };
-                let new_to_old = verdict(&presence_failures(&field.name, None, Some(field), NEW_TO_OLD), None);
-                let old_to_new = verdict(&presence_failures(&field.name, Some(field), None, OLD_TO_NEW), None);
-                let detail = format!("`{}.{}`: was {}", a.name, field.name, describe_field(field));
-                self.push(Category::FieldRemoved, &at, detail, new_to_old, old_to_new);
+        for field in &removed {
+            let at = At { pointer: field_at(old_pointer, &field.name), schema: Side::Old, affects: affects.to_vec() };
+            let mut new_to_old = presence_failures(&field.name, None, Some(field), NEW_TO_OLD);
+            new_to_old.extend(self.fit(NEW_TO_OLD).defaulted(field, &added));
+            let mut old_to_new = presence_failures(&field.name, Some(field), None, OLD_TO_NEW);
+            old_to_new.extend(self.fit(OLD_TO_NEW).dropped(field, &added));
+            let detail = format!("`{}.{}`: was {}", a.name, field.name, describe_field(field));
+            self.push(Category::FieldRemoved, &at, detail, new_to_old, old_to_new);
+        }
+        for old_field in &removed {
+            for new_field in &added {
+                self.suspected_rename(&b.name, old_field, new_field, &field_at(old_pointer, &old_field.name), &field_at(new_pointer, &new_field.name), affects);
             }
         }
         let common = |s: &ir::Struct, other: &ir::Struct| -> Vec<String> {
@@ -1018,8 +1528,47 @@ impl Differ<'_> {
                 old_order.join(", "),
                 new_order.join(", ")
             );
-            self.push(Category::FieldOrderChanged, &at, detail, Verdict::Compatible, Verdict::Compatible);
+            self.push(Category::FieldOrderChanged, &at, detail, vec![], vec![]);
         }
+    }
+
+    /// The strict rule "rename": a field removed and a field added in the same struct, of types
+    /// one of which reads the other's values (by the wire rules), both able to carry data. Readers
+    /// match fields by name, so on the wire a rename is a removal plus an addition: each side
+    /// ignores the name the other writes and reads its own as a default.
+    fn suspected_rename(&mut self, owner: &str, old: &Field, new: &Field, old_pointer: &str, new_pointer: &str, affects: &[String]) {
+        if !carries_data(&self.old.ir, &old.ty) || !carries_data(&self.new.ir, &new.ty) {
+            return;
+        }
+        let old_to_new_fits = wire_only(&self.fit(OLD_TO_NEW).types(&old.ty, &new.ty)).is_empty();
+        let new_to_old_fits = wire_only(&self.fit(NEW_TO_OLD).types(&new.ty, &old.ty)).is_empty();
+        if !old_to_new_fits && !new_to_old_fits {
+            return;
+        }
+        let reads = |f: &Field| if f.required { format!("reject a message without `{}`", f.name) } else { format!("read `{}` as {}", f.name, show_meaning(absence_meaning(f))) };
+        let new_to_old = vec![finding(
+            Rule::Rename,
+            format!("new writers write `{}` where old readers expect `{}`: old readers ignore it and {}", new.name, old.name, reads(old)),
+        )];
+        let old_to_new = vec![finding(
+            Rule::Rename,
+            format!("old writers still write `{}` where new readers expect `{}`: new readers ignore it and {}", old.name, new.name, reads(new)),
+        )];
+        let shape = match (old_to_new_fits, new_to_old_fits) {
+            (true, true) => "each type reads the other's values",
+            (true, false) => "the new type reads every old value",
+            _ => "the old type reads every new value",
+        };
+        let detail = format!(
+            "`{owner}.{}` ({}) → `{owner}.{}` ({})? ({shape}; readers match fields by name: keep the wire name, or release a new protocol_version)",
+            old.name,
+            describe_type(&old.ty),
+            new.name,
+            describe_type(&new.ty)
+        );
+        let at = At { pointer: new_pointer.to_string(), schema: Side::New, affects: affects.to_vec() };
+        let related = Related { schema: Side::Old, pointer: old_pointer.to_string() };
+        self.record(Category::SuspectedRename, &at, Some(related), detail, new_to_old, old_to_new);
     }
 
     fn field(&mut self, owner: &str, old: &Field, new: &Field, at_old: &At, at_new: &At) {
@@ -1027,7 +1576,7 @@ impl Differ<'_> {
         let full = format!("{owner}.{name}");
         let new_to_old = presence_failures(name, Some(new), Some(old), NEW_TO_OLD);
         let old_to_new = presence_failures(name, Some(old), Some(new), OLD_TO_NEW);
-        let verdicts = |attr: Attr| (verdict(&new_to_old, Some(attr)), verdict(&old_to_new, Some(attr)));
+        let verdicts = |attr: Attr| (blamed(&new_to_old, Some(attr)), blamed(&old_to_new, Some(attr)));
         if old.required != new.required {
             let (category, detail) = if new.required {
                 (Category::FieldMadeRequired, format!("`{full}` is now required"))
@@ -1035,7 +1584,11 @@ impl Differ<'_> {
                 let meaning = show_meaning(absence_meaning(new));
                 (Category::FieldMadeOptional, format!("`{full}` is no longer required (absent means {meaning})"))
             };
-            let (n, o) = verdicts(Attr::Required);
+            let (n, mut o) = verdicts(Attr::Required);
+            if new.required {
+                let narrowed = Field { nullable: old.nullable, ..new.clone() };
+                o.extend(narrowing(name, old, &narrowed, OLD_TO_NEW, &o));
+            }
             self.push(category, at_new, detail, n, o);
         }
         if old.nullable != new.nullable {
@@ -1044,7 +1597,11 @@ impl Differ<'_> {
             } else {
                 (Category::FieldMadeNonNullable, format!("`{full}` no longer accepts `null`"))
             };
-            let (n, o) = verdicts(Attr::Nullable);
+            let (n, mut o) = verdicts(Attr::Nullable);
+            if !new.nullable {
+                let narrowed = Field { required: old.required, ..new.clone() };
+                o.extend(narrowing(name, old, &narrowed, OLD_TO_NEW, &o));
+            }
             self.push(category, at_new, detail, n, o);
         }
         // A required field has no default: there the change is reported as made required/optional.
@@ -1095,13 +1652,13 @@ impl Differ<'_> {
             _ => {
                 let new_to_old = self.fit(NEW_TO_OLD).types(new, old);
                 let old_to_new = self.fit(OLD_TO_NEW).types(old, new);
-                let shape = match (new_to_old.is_some(), old_to_new.is_some()) {
-                    (true, false) => " (widened: new readers accept every old value)",
-                    (false, true) => " (narrowed: old readers accept every new value)",
+                let shape = match (wire_only(&new_to_old).is_empty(), wire_only(&old_to_new).is_empty()) {
+                    (false, true) => " (widened: new readers accept every old value)",
+                    (true, false) => " (narrowed: old readers accept every new value)",
                     _ => "",
                 };
                 let detail = format!("{what}: {} → {}{shape}", describe_type(old), describe_type(new));
-                self.push(Category::TypeChanged, at_new, detail, to_verdict(new_to_old), to_verdict(old_to_new));
+                self.push(Category::TypeChanged, at_new, detail, new_to_old, old_to_new);
             }
         }
     }
@@ -1121,17 +1678,32 @@ impl Differ<'_> {
         let detail = format!("{what}: {key} {} → {}", show(old), show(new));
         let side = if key == "minimum" { "below" } else { "above" };
         let reject = |dir: Dir, limit: Option<i128>| {
-            Verdict::Breaking(format!(
-                "{} writers may write {what} {side} {}, which {} readers reject",
-                dir.writer,
-                show(limit),
-                dir.reader
-            ))
+            vec![finding(
+                Rule::Values,
+                format!("{} writers may write {what} {side} {}, which {} readers reject", dir.writer, show(limit), dir.reader),
+            )]
         };
         if widened {
-            self.push(Category::BoundWidened, &at, detail, reject(NEW_TO_OLD, old), Verdict::Compatible);
+            self.push(Category::BoundWidened, &at, detail, reject(NEW_TO_OLD, old), vec![]);
         } else {
-            self.push(Category::BoundNarrowed, &at, detail, Verdict::Compatible, reject(OLD_TO_NEW, new));
+            self.push(Category::BoundNarrowed, &at, detail, vec![], reject(OLD_TO_NEW, new));
+        }
+    }
+}
+
+/// Both values of an `x-rrq` key, when both schemas declare it; a note when only one does.
+fn declared_by_both<T: std::fmt::Display>(notes: &mut Vec<String>, key: &str, old: Option<T>, new: Option<T>) -> Option<(T, T)> {
+    match (old, new) {
+        (Some(o), Some(n)) => Some((o, n)),
+        (None, None) => None,
+        (o, n) => {
+            let (side, value) = match (o, n) {
+                (Some(o), _) => ("old", o),
+                (_, Some(n)) => ("new", n),
+                _ => unreachable!("one of them is declared"),
+            };
+            notes.push(format!("`x-rrq.{key}` is declared only by the {side} schema (`{value}`): not compared"));
+            None
         }
     }
 }
@@ -1140,6 +1712,45 @@ fn enum_value_is(alternative: &Value, value: &str) -> bool {
     alternative.as_str() == Some(value) || alternative.get("const").and_then(Value::as_str) == Some(value)
 }
 
-fn to_verdict(why: Option<String>) -> Verdict {
-    why.map_or(Verdict::Compatible, Verdict::Breaking)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // `ir::lower` requires every `x-rrq` key today, so a key only one schema declares cannot reach
+    // `diff` yet: the metadata comparison is checked here.
+    #[test]
+    fn metadata_keys_are_compared_only_where_both_schemas_declare_them() {
+        let mut notes = Vec::new();
+        assert_eq!(declared_by_both(&mut notes, "max_frame_len", Some(1u64), Some(2)), Some((1, 2)));
+        assert_eq!(declared_by_both::<u64>(&mut notes, "max_frame_len", None, None), None);
+        assert!(notes.is_empty());
+        assert_eq!(declared_by_both(&mut notes, "protocol_version", None, Some("2".to_string())), None);
+        assert_eq!(notes, ["`x-rrq.protocol_version` is declared only by the new schema (`2`): not compared"]);
+
+        let meta = Meta::read(&json!({"x-rrq": {"package_version": "1.0.0", "max_frame_len": 10}}));
+        assert!(meta.present);
+        assert_eq!((meta.protocol_version, meta.package_version, meta.max_frame_len), (None, Some("1.0.0".into()), Some(10)));
+        assert!(!Meta::read(&json!({"title": "Root"})).present);
+    }
+
+    #[test]
+    fn only_types_whose_every_value_is_empty_carry_no_data() {
+        let schema = json!({
+            "title": "Root", "type": "object", "properties": {"x": {"type": "string"}}, "required": [],
+            "$defs": {
+                "Never": {"type": "string", "enum": []},
+                "Empty": {"type": "object", "properties": {"none": {"type": "array", "items": {"$ref": "#/$defs/Never"}}}}
+            },
+            "x-rrq": {"protocol_version": "1", "package_version": "1.0.0", "max_frame_len": 100, "max_nesting_depth": 8}
+        });
+        let ir = ir::lower(&schema).unwrap();
+        let named = |name: &str| Type::Named { name: name.into() };
+        let array = |items: Type| Type::Array { items: Box::new(items) };
+        assert!(!carries_data(&ir, &named("Never")));
+        assert!(!carries_data(&ir, &array(named("Never"))));
+        assert!(!carries_data(&ir, &named("Empty")));
+        assert!(carries_data(&ir, &array(Type::String)));
+        assert!(carries_data(&ir, &Type::Map { values: Box::new(Type::Any) }));
+        assert!(carries_data(&ir, &Type::Bool));
+    }
 }

@@ -86,24 +86,34 @@ enum Command {
         #[arg(long, value_name = "VERSION")]
         protocol: Option<String>,
     },
-    /// Compare two protocol schemas and judge every change for wire compatibility.
+    /// Compare two protocol schemas and judge every change for compatibility.
     ///
     /// Both schemas are lowered to the IR and compared: fields added (optional, required, with
-    /// a default) or removed, made required or optional, nullable or not, written always or
-    /// omitted when empty, defaults, types, integer bounds, enum values, union tags, types
-    /// added or removed, field order, frame limits, protocol and package versions.
+    /// a default) or removed, suspected renames, fields made required or optional, nullable or
+    /// not, written always or omitted when empty, defaults, types, integer bounds, enum values,
+    /// union tags, types added or removed, field order, frame limits, protocol and package
+    /// versions. Any schema the generator accepts can be compared, with or without `x-rrq`
+    /// metadata (versions and frame limits are compared where both schemas declare them).
     ///
     /// Each change gets two verdicts, because a message is written by one side and read by the
     /// other and either side may be the newer one in a rolling upgrade:
     /// `new→old` (written by the new version, read by the old one) and `old→new` (written by
     /// the old version, read by the new one). Each change names its JSON pointer (into the new
-    /// schema, or the old one for removals) and the messages it affects. The rules are in
-    /// docs/COMPATIBILITY.md.
+    /// schema, or the old one for removals), the messages it affects and, when breaking, the
+    /// rules that failed.
+    ///
+    /// Rule sets (--rules): `wire` asks only whether the reader decodes what the writer sends;
+    /// `strict` (the default, the release check) adds: no data loss (a field one side sends
+    /// with data and the other ignores, or reads as a default because the data travels in a
+    /// field it does not know), no suspected rename (a removed and an added field of
+    /// compatible types), no narrowing (new readers reject nothing old readers accepted). A new
+    /// protocol_version is breaking by definition; the changes under it are still listed. The
+    /// rules are in docs/COMPATIBILITY.md.
     ///
     /// Exit status: 0 when nothing is breaking (or with --allow-breaking), 1 when a change is
     /// breaking in either direction, 2 on an error (unreadable or unsupported schema).
     ///
-    /// Release check: `rrq-codegen diff generated/v<N>/history/<latest>.schema.json`.
+    /// Release check: `rrq-codegen diff --rules strict generated/v<N>/history/<latest>.schema.json`.
     #[command(long_about)]
     Diff {
         /// The older schema, e.g. generated/v1/history/0.1.0.schema.json.
@@ -116,6 +126,10 @@ enum Command {
         /// Output format: a report for people, or JSON for machines.
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
+        /// The rules that make a change breaking: `strict` (wire, and no data loss, rename or
+        /// narrowing) or `wire` (decoding only).
+        #[arg(long, value_enum, default_value_t = DiffRules::Strict)]
+        rules: DiffRules,
         /// Exit 0 even when a change is breaking: for a major version (bump protocol_version).
         #[arg(long)]
         allow_breaking: bool,
@@ -123,11 +137,30 @@ enum Command {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DiffRules {
+    /// The wire rules, and no data loss, no suspected rename, no narrowing (the release check).
+    Strict,
+    /// Will the other side decode it: absence, null, meaning of absence, values, frame limits,
+    /// protocol version.
+    Wire,
+}
+
+impl From<DiffRules> for diff::Rules {
+    fn from(rules: DiffRules) -> Self {
+        match rules {
+            DiffRules::Strict => diff::Rules::Strict,
+            DiffRules::Wire => diff::Rules::Wire,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum DiffFormat {
     /// One line per change, with the reasons of breaking verdicts and a summary.
     Text,
-    /// One JSON object: both versions, `breaking`, and `changes` with category, pointer,
-    /// schema (old/new), detail, affects and the two verdicts.
+    /// One JSON object: the rule set, both versions, `breaking`, and `changes` with category,
+    /// pointer, schema (old/new), detail, affects and the two verdicts (with the rules that
+    /// failed).
     Json,
 }
 
@@ -167,7 +200,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             println!("{}", serde_json::to_string_pretty(&ir::lower(&value)?)?);
         }
-        Command::Diff { old, new, format, allow_breaking } => {
+        Command::Diff { old, new, format, rules, allow_breaking } => {
             let old_schema = schema::load(&old)?.0;
             let (new_schema, new_label) = match &new {
                 None => {
@@ -179,7 +212,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 Some(path) => (schema::load(path)?.0, path.display().to_string()),
             };
-            let report = diff::diff(&old_schema, &new_schema)?;
+            let report = diff::diff(&old_schema, &new_schema, rules.into())?;
             let old_label = old.display().to_string();
             match format {
                 DiffFormat::Text => print!("{}", report.to_text(&old_label, &new_label)),
@@ -191,9 +224,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 if allow_breaking {
                     eprintln!("breaking changes allowed (--allow-breaking)");
                 } else {
-                    eprintln!(
+                    let why = if report.protocol_version_change().is_some() {
+                        "a new protocol_version is breaking by definition: release it with --allow-breaking"
+                    } else if !report.is_breaking_under(diff::Rules::Wire) {
+                        "breaking changes under the strict rules (data loss, suspected rename or narrowing; the wire \
+                         rules alone pass): keep the fields and their wire names, or release the change as a new \
+                         protocol version (then pass --allow-breaking)"
+                    } else {
                         "breaking changes: release them only as a new protocol version (then pass --allow-breaking)"
-                    );
+                    };
+                    eprintln!("{why}");
                     return Ok(ExitCode::from(1));
                 }
             }

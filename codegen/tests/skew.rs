@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn history(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../generated/schema/history").join(file)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../generated/v1/history").join(file)
 }
 
 fn release_schema() -> Value {
@@ -45,7 +45,8 @@ struct Skew {
     report: String,
 }
 
-/// `rrq-codegen diff OLD --format json`, then `rrq-differential --skew` on the old frames.
+/// `rrq-codegen diff OLD --rules wire --format json` (as `tests/diff/run.sh` runs it: the
+/// prediction is about decoding), then `rrq-differential --skew` on the old frames.
 fn skew(old_schema: &Value, old_frames: &str) -> Skew {
     skew_with(old_schema, old_frames, |_| {})
 }
@@ -56,7 +57,7 @@ fn skew_with(old_schema: &Value, old_frames: &str, edit_diff: impl FnOnce(&mut V
     let (schema, frames, diff) = (dir.path().join("old.schema.json"), dir.path().join("old.golden.tsv"), dir.path().join("diff.json"));
     std::fs::write(&schema, serde_json::to_string_pretty(old_schema).unwrap()).unwrap();
     std::fs::write(&frames, old_frames).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_rrq-codegen")).arg("diff").arg(&schema).args(["--format", "json"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rrq-codegen")).arg("diff").arg(&schema).args(["--rules", "wire", "--format", "json"]).output().unwrap();
     assert!(matches!(out.status.code(), Some(0 | 1)), "diff: {}", String::from_utf8_lossy(&out.stderr));
     let mut report: Value = serde_json::from_slice(&out.stdout).unwrap();
     edit_diff(&mut report);

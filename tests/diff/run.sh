@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Compatibility with the released versions (docs/COMPATIBILITY.md):
 #
-# 1. `rrq-codegen diff` of the built-in protocol schema against the latest schema in
-#    generated/schema/history. Fails on a change that breaks either direction (new writer → old
-#    reader, old writer → new reader), unless the protocol_version was bumped, which is how a
-#    breaking release is declared.
+# For every protocol version with released schemas (generated/v<N>/history/):
+# 1. `rrq-codegen diff --rules strict` of the built-in schema of that version against its latest
+#    released schema. Fails on a change that breaks either direction (new writer → old
+#    reader, old writer → new reader), data loss and suspected renames included, unless the
+#    protocol_version was bumped, which is how a breaking release is declared.
 # 2. Version skew, for every release in the history: the release's golden frames
 #    (<version>.golden.tsv, frozen at the release) are decoded by the current bindings in all
-#    three languages, and the result must be what the diff (`--format json`) predicts:
+#    three languages, and the result must be what the diff (`--rules wire --format json`) predicts:
 #    `rrq-differential --skew` checks the current Rust reference against the prediction and
 #    writes the expected verdicts, which the generated Python package (stdlib and accelerated
 #    mode) and TypeScript package must then reproduce exactly.
@@ -18,35 +19,10 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
-shopt -s nullglob
-released=(generated/schema/history/*.schema.json)
-if [ "${#released[@]}" -eq 0 ]; then
-  echo "no released schema under generated/schema/history" >&2
-  exit 1
-fi
-latest="$(printf '%s\n' "${released[@]}" | sort -V | tail -n 1)"
-
 cargo build --quiet -p rrq-codegen --bins
 target_dir="${CARGO_TARGET_DIR:-target}"
 codegen="$target_dir/debug/rrq-codegen"
 differential="$target_dir/debug/rrq-differential"
-
-echo "== diff against $latest"
-status=0
-"$codegen" diff "$latest" || status=$?
-case "$status" in
-  0) echo "compatible with $latest" ;;
-  1)
-    if "$codegen" diff "$latest" --format json 2>/dev/null \
-        | grep -q '"category": "protocol_version_changed"'; then
-      echo "breaking changes, declared by a new protocol_version: allowed"
-    else
-      echo "breaking change against $latest: make it compatible, or release it as a new protocol_version" >&2
-      exit 1
-    fi
-    ;;
-  *) echo "rrq-codegen diff failed (exit $status)" >&2; exit "$status" ;;
-esac
 
 # The replays need the other languages' packages; say so rather than skip.
 dist=generated/typescript/dist
@@ -63,35 +39,64 @@ fi
 
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/rrq-skew.XXXXXX")"
 trap 'rm -rf "$scratch"' EXIT
+shopt -s nullglob
 status=0
+for dir in generated/v*/; do
+protocol="$(basename "$dir" | sed 's/^v//')"
+history="generated/v$protocol/history"
+released=("$history"/*.schema.json)
+if [ "${#released[@]}" -eq 0 ]; then
+  echo "== protocol $protocol: no released schema under $history yet (the first release of it records one)"
+  continue
+fi
+latest="$(printf '%s\n' "${released[@]}" | sort -V | tail -n 1)"
+echo "== protocol $protocol: diff against $latest"
+diff_exit=0
+"$codegen" diff --rules strict "$latest" || diff_exit=$?
+case "$diff_exit" in
+  0) echo "compatible with $latest" ;;
+  1)
+    if "$codegen" diff --rules strict "$latest" --format json 2>/dev/null \
+        | grep -q '"category": "protocol_version_changed"'; then
+      echo "breaking changes, declared by a new protocol_version: allowed"
+    else
+      echo "breaking change against $latest: make it compatible, or release it as a new protocol_version" >&2
+      status=1; continue
+    fi
+    ;;
+  *) echo "rrq-codegen diff failed (exit $diff_exit)" >&2; status=1; continue ;;
+esac
+
 for schema in $(printf '%s\n' "${released[@]}" | sort -V); do
   version="$(basename "$schema" .schema.json)"
-  record="generated/schema/history/$version.golden.tsv"
+  record="$history/$version.golden.tsv"
   echo
-  echo "== version skew: $version's golden frames through the current bindings"
+  echo "== version skew, protocol $protocol: release $version's golden frames through the current bindings"
   if [ ! -f "$record" ]; then
-    echo "no $record: every release keeps its golden frames (generated/schema/history/README.md)" >&2
+    echo "no $record: every release keeps its golden frames " >&2
     status=1
     continue
   fi
   diff_status=0
-  "$codegen" diff "$schema" --format json > "$scratch/$version.diff.json" || diff_status=$?
+  # The prediction is about decoding: the wire rules (data the reader drops shows in no verdict).
+  "$codegen" diff --rules wire "$schema" --format json > "$scratch/$version.diff.json" || diff_status=$?
   if [ "$diff_status" -gt 1 ]; then
     echo "rrq-codegen diff $schema failed (exit $diff_status)" >&2
     status=1
     continue
   fi
   # Rust: the prediction, checked against the current reference; the expected lines for the rest.
-  if ! "$differential" --skew "$scratch/$version.diff.json" --old-schema "$schema" --old-frames "$record" \
+  if ! "$differential" --protocol "$protocol" --skew "$scratch/$version.diff.json" --old-schema "$schema" --old-frames "$record" \
       > "$scratch/$version.expected.tsv"; then
     status=1
     continue
   fi
   for mode in 0 1; do
     RRQ_RUNNER_ACCELERATE=$mode PYTHONPATH=generated/python "$python" tests/differential/verdicts.py \
-      < "$scratch/$version.expected.tsv" || status=1
+      --protocol "$protocol" < "$scratch/$version.expected.tsv" || status=1
   done
-  node tests/differential/verdicts.mjs "$dist" < "$scratch/$version.expected.tsv" || status=1
+  node tests/differential/verdicts.mjs --protocol "$protocol" "$dist" < "$scratch/$version.expected.tsv" || status=1
+done
 done
 if [ "$status" -ne 0 ]; then
   echo "version skew: the current bindings do not treat old frames as the diff predicts (see above)" >&2

@@ -4,9 +4,10 @@
 # (rrq-differential); the generated Python package (stdlib and accelerated mode) and TypeScript
 # package must reach the same verdict, the same error kind and path and, for accepts, the same
 # canonical bytes on every input; and the FrameError message of every reject must be
-# byte-identical in Python (both modes) and TypeScript.
+# byte-identical in Python (both modes) and TypeScript. Every protocol version (generated/v*/) in
+# turn, through its own module of each package.
 #
-#   tests/differential/run.sh [COUNT] [SEED]     (defaults: 20000 inputs, seed 1; plus the corpus)
+#   tests/differential/run.sh [COUNT] [SEED]     (defaults: 20000 inputs per version, seed 1; plus each corpus)
 #
 # Needs the TypeScript package built (tests/typescript/run.sh builds it) and uses the Python
 # test venv for the accelerated mode when tests/python/run.sh has created it.
@@ -20,11 +21,15 @@ cargo build --quiet -p rrq-codegen --bin rrq-differential
 target_dir="${CARGO_TARGET_DIR:-target}"
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/rrq-differential.XXXXXX")"
 trap 'rm -rf "$scratch"' EXIT
-inputs="$scratch/inputs.tsv"
-"$target_dir/debug/rrq-differential" --count "$count" --seed "$seed" > "$inputs"
+status=0
+python="python3"
+[ -x tests/python/.venv/bin/python ] && python="tests/python/.venv/bin/python"
+for version in $(ls -d generated/v*/ | sed 's|generated/v||; s|/||' | sort -n); do
+inputs="$scratch/inputs-$version.tsv"
+"$target_dir/debug/rrq-differential" --protocol "$version" --count "$count" --seed "$seed" > "$inputs"
 # The golden corpus too, in the same format (its verdicts are the reference's as well): every
 # corpus reject must also get byte-identical FrameError messages in Python and TypeScript.
-python3 - generated/golden >> "$inputs" <<'PY'
+python3 - "generated/v$version/golden" >> "$inputs" <<'PY'
 import json, pathlib, sys
 for path in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
     for case in json.loads(path.read_text(encoding="utf-8"))["cases"]:
@@ -33,11 +38,8 @@ for path in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
         else:
             print(f"{case['frame']}\treject\t{case['error']['kind']}\t{case['error'].get('path', '-')}")
 PY
-echo "== differential: $count inputs (seed $seed) and the golden corpus ($(($(wc -l < "$inputs") - count)) cases), Rust verdicts: $(cut -f2 "$inputs" | sort | uniq -c | tr -s ' ' | tr '\n' ' ')"
+echo "== differential, protocol $version: $count inputs (seed $seed) and the golden corpus ($(($(wc -l < "$inputs") - count)) cases), Rust verdicts: $(cut -f2 "$inputs" | sort | uniq -c | tr -s ' ' | tr '\n' ' ')"
 
-python="python3"
-[ -x tests/python/.venv/bin/python ] && python="tests/python/.venv/bin/python"
-status=0
 for mode in 0 1; do
   if [ "$mode" = 1 ] && ! "$python" -c "import orjson" 2>/dev/null; then
     echo "no orjson in $python: accelerated mode not run" >&2
@@ -45,9 +47,9 @@ for mode in 0 1; do
     continue
   fi
   RRQ_RUNNER_ACCELERATE=$mode PYTHONPATH=generated/python "$python" tests/differential/verdicts.py \
-    --messages "$scratch/python-$mode.txt" < "$inputs" || status=1
+    --protocol "$version" --messages "$scratch/python-$mode.txt" < "$inputs" || status=1
 done
-node tests/differential/verdicts.mjs --messages "$scratch/typescript.txt" generated/typescript/dist < "$inputs" || status=1
+node tests/differential/verdicts.mjs --protocol "$version" --messages "$scratch/typescript.txt" generated/typescript/dist < "$inputs" || status=1
 
 # The FrameError messages, input by input: Python (each mode) against TypeScript.
 for mode in 0 1; do
@@ -65,5 +67,6 @@ for i, a, b in differing[:5]:
     print(f"  input {i + 1}\n    python     {a[:300]}\n    typescript {b[:300]}")
 sys.exit(1 if differing else 0)
 PY
+done
 done
 exit "$status"

@@ -8,7 +8,10 @@ import { resolve } from "node:path";
 const args = process.argv.slice(2);
 const at = args.indexOf("--messages");
 const messagesFile = at === -1 ? null : args.splice(at, 2)[1];
-const dist = resolve(args[0] ?? "generated/typescript/dist", "index.js");
+const atProtocol = args.indexOf("--protocol");
+const protocol = atProtocol === -1 ? null : args.splice(atProtocol, 2)[1];
+// The protocol version's subpath module (dist/v<N>/index.js), or the package's top level.
+const dist = resolve(args[0] ?? "generated/typescript/dist", protocol === null ? "index.js" : `v${protocol}/index.js`);
 const rrq = await import(pathToFileURL(dist).href);
 
 let total = 0;

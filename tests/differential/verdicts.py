@@ -1,7 +1,7 @@
 """Replays differential-fuzzing inputs through the generated Python package.
 
 Reads `rrq-differential` lines on stdin (base64 frames; `frame<TAB>accept<TAB>canonical<TAB>-` or
-`frame<TAB>reject<TAB>kind<TAB>path`), decodes every frame with `rrq_runner`, and compares the
+`frame<TAB>reject<TAB>kind<TAB>path`), decodes every frame with `rrq_runner` (the `--protocol` version's module), and compares the
 verdict, the error kind and path and, for accepts, the canonical bytes with the Rust reference's.
 With `--messages FILE`, also writes one line per input (`accept`, or `kind<TAB>path<TAB>message`
 of the FrameError) for `run.sh` to compare with the TypeScript package's, byte for byte.
@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import argparse
 import base64
+import importlib
 import sys
-
-import rrq_runner
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", help="write each input's FrameError (or `accept`) to this file")
+    parser.add_argument("--protocol", help="the protocol version module (default: the package's latest)")
     args = parser.parse_args()
+    rrq_runner = importlib.import_module(f"rrq_runner.v{args.protocol}" if args.protocol else "rrq_runner")
     total, disagreements, lines = 0, [], []
     for line in sys.stdin:
         frame_b64, verdict, detail, path = line.rstrip("\n").split("\t")
