@@ -197,8 +197,6 @@ export interface RequestChanges {
   functionName?: string;
   protocolVersion?: string;
   deadline?: Timestamp | null;
-  args?: JsonInput[];
-  kwargs?: { [key: string]: JsonInput };
 }
 
 /** A request message: `request` with `changes` applied (the job id also in its context). */
@@ -214,8 +212,6 @@ export function requestWith(request: Request, changes: RequestChanges): {{ g.roo
       {{ g.req_request_id }}: changes.requestId ?? request.{{ g.req_request_id }},
       {{ g.req_function_name }}: changes.functionName ?? request.{{ g.req_function_name }},
       {{ g.req_protocol_version }}: changes.protocolVersion ?? request.{{ g.req_protocol_version }},
-      {{ g.req_args }}: changes.args ?? request.{{ g.req_args }},
-      {{ g.req_kwargs }}: changes.kwargs ?? request.{{ g.req_kwargs }},
       {{ g.req_context }}: context,
     },
   };
