@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test: the Rust orchestrator (examples/orchestrator) drives the Python and the
 # TypeScript example runners (examples/*/run.sh) through the same scenario list, on real
-# sockets, the way the RRQ orchestrator does. Every scenario must pass against both runners and
+# sockets, the way the RRQ orchestrator does (protocol "1": the example orchestrator speaks it;
+# protocol "2" runs under the real RRQ 0.11 orchestrator in tests/rrq). Every scenario must pass against both runners and
 # the two outputs must be byte-identical. Prints a per-scenario agreement table.
 #
 # Self-contained: run it from anywhere. It builds the orchestrator, and sets up what the runners
@@ -29,7 +30,7 @@ status=0
 for lang in "${runners[@]}"; do
   echo "== e2e: scenarios against examples/$lang/run.sh"
   start=$SECONDS
-  if "$orchestrator" --runner "$root/examples/$lang/run.sh" >"$out/$lang.jsonl" 2>"$out/$lang.log"; then
+  if "$orchestrator" --runner "$root/examples/$lang/run.sh --protocol 1" >"$out/$lang.jsonl" 2>"$out/$lang.log"; then
     echo "   all passed ($((SECONDS - start)) s)"
   else
     status=1

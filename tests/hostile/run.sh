@@ -41,7 +41,7 @@ status=0
 for lang in "${runners[@]}"; do
   echo "== hostile: scenarios against examples/$lang/run.sh"
   start=$SECONDS
-  if "$hostile" --runner "$root/examples/$lang/run.sh" "$@" >"$out/$lang.jsonl" 2>"$out/$lang.log"; then
+  if "$hostile" --runner "$root/examples/$lang/run.sh --protocol 1" "$@" >"$out/$lang.jsonl" 2>"$out/$lang.log"; then
     echo "   all passed ($((SECONDS - start)) s)"
   else
     status=1
