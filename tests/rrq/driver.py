@@ -267,9 +267,9 @@ class Worker:
                 self.runners()
                 return None
             if self.proc.poll() is not None:
-                return f"`rrq worker run` exited with status {self.proc.returncode}:\n{self.tail()}"
+                return self.failure(f"`rrq worker run` exited with status {self.proc.returncode}")
             time.sleep(0.05)
-        return f"`rrq worker run` not ready after {timeout:.0f} s:\n{self.tail()}"
+        return self.failure(f"`rrq worker run` not ready after {timeout:.0f} s")
 
     def runners(self) -> list[tuple[int, int, str]]:
         """The processes under the orchestrator (the runners, and whatever they started)."""
@@ -278,8 +278,32 @@ class Worker:
         return found
 
     def runner_lines(self) -> list[str]:
+        """What the runners printed, as the orchestrator logged it."""
         pattern = re.compile(self.cell.release.runner_line)
-        return [m.group(1) for line in self.text().splitlines() if (m := pattern.search(line))]
+        lines = []
+        for line in self.text().splitlines():
+            m = pattern.search(line)
+            if m:
+                text = m.group(1)
+                if text.startswith("{"):  # 0.10+: a JSON event; the runner's line is its message
+                    try:
+                        text = str(json.loads(text).get("message", text))
+                    except ValueError:
+                        pass
+                lines.append(text)
+        return lines
+
+    def failure(self, intro: str) -> str:
+        """Why the worker did not start: its error and the runners' last words."""
+        text = self.text()
+        error = next((line for line in text.splitlines() if line.startswith("Error:")), None)
+        said = list(dict.fromkeys(self.runner_lines()))[:4]
+        if error is None and not said:
+            return f"{intro}:\n{self.tail()}"
+        parts = [intro + (f": {error}" if error else "")]
+        if said:
+            parts.append("the runner said: " + " / ".join(line.strip() for line in said))
+        return "; ".join(parts)
 
     def worker_id(self) -> str | None:
         m = re.search(r"rrq_worker_\d+_[0-9a-f]+", self.text())
