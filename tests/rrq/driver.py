@@ -99,8 +99,11 @@ def runner_command(runner: str, release: Release) -> tuple[list[str], dict[str, 
             {"PYTHONPATH": str(HERE)},
             "RRQ's own Python runner",
         )
-    lang = "typescript" if runner == "typescript" else "python"
-    script = ROOT / "examples" / lang / "run.sh"
+    if runner.startswith("cmd:"):  # any runner command (a script like examples/*/run.sh)
+        lang, script = "python", Path(runner[4:]).resolve()
+    else:
+        lang = "typescript" if runner == "typescript" else "python"
+        script = ROOT / "examples" / lang / "run.sh"
     cmd = [str(script)]
     note = ""
     if release.protocol == "1" and not run_sh_accepts_protocol(script):
@@ -772,7 +775,8 @@ async def run_cell(release: Release, runner: str, scenarios: list[str], redis_ur
         mark = "PASS" if passed else "FAIL"
         print(f"  {mark}  {label:<26} {name:<22} {seconds:5.2f}s  {reason}", flush=True)
 
-    with tempfile.TemporaryDirectory(prefix=f"rrq-{release.version}-{runner}-") as tmp:
+    slug = f"{release.version}-{re.sub(r'[^A-Za-z0-9.]+', '_', runner).strip('_')}"
+    with tempfile.TemporaryDirectory(prefix=f"rrq-{slug}-") as tmp:
         cell = Cell(release, runner, redis_url, db, Path(tmp))
         try:
             print(f"== {label}: {' '.join(cell.cmd)}" + (f"  [{cell.note}]" if cell.note else ""), flush=True)
@@ -818,14 +822,14 @@ async def run_cell(release: Release, runner: str, scenarios: list[str], redis_ur
             cell.close()
             keep = os.environ.get("RRQ_TEST_LOGS")
             if keep:  # keep the configs and the orchestrators' logs
-                shutil.copytree(tmp, Path(keep) / f"{release.version}-{runner}", dirs_exist_ok=True)
+                shutil.copytree(tmp, Path(keep) / slug, dirs_exist_ok=True)
     return results
 
 
 def cell_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="driver.py cell")
     parser.add_argument("--rrq", required=True, choices=sorted(RELEASES))
-    parser.add_argument("--runner", required=True, choices=RUNNERS + EXTRA_RUNNERS)
+    parser.add_argument("--runner", required=True)
     parser.add_argument("--scenarios", required=True)
     parser.add_argument("--redis", required=True)
     parser.add_argument("--db", type=int, required=True)
@@ -843,10 +847,10 @@ def cell_main(argv: list[str]) -> int:
 # The matrix (any Python)
 
 
-def split(values: list[str] | None, default: list[str], allowed: list[str], what: str) -> list[str]:
+def split(values: list[str] | None, default: list[str], allowed: list[str], what: str, free_prefix: str = "") -> list[str]:
     chosen = [item for value in values for item in value.split(",") if item] if values else default
     for item in chosen:
-        if item not in allowed:
+        if item not in allowed and not (free_prefix and item.startswith(free_prefix)):
             raise SystemExit(f"driver.py: unknown {what} {item!r} (known: {', '.join(allowed)})")
     return chosen
 
@@ -856,7 +860,12 @@ def main(argv: list[str]) -> int:
         return cell_main(argv[1:])
     parser = argparse.ArgumentParser(prog="driver.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rrq", action="append", help="RRQ releases (default: all)")
-    parser.add_argument("--runner", action="append", help=f"runners (default: {','.join(RUNNERS)}; also: {','.join(EXTRA_RUNNERS)})")
+    parser.add_argument(
+        "--runner",
+        action="append",
+        help=f"runners (default: {','.join(RUNNERS)}; also: {','.join(EXTRA_RUNNERS)}, "
+        "or cmd:PATH for any runner command, started like examples/python/run.sh)",
+    )
     parser.add_argument("--scenario", action="append", help="scenarios (default: all)")
     parser.add_argument("--quick", action="store_true", help=f"only {','.join(QUICK_SCENARIOS)}")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
@@ -868,7 +877,7 @@ def main(argv: list[str]) -> int:
             print(f"{name}{'  (--quick)' if quick else ''}")
         return 0
     releases = split(args.rrq, list(RELEASES), list(RELEASES), "RRQ release")
-    runners = split(args.runner, list(RUNNERS), list(RUNNERS + EXTRA_RUNNERS), "runner")
+    runners = split(args.runner, list(RUNNERS), list(RUNNERS + EXTRA_RUNNERS), "runner", free_prefix="cmd:")
     scenarios = split(args.scenario, QUICK_SCENARIOS if args.quick else DEFAULT_SCENARIOS, names, "scenario")
     redis_url = os.environ.get("RRQ_TEST_REDIS_URL")
     if not redis_url:
