@@ -70,7 +70,7 @@ def child(argv: list[str]) -> int:
     sys.path.insert(0, args.module_dir)
     import _lifecycle  # type: ignore[import-not-found]
 
-    events = open(args.events, "a", buffering=1, encoding="utf-8")
+    events = open(args.events, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 (open until exit)
 
     def event(name: str, **fields: Any) -> None:
         events.write(json.dumps({"event": name, "t": time.monotonic(), **fields}) + "\n")
@@ -92,7 +92,7 @@ def child(argv: list[str]) -> int:
 
     async def main() -> None:
         if args.block:
-            time.sleep(30)  # blocks the loop: the callback never runs
+            time.sleep(30)  # noqa: ASYNC251 (blocks the loop on purpose: the callback never runs)
         seen = 0
         while not done.is_set():
             if watch.death_signals_received != seen:
