@@ -932,8 +932,14 @@ mod tests {
     fn recursive_types_and_missing_metadata_are_errors() {
         let defs = json!({"T": {"type": "object", "properties": {"next": {"anyOf": [{"$ref": "#/$defs/T"}, {"type": "null"}]}}}});
         assert!(lower_err(&schema(defs, tagged(&[("t", "T")]))).contains("recursive"));
+        // Without `x-rrq` the metadata takes its documented defaults.
         let mut s = schema(json!({"T": {"type": "object", "properties": {}}}), tagged(&[("t", "T")]));
         s.as_object_mut().unwrap().remove("x-rrq");
-        assert!(lower_err(&s).contains("x-rrq"));
+        let meta = lower(&s).unwrap().meta;
+        assert_eq!(meta.protocol_version, None);
+        assert_eq!((meta.max_frame_len, meta.max_nesting_depth), (DEFAULT_MAX_FRAME_LEN, DEFAULT_MAX_NESTING_DEPTH));
+        assert_eq!(meta.package_version, DEFAULT_PACKAGE_VERSION);
+        s["x-rrq"] = json!({"max_frame_len": "big"});
+        assert!(lower_err(&s).contains("/x-rrq/max_frame_len"));
     }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The generated runners under the real RRQ orchestrators (issue #13, item 6), and the tests of
-# the parent-watch modules (templates/python/_lifecycle.py, templates/typescript/src/lifecycle.ts).
+# the parent-watch modules (templates/python/package/_lifecycle.py, templates/typescript/src/lifecycle.ts).
 #
 #   tests/rrq/run.sh [--quick] [--rrq 0.9.9,0.11.1] [--runner python,python-accel,typescript]
 #                    [--scenario NAME,...] [--list] [--no-lifecycle] [--only-lifecycle]
@@ -112,12 +112,12 @@ if [ "$matrix" = 1 ]; then
 fi
 
 if [ "$lifecycle" = 1 ]; then
-  step "parent watch: mypy --strict and ruff over templates/python/_lifecycle.py"
+  step "parent watch: mypy --strict and ruff over templates/python/package/_lifecycle.py"
   venv "$here/.venv-tools" "$static_tools"
   checks="$(mktemp -d "${TMPDIR:-/tmp}/rrq-lifecycle.XXXXXX")"
   mkdir "$checks/pkg"
   touch "$checks/pkg/__init__.py"
-  tail -n +2 "$root/templates/python/_lifecycle.py" > "$checks/pkg/_lifecycle.py"  # minus the header line
+  tail -n +2 "$root/templates/python/package/_lifecycle.py" > "$checks/pkg/_lifecycle.py"  # minus the header line
   (cd "$checks" \
     && MYPY_CACHE_DIR="$checks/.mypy" "$here/.venv-tools/bin/mypy" --strict --python-version 3.10 pkg \
     && RUFF_CACHE_DIR="$checks/.ruff" "$here/.venv-tools/bin/ruff" check --quiet --target-version py310 --line-length 120 pkg) \

@@ -1049,6 +1049,7 @@ templates! {
     Codec => "python/version/_codec.py",
     Messages => "python/version/_messages.py",
     Main => "python/package/__main__.py",
+    Lifecycle => "python/package/_lifecycle.py",
 }
 
 /// Templates that exist only with a runtime: they also see the roles.
@@ -1122,6 +1123,7 @@ pub fn render(package: &Package) -> Result<Vec<GeneratedFile>> {
     if let Some(r) = shared.r.as_ref().filter(|_| package.has_runtime()) {
         files.push((format!("{pkg}/_runtime.py"), Runtime { c: shared, r }.render()?));
         files.push((format!("{pkg}/__main__.py"), Main { c: shared }.render()?));
+        files.push((format!("{pkg}/_lifecycle.py"), Lifecycle { c: shared }.render()?));
     }
     for c in &ctxs {
         let dir = match &c.module {

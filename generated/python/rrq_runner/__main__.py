@@ -34,6 +34,8 @@ def _load_registry(spec: str) -> Registry[Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Read first: a parent that dies while the handlers module imports is still noticed.
+    parent_pid = os.getppid()
     parser = argparse.ArgumentParser(
         prog="python -m rrq_runner",
         description="Run an RRQ runner: serve the handlers of a Registry over loopback TCP.",
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no address: pass --tcp-socket HOST:PORT or set {ENV_TCP_SOCKET}")
     registry = _load_registry(args.handlers)
     try:
-        serve(registry, address, max_in_flight=args.max_in_flight, verbose=args.verbose)
+        serve(registry, address, max_in_flight=args.max_in_flight, verbose=args.verbose, parent_pid=parent_pid)
     except (ValueError, OSError) as exc:
         print(f"rrq-runner: {exc}", file=sys.stderr)
         return 2

@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from ._frames import FRAME_HEADER_LEN, FrameError
 from ._json import format_timestamp, lenient_strings
+from ._lifecycle import watch_parent
 
 __all__ = [
     "DEFAULT_HIGH_WATER",
@@ -337,20 +338,30 @@ class Runner:
         if self._server is not None:
             await self._server.wait_closed()
 
-    async def serve_forever(self, host: str, port: int, *, install_signal_handlers: bool = True) -> None:
-        """Serves until SIGTERM or SIGINT (or until cancelled), then shuts down cleanly."""
+    async def serve_forever(
+        self, host: str, port: int, *, install_signal_handlers: bool = True, parent_pid: int | None = None
+    ) -> None:
+        """Serves until SIGTERM or SIGINT, until the parent process dies (within a second: a
+        killed orchestrator leaves no runner behind holding its port; see ``_lifecycle``), or
+        until cancelled; then shuts down cleanly. With ``install_signal_handlers=False`` (an
+        embedded runner) neither signals nor the parent are watched. `parent_pid` is the parent
+        to watch (default: the parent now)."""
         bound_host, bound_port = await self.start(host, port)
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         if self.verbose:
             print(f"rrq-runner listening on {shown}:{bound_port}", file=sys.stderr, flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        watch = None
         if install_signal_handlers:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, stop.set)
+            watch = watch_parent(loop, stop.set, parent_pid=parent_pid)
         try:
             await stop.wait()
         finally:
+            if watch is not None:
+                watch.close()
             await self.shutdown()
 
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -651,10 +662,15 @@ def parse_address(text: str) -> tuple[str, int]:
 
 
 def serve(
-    registry: Registry[Any], address: str, *, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT, verbose: bool = False
+    registry: Registry[Any],
+    address: str,
+    *,
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    verbose: bool = False,
+    parent_pid: int | None = None,
 ) -> None:
     """Runs a `Runner` for `registry` on ``HOST:PORT`` until SIGTERM or SIGINT (or until its
     parent process dies: see `Runner.serve_forever`)."""
     host, port = parse_address(address)
     runner = Runner(registry, max_in_flight=max_in_flight, verbose=verbose)
-    asyncio.run(runner.serve_forever(host, port))
+    asyncio.run(runner.serve_forever(host, port, parent_pid=parent_pid))

@@ -1,4 +1,4 @@
-"""Tests of the parent watch: templates/python/_lifecycle.py and templates/typescript/src/lifecycle.ts.
+"""Tests of the parent watch: templates/python/package/_lifecycle.py and templates/typescript/src/lifecycle.ts.
 
 Standard library only (unittest), any Python >= 3.10:
 
@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 HELPER = HERE / "helper.py"
 CHILD_MJS = HERE / "child.mjs"
-PY_TEMPLATE = ROOT / "templates" / "python" / "_lifecycle.py"
+PY_TEMPLATE = ROOT / "templates" / "python" / "package" / "_lifecycle.py"
 TS_TEMPLATE = ROOT / "templates" / "typescript" / "src" / "lifecycle.ts"
 TSC = ROOT / "tests" / "typescript" / "node_modules" / ".bin" / "tsc"
 TYPES = ROOT / "tests" / "typescript" / "node_modules" / "@types"
