@@ -34,5 +34,8 @@ tests/differential/run.sh 20000
 step "end to end: the Rust orchestrator drives the Python and TypeScript runners"
 tests/e2e/run.sh
 
+step "the real RRQ orchestrators (0.9.9: protocol 1, 0.11.1: protocol 2, from PyPI, with Redis) drive every runner; parent watch"
+tests/rrq/run.sh
+
 step "hostile clients against both runners (bad frames, slow and idle clients, 10 000 in flight, memory bounds)"
 tests/hostile/run.sh
