@@ -18,7 +18,7 @@
 # It installs what it needs itself: bench/.venv (pydantic, msgspec, orjson, pyinstrument),
 # `npm ci` in bench/ (zod, ajv, valibot), `npm ci` in tests/typescript when its TypeScript
 # compiler is missing (the README's set-up, used to build generated/typescript/dist), and release
-# builds of rrq-codegen and the orchestrator crate's rrq-bench and rrq-reference-runner.
+# builds of rrq-codegen and the conformance crate's rrq-bench and rrq-reference-runner.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BENCH="$ROOT/bench"
@@ -57,7 +57,7 @@ cd "$ROOT"
 load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "== build (release): rrq-codegen, rrq-bench, rrq-reference-runner" >&2
-cargo build --quiet --release -p rrq-codegen -p rrq-example-orchestrator \
+cargo build --quiet --release -p rrq-codegen -p rrq-conformance \
     --bin rrq-codegen --bin rrq-bench --bin rrq-reference-runner
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 BIN="$TARGET_DIR/release"
@@ -121,13 +121,14 @@ fi
 if want load; then
     echo "== runner throughput ($LOAD_ROUNDS rounds x $SLICE_MS ms per mode and runner)" >&2
     PYENV="env PYTHON=$VPY"
-    "$BIN/rrq-bench" load \
+    # Protocol 1 throughout: the raw echo runners answer v1 requests (args/kwargs).
+    "$BIN/rrq-bench" load --protocol 1 \
         --target "raw-py=$VPY $BENCH/raw/echo_raw.py" \
-        --target "py=$PYENV RRQ_RUNNER_ACCELERATE=0 $ROOT/examples/python/run.sh" \
-        --target "py-accel=$PYENV RRQ_RUNNER_ACCELERATE=1 $ROOT/examples/python/run.sh" \
+        --target "py=$PYENV RRQ_RUNNER_ACCELERATE=0 $ROOT/examples/python/run.sh --protocol 1" \
+        --target "py-accel=$PYENV RRQ_RUNNER_ACCELERATE=1 $ROOT/examples/python/run.sh --protocol 1" \
         --target "raw-ts=node $BENCH/raw/echo_raw.mjs" \
-        --target "ts=$ROOT/examples/typescript/run.sh" \
-        --target "rust-ref=$BIN/rrq-reference-runner" \
+        --target "ts=$ROOT/examples/typescript/run.sh --protocol 1" \
+        --target "rust-ref=$BIN/rrq-reference-runner --protocol 1" \
         --rounds "$LOAD_ROUNDS" --slice-ms "$SLICE_MS" --warmup-ms "$WARMUP_MS" > "$RUN/load.json"
 fi
 
@@ -135,8 +136,8 @@ if want load && [ $PROFILE = 1 ]; then
     echo "== profiles of the runners under load (16 connections): pyinstrument, node --cpu-prof" >&2
     P="$BENCH/results/profiles"
     mkdir -p "$P" "$RUN/cpuprof-ts" "$RUN/cpuprof-raw"
-    "$BIN/rrq-bench" load --mode conns16 --rounds 1 --slice-ms 4000 --warmup-ms 200 \
-        --target "py=env PYTHON=$BENCH/py/pyinstrument-python RRQ_BENCH_PROFILE=$RUN/py.json RRQ_RUNNER_ACCELERATE=1 $ROOT/examples/python/run.sh" \
+    "$BIN/rrq-bench" load --protocol 1 --mode conns16 --rounds 1 --slice-ms 4000 --warmup-ms 200 \
+        --target "py=env PYTHON=$BENCH/py/pyinstrument-python RRQ_BENCH_PROFILE=$RUN/py.json RRQ_RUNNER_ACCELERATE=1 $ROOT/examples/python/run.sh --protocol 1" \
         --target "raw-py=env RRQ_BENCH_PROFILE=$RUN/raw-py.json $BENCH/py/pyinstrument-python $BENCH/raw/echo_raw.py" \
         --target "ts=node --cpu-prof --cpu-prof-dir=$RUN/cpuprof-ts $ROOT/generated/typescript/dist/cli.js --handlers $ROOT/examples/typescript/dist/handlers.js" \
         --target "raw-ts=node --cpu-prof --cpu-prof-dir=$RUN/cpuprof-raw $BENCH/raw/echo_raw.mjs" > "$P/profiled-load.json"
