@@ -1,105 +1,91 @@
-//! `rrq-orchestrator`: drives an RRQ runner over TCP like the RRQ orchestrator does.
+//! `rrq-orchestrator`: a small example orchestrator on `rrq-protocol`. It starts a runner the
+//! way the RRQ orchestrator of the protocol version does (or talks to one that is already
+//! running), sends it one job — and a cancel, when asked — and prints the outcome.
 //!
 //! ```text
-//! rrq-orchestrator --runner 'examples/python/run.sh'                 # every scenario
-//! rrq-orchestrator --runner 'examples/python/run.sh' --scenario echo_text --scenario fail_with_message
-//! rrq-orchestrator --list
-//! rrq-orchestrator send --runner 'examples/python/run.sh' --function echo --args '[1,2]' --kwargs '{"a":1}'
-//! rrq-orchestrator send --address 127.0.0.1:9000 --function sleep --kwargs '{"seconds":1}'
+//! rrq-orchestrator send --runner 'examples/python/run.sh --protocol 2' --function echo --params '{"a":1}'
+//! rrq-orchestrator send --protocol 1 --address 127.0.0.1:9000 --function echo --args '[1,2]' --kwargs '{"a":1}'
+//! rrq-orchestrator send --runner examples/python/run.sh --function sleep --params '{"seconds":5}' --cancel-after 0.5
+//! rrq-orchestrator cancel --address 127.0.0.1:9000 --job-id job-1
 //! ```
 //!
-//! Scenario mode prints one JSON line per scenario on stdout (`{"scenario", "passed", "outcome"}`
-//! and `problems` when it failed) and exits 1 if any failed, 2 if it could not run at all. The
-//! runner's own output goes to stderr.
+//! `send` prints the response frame's JSON exactly as the runner wrote it and exits 0 for a
+//! `success`, 1 for any other outcome, 2 when no usable response came. The conformance suite
+//! (`conformance/`, binary `rrq-conformance`) is what checks a runner thoroughly.
 
 use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use rrq_example_orchestrator::process::Runner;
-use rrq_example_orchestrator::scenarios::{self, Report, SCENARIOS};
-use rrq_example_orchestrator::wire;
-use rrq_protocol::v1::{ExecutionContext, ExecutionRequest, OutcomeStatus, PROTOCOL_VERSION};
+use rrq_protocol::outcome::{ExecutionOutcome, OutcomeStatus};
+use rrq_protocol::{v1, v2};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::io::Write;
-use std::net::SocketAddr;
-use std::process::ExitCode;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::process::{ExitCode, Stdio};
 use std::time::Duration;
-
-/// `println!` that ignores a closed stdout (e.g. piped into `head`) instead of panicking.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
-}
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+use tokio::time::{sleep, timeout, Instant};
 
 #[derive(Parser)]
 #[command(
     name = "rrq-orchestrator",
     version,
-    about = "Drives an RRQ runner over TCP like the RRQ orchestrator does: runs the end-to-end scenarios, or sends one job",
-    args_conflicts_with_subcommands = true
+    about = "A small example orchestrator: start a runner, send it a job or a cancel, print the outcome"
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    run: RunArgs,
+    command: Cmd,
 }
 
 #[derive(Subcommand)]
-enum Command {
-    /// Send one job and print the response frame's JSON (exit 0 on success, 1 on any other
-    /// outcome, 2 on a transport error).
+enum Cmd {
+    /// Send one job and print the response frame's JSON.
     Send(SendArgs),
-    /// Compare the outputs of scenario runs against several runners: print a per-scenario
-    /// table, and exit 0 only if every run has every scenario, all passed, and all lines are
-    /// byte-identical across runs.
-    Compare(CompareArgs),
-}
-
-#[derive(Args)]
-struct CompareArgs {
-    /// `LABEL=FILE`: the stdout of one scenario run (e.g. `python=out/python.jsonl`).
-    #[arg(required = true, num_args = 2.., value_name = "LABEL=FILE")]
-    runs: Vec<String>,
-}
-
-#[derive(Args)]
-struct RunArgs {
-    /// Shell command that starts the runner; it gets RRQ_RUNNER_TCP_SOCKET=127.0.0.1:PORT
-    /// (run as `sh -c 'exec COMMAND'`, stdin closed, output to stderr).
-    #[arg(long, value_name = "COMMAND", required_unless_present = "list")]
-    runner: Option<String>,
-    /// Run only this scenario (repeatable; in the order given). Default: all.
-    #[arg(long = "scenario", value_name = "NAME")]
-    scenarios: Vec<String>,
-    /// List the scenarios and exit.
-    #[arg(long)]
-    list: bool,
-    /// How long the runner may take to start listening (it may build first).
-    #[arg(long, value_name = "SECONDS", default_value_t = 120.0)]
-    ready_timeout: f64,
+    /// Send a cancel frame on a new connection and close it (as RRQ 0.9 does; no reply comes).
+    Cancel(CancelArgs),
 }
 
 #[derive(Args)]
 struct SendArgs {
-    /// Shell command that starts the runner (stopped again after the job).
-    #[arg(long, value_name = "COMMAND", conflicts_with = "address", required_unless_present = "address")]
+    /// Shell command that starts the runner (stopped again after the job). Protocol 1 gets the
+    /// address in RRQ_RUNNER_TCP_SOCKET, protocol 2 as `--tcp-socket HOST:PORT` appended.
+    #[arg(
+        long,
+        value_name = "COMMAND",
+        conflicts_with = "address",
+        required_unless_present = "address"
+    )]
     runner: Option<String>,
     /// Address of a runner that is already listening, e.g. 127.0.0.1:9000.
     #[arg(long, value_name = "HOST:PORT")]
     address: Option<SocketAddr>,
+    /// Protocol version: 1 (RRQ 0.9.x) or 2 (RRQ 0.10 onward).
+    #[arg(long, default_value = "2", value_parser = ["1", "2"])]
+    protocol: String,
     /// Handler to call.
     #[arg(long)]
     function: String,
-    /// Positional arguments: a JSON array.
-    #[arg(long, default_value = "[]")]
-    args: String,
-    /// Keyword arguments: a JSON object.
-    #[arg(long, default_value = "{}")]
-    kwargs: String,
+    /// Protocol 1: positional arguments, a JSON array.
+    #[arg(long)]
+    args: Option<String>,
+    /// Protocol 1: keyword arguments, a JSON object.
+    #[arg(long)]
+    kwargs: Option<String>,
+    /// Protocol 2: parameters, a JSON object.
+    #[arg(long)]
+    params: Option<String>,
     /// Job id (the request id is derived from it).
     #[arg(long, default_value = "job-1")]
     job_id: String,
+    /// Give the job a deadline this many seconds ahead.
+    #[arg(long, value_name = "SECONDS")]
+    deadline: Option<f64>,
+    /// Send a cancel for the job (on a new connection) this many seconds after the request.
+    #[arg(long, value_name = "SECONDS")]
+    cancel_after: Option<f64>,
     /// Seconds to wait for the response.
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     timeout: f64,
@@ -108,231 +94,329 @@ struct SendArgs {
     ready_timeout: f64,
 }
 
+#[derive(Args)]
+struct CancelArgs {
+    #[arg(long, value_name = "HOST:PORT")]
+    address: SocketAddr,
+    #[arg(long, default_value = "2", value_parser = ["1", "2"])]
+    protocol: String,
+    #[arg(long)]
+    job_id: String,
+    /// Cancel only this request of the job (default: every request of the job).
+    #[arg(long)]
+    request_id: Option<String>,
+    #[arg(long)]
+    hard_kill: bool,
+}
+
 fn seconds(value: f64) -> Duration {
     Duration::try_from_secs_f64(value).unwrap_or(Duration::from_secs(60))
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Some(Command::Send(args)) => send(args).await,
-        Some(Command::Compare(args)) => compare(args),
-        None => run(cli.run).await,
-    };
-    match result {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("rrq-orchestrator: {err:#}");
-            ExitCode::from(2)
-        }
+fn json_arg(text: Option<&str>, default: &str, what: &str) -> Result<Value> {
+    serde_json::from_str(text.unwrap_or(default)).with_context(|| format!("{what} is not JSON"))
+}
+
+fn object(value: Value, what: &str) -> Result<BTreeMap<String, Value>> {
+    match value {
+        Value::Object(map) => Ok(map.into_iter().collect()),
+        _ => bail!("{what} must be a JSON object"),
     }
 }
 
-fn emit(line: &[u8]) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(line);
-    let _ = out.write_all(b"\n");
-    let _ = out.flush();
+// ---------------------------------------------------------------------------------------------
+// Frames of either version
+
+/// A frame: the 4-byte big-endian length, then the canonical JSON body.
+fn framed(body: Vec<u8>) -> Vec<u8> {
+    let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+    frame.extend(body);
+    frame
 }
 
-async fn run(args: RunArgs) -> Result<ExitCode> {
-    if args.list {
-        for s in SCENARIOS {
-            let runner = if s.own_runner { " [own runner]" } else { "" };
-            say!("{:<32} {}{runner}", s.name, s.description);
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    let command = args.runner.context("--runner is required")?;
-    let names: Vec<&str> = if args.scenarios.is_empty() {
-        SCENARIOS.iter().map(|s| s.name).collect()
-    } else {
-        args.scenarios.iter().map(String::as_str).collect()
+fn request_frame(args: &SendArgs, request_id: &str) -> Result<Vec<u8>> {
+    let now = DateTime::<Utc>::from(std::time::SystemTime::now());
+    let deadline = match args.deadline {
+        Some(s) => Some(now + chrono::Duration::from_std(seconds(s))?),
+        None => None,
     };
-    let mut selected = Vec::new();
-    for name in names {
-        match scenarios::find(name) {
-            Some(s) => selected.push(s),
-            None => bail!("unknown scenario {name:?} (see --list)"),
+    let (job_id, request_id) = (args.job_id.clone(), request_id.to_string());
+    let body = if args.protocol == "1" {
+        if args.params.is_some() {
+            bail!("--params is a protocol 2 input; protocol 1 takes --args and --kwargs");
         }
-    }
-    let ready = seconds(args.ready_timeout);
-    // On Ctrl-C / SIGTERM of the orchestrator itself, stop and drop everything we started
-    // (dropping a Runner kills its process group): runners live in their own process groups and
-    // would not see the terminal's signal.
-    let mut shared: Option<Result<Runner, String>> = None;
-    let mut failed = 0;
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let interrupted = async move {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        }
-    };
-    tokio::pin!(interrupted);
-    for scenario in selected {
-        let report = if scenario.own_runner {
-            match Runner::start(&command, ready).await {
-                Ok(mut runner) => {
-                    let addr = runner.addr();
-                    let report = tokio::select! {
-                        r = scenarios::run(scenario.name, addr, Some(&mut runner)) => r,
-                        _ = &mut interrupted => bail!("interrupted"),
-                    };
-                    runner.stop(Duration::from_secs(5)).await;
-                    report
-                }
-                Err(e) => Report::not_run(format!("{e:#}")),
-            }
-        } else {
-            if shared.is_none() {
-                shared = Some(Runner::start(&command, ready).await.map_err(|e| format!("{e:#}")));
-            }
-            match shared.as_ref().expect("just set") {
-                Ok(runner) => {
-                    let addr = runner.addr();
-                    tokio::select! {
-                        r = scenarios::run(scenario.name, addr, None) => r,
-                        _ = &mut interrupted => bail!("interrupted"),
-                    }
-                }
-                Err(e) => Report::not_run(e.clone()),
-            }
+        let Value::Array(positional) = json_arg(args.args.as_deref(), "[]", "--args")? else {
+            bail!("--args must be a JSON array")
         };
-        if !report.passed() {
-            failed += 1;
-        }
-        emit(&report.line(scenario.name));
-    }
-    if let Some(Ok(mut runner)) = shared {
-        let status = runner.stop(Duration::from_secs(10)).await;
-        if !status.is_some_and(|s| s.success()) {
-            eprintln!("rrq-orchestrator: the shared runner did not exit cleanly on SIGTERM: {status:?}");
-        }
-    }
-    if failed > 0 {
-        eprintln!("rrq-orchestrator: {failed} scenario(s) failed");
-        Ok(ExitCode::from(1))
+        let kwargs = object(
+            json_arg(args.kwargs.as_deref(), "{}", "--kwargs")?,
+            "--kwargs",
+        )?;
+        v1::encode_message(&v1::RunnerMessage::Request {
+            payload: v1::ExecutionRequest {
+                protocol_version: v1::PROTOCOL_VERSION.to_string(),
+                request_id,
+                job_id: job_id.clone(),
+                function_name: args.function.clone(),
+                args: positional,
+                kwargs,
+                context: v1::ExecutionContext {
+                    job_id,
+                    attempt: 1,
+                    enqueue_time: now,
+                    queue_name: "default".to_string(),
+                    deadline,
+                    trace_context: None,
+                    worker_id: Some("rrq-orchestrator".to_string()),
+                },
+            },
+        })?
     } else {
-        Ok(ExitCode::SUCCESS)
+        if args.args.is_some() || args.kwargs.is_some() {
+            bail!("--args and --kwargs are protocol 1 inputs (add --protocol 1); protocol 2 takes --params");
+        }
+        let params = object(
+            json_arg(args.params.as_deref(), "{}", "--params")?,
+            "--params",
+        )?;
+        v2::encode_message(&v2::RunnerMessage::Request {
+            payload: v2::ExecutionRequest {
+                protocol_version: v2::PROTOCOL_VERSION.to_string(),
+                request_id,
+                job_id: job_id.clone(),
+                function_name: args.function.clone(),
+                params,
+                context: v2::ExecutionContext {
+                    job_id,
+                    attempt: 1,
+                    enqueue_time: now,
+                    queue_name: "default".to_string(),
+                    deadline,
+                    trace_context: None,
+                    correlation_context: None,
+                    worker_id: Some("rrq-orchestrator".to_string()),
+                },
+            },
+        })?
+    };
+    Ok(framed(body))
+}
+
+fn cancel_frame(
+    protocol: &str,
+    job_id: &str,
+    request_id: Option<&str>,
+    hard_kill: bool,
+) -> Result<Vec<u8>> {
+    let (job_id, request_id) = (job_id.to_string(), request_id.map(str::to_string));
+    let body = if protocol == "1" {
+        let payload = v1::CancelRequest {
+            protocol_version: v1::PROTOCOL_VERSION.into(),
+            job_id,
+            request_id,
+            hard_kill,
+        };
+        v1::encode_message(&v1::RunnerMessage::Cancel { payload })?
+    } else {
+        let payload = v2::CancelRequest {
+            protocol_version: v2::PROTOCOL_VERSION.into(),
+            job_id,
+            request_id,
+            hard_kill,
+        };
+        v2::encode_message(&v2::RunnerMessage::Cancel { payload })?
+    };
+    Ok(framed(body))
+}
+
+/// The outcome of a response body (the response envelope is the same in both versions).
+fn outcome_of(protocol: &str, body: &[u8]) -> Result<ExecutionOutcome> {
+    let outcome = if protocol == "1" {
+        match v1::decode_message(body)? {
+            v1::RunnerMessage::Response { payload } => Some(payload),
+            _ => None,
+        }
+    } else {
+        match v2::decode_message(body)? {
+            v2::RunnerMessage::Response { payload } => Some(payload),
+            _ => None,
+        }
+    };
+    outcome.context("the runner wrote a message that is not a response")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The runner process
+
+/// Starts `command` as RRQ does and waits until its port accepts a connection (RRQ's readiness
+/// probe: connect, close at once).
+async fn start_runner(
+    command: &str,
+    protocol: &str,
+    ready: Duration,
+) -> Result<(Child, SocketAddr)> {
+    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port();
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .stdin(Stdio::null())
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .process_group(0);
+    if protocol == "1" {
+        cmd.arg(format!("exec {command}"))
+            .env("RRQ_RUNNER_TCP_SOCKET", addr.to_string());
+    } else {
+        cmd.arg(format!("exec {command} --tcp-socket {addr}"))
+            .env_remove("RRQ_RUNNER_TCP_SOCKET");
     }
+    let mut child = cmd
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("could not start `{command}`"))?;
+    let deadline = Instant::now() + ready;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            bail!("the runner `{command}` exited ({status}) before listening on {addr}");
+        }
+        if let Ok(Ok(probe)) = timeout(Duration::from_secs(1), TcpStream::connect(addr)).await {
+            drop(probe);
+            return Ok((child, addr));
+        }
+        if Instant::now() >= deadline {
+            bail!("the runner `{command}` did not listen on {addr} in time");
+        }
+        sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// SIGTERM, up to 10 s to exit, then SIGKILL for the process group.
+async fn stop_runner(mut child: Child) {
+    if let Some(pid) = child.id() {
+        // SAFETY: plain syscalls on the process (group) we started.
+        unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+        let _ = timeout(Duration::from_secs(10), child.wait()).await;
+        unsafe { libc::killpg(pid as i32, libc::SIGKILL) };
+    }
+    let _ = child.wait().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Talking to it
+
+/// Reads one whole frame body (within `wait`).
+async fn read_frame(stream: &mut TcpStream, wait: Duration) -> Result<Vec<u8>> {
+    let deadline = Instant::now() + wait;
+    let mut header = [0u8; 4];
+    tokio::time::timeout_at(deadline, stream.read_exact(&mut header))
+        .await
+        .context("no response in time")??;
+    let len = u32::from_be_bytes(header) as usize;
+    if len == 0 || len > rrq_protocol::MAX_FRAME_LEN {
+        bail!("the runner wrote a frame header of {len} bytes");
+    }
+    let mut body = vec![0u8; len];
+    tokio::time::timeout_at(deadline, stream.read_exact(&mut body))
+        .await
+        .context("no response in time")??;
+    Ok(body)
+}
+
+async fn send_cancel(addr: SocketAddr, frame: &[u8]) -> Result<()> {
+    let mut stream = timeout(Duration::from_secs(5), TcpStream::connect(addr))
+        .await
+        .context("connect timed out")??;
+    stream.write_all(frame).await?;
+    stream.shutdown().await?;
+    Ok(())
+}
+
+/// One request on a new connection (as RRQ 0.9 does): the response body and its outcome.
+async fn call(args: &SendArgs, addr: SocketAddr) -> Result<(Vec<u8>, ExecutionOutcome)> {
+    let request_id = format!("{}-request-1", args.job_id);
+    let frame = request_frame(args, &request_id)?;
+    let mut stream = timeout(Duration::from_secs(5), TcpStream::connect(addr))
+        .await
+        .context("connect timed out")??;
+    stream.set_nodelay(true)?;
+    stream.write_all(&frame).await?;
+    if let Some(after) = args.cancel_after {
+        sleep(seconds(after)).await;
+        send_cancel(
+            addr,
+            &cancel_frame(&args.protocol, &args.job_id, Some(&request_id), false)?,
+        )
+        .await?;
+    }
+    let body = read_frame(&mut stream, seconds(args.timeout)).await?;
+    let outcome = outcome_of(&args.protocol, &body)?;
+    // RRQ's correlation check.
+    if outcome.job_id.as_deref() != Some(&args.job_id)
+        || outcome.request_id.as_deref() != Some(&request_id)
+    {
+        bail!(
+            "the response's ids job_id={:?} request_id={:?} are not the request's",
+            outcome.job_id,
+            outcome.request_id
+        );
+    }
+    Ok((body, outcome))
 }
 
 async fn send(args: SendArgs) -> Result<ExitCode> {
-    let parsed_args: Value = serde_json::from_str(&args.args).context("--args is not JSON")?;
-    let Value::Array(positional) = parsed_args else { bail!("--args must be a JSON array") };
-    let parsed_kwargs: Value = serde_json::from_str(&args.kwargs).context("--kwargs is not JSON")?;
-    let Value::Object(keyword) = parsed_kwargs else { bail!("--kwargs must be a JSON object") };
-    let request = ExecutionRequest {
-        protocol_version: PROTOCOL_VERSION.to_string(),
-        request_id: format!("{}-request-1", args.job_id),
-        job_id: args.job_id.clone(),
-        function_name: args.function.clone(),
-        args: positional,
-        kwargs: keyword.into_iter().collect(),
-        context: ExecutionContext {
-            job_id: args.job_id.clone(),
-            attempt: 1,
-            enqueue_time: chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()),
-            queue_name: "default".to_string(),
-            deadline: None,
-            trace_context: None,
-            worker_id: Some("rrq-orchestrator".to_string()),
-        },
-    };
-    let mut runner = None;
-    let addr = match (&args.address, &args.runner) {
-        (Some(addr), _) => *addr,
+    // Check the inputs before starting anything.
+    request_frame(&args, "check")?;
+    let (runner, addr) = match (&args.address, &args.runner) {
+        (Some(addr), _) => (None, *addr),
         (None, Some(command)) => {
-            let started = Runner::start(command, seconds(args.ready_timeout)).await?;
-            let addr = started.addr();
-            runner = Some(started);
-            addr
+            let (child, addr) =
+                start_runner(command, &args.protocol, seconds(args.ready_timeout)).await?;
+            (Some(child), addr)
         }
         (None, None) => bail!("give --runner or --address"),
     };
-    let result = wire::call(addr, &request, seconds(args.timeout)).await;
-    if let Some(mut runner) = runner {
-        runner.stop(Duration::from_secs(10)).await;
+    let result = call(&args, addr).await;
+    if let Some(child) = runner {
+        stop_runner(child).await;
     }
     match result {
-        Ok(received) => {
-            // The response exactly as the runner wrote it.
-            emit(&received.body);
-            if !received.is_canonical() {
-                eprintln!(
-                    "rrq-orchestrator: warning: the response is not in canonical form; canonical: {}",
-                    String::from_utf8_lossy(&received.canonical)
-                );
-            }
-            Ok(if received.outcome.status == OutcomeStatus::Success {
+        Ok((body, outcome)) => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(&body);
+            let _ = out.write_all(b"\n");
+            Ok(if outcome.status == OutcomeStatus::Success {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
             })
         }
         Err(e) => {
-            eprintln!("rrq-orchestrator: {e}");
+            eprintln!("rrq-orchestrator: {e:#}");
             Ok(ExitCode::from(2))
         }
     }
 }
 
-fn compare(args: CompareArgs) -> Result<ExitCode> {
-    let mut runs = Vec::new();
-    for spec in &args.runs {
-        let (label, path) = spec.split_once('=').context("each run is LABEL=FILE")?;
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
-        let mut lines = std::collections::HashMap::new();
-        for line in text.lines() {
-            let value: Value = serde_json::from_str(line)
-                .with_context(|| format!("{path}: not a scenario line: {line}"))?;
-            let name = value["scenario"].as_str().context("line without a scenario")?.to_string();
-            let passed = value["passed"] == Value::Bool(true);
-            lines.insert(name, (passed, line.to_string()));
-        }
-        runs.push((label.to_string(), lines));
-    }
-    let width = SCENARIOS.iter().map(|s| s.name.len()).max().unwrap_or(0);
-    let mut header = format!("{:<width$}", "scenario");
-    for (label, _) in &runs {
-        header.push_str(&format!("  {label:<10}"));
-    }
-    header.push_str("  identical");
-    say!("{header}");
-    let mut bad = Vec::new();
-    for scenario in SCENARIOS {
-        let mut row = format!("{:<width$}", scenario.name);
-        let cells: Vec<Option<&(bool, String)>> = runs.iter().map(|(_, l)| l.get(scenario.name)).collect();
-        for cell in &cells {
-            let text = match cell {
-                None => "missing",
-                Some((true, _)) => "pass",
-                Some((false, _)) => "FAIL",
-            };
-            row.push_str(&format!("  {text:<10}"));
-        }
-        let all_present = cells.iter().all(Option::is_some);
-        let identical = all_present && cells.windows(2).all(|w| w[0].map(|c| &c.1) == w[1].map(|c| &c.1));
-        let all_passed = all_present && cells.iter().all(|c| c.is_some_and(|c| c.0));
-        row.push_str(if identical { "  yes" } else { "  NO" });
-        say!("{row}");
-        if !identical || !all_passed {
-            bad.push((scenario.name, cells));
-        }
-    }
-    for (name, cells) in &bad {
-        eprintln!("\n{name}:");
-        for ((label, _), cell) in runs.iter().zip(cells) {
-            eprintln!("  {label}: {}", cell.map_or("(missing)", |c| c.1.as_str()));
-        }
-    }
-    if bad.is_empty() {
-        say!("all {} scenarios passed with byte-identical outcomes across {} runners", SCENARIOS.len(), runs.len());
-        Ok(ExitCode::SUCCESS)
-    } else {
-        say!("{} scenario(s) failed or differ", bad.len());
-        Ok(ExitCode::from(1))
-    }
+#[tokio::main]
+async fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Cmd::Send(args) => send(args).await,
+        Cmd::Cancel(args) => match cancel_frame(
+            &args.protocol,
+            &args.job_id,
+            args.request_id.as_deref(),
+            args.hard_kill,
+        ) {
+            Ok(frame) => send_cancel(args.address, &frame)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Err(e) => Err(e),
+        },
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("rrq-orchestrator: {e:#}");
+        ExitCode::from(2)
+    })
 }
