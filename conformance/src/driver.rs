@@ -71,6 +71,7 @@ pub async fn run(run: Run) -> Report {
     }
     if json {
         out(&json_summary(&tally, protocol));
+        eprintln!("rrq-conformance: {}", tally.line());
     } else {
         out(tally.line().as_bytes());
     }

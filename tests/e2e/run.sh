@@ -1,46 +1,67 @@
 #!/usr/bin/env bash
-# End-to-end test: the Rust orchestrator (examples/orchestrator) drives the Python and the
-# TypeScript example runners (examples/*/run.sh) through the same scenario list, on real
-# sockets, the way the RRQ orchestrator does (protocol "1": the example orchestrator speaks it;
-# protocol "2" runs under the real RRQ 0.11 orchestrator in tests/rrq). Every scenario must pass against both runners and
-# the two outputs must be byte-identical. Prints a per-scenario agreement table.
+# End-to-end test: the conformance suite (conformance/, binary rrq-conformance) against the
+# generated Python and TypeScript runners (examples/*/run.sh), in both protocol versions, the way
+# the RRQ orchestrators use a runner: the behaviour, framing and corpus suites at every level.
+# Every case must pass against both runners (apart from the cases listed in
+# tests/e2e/expected-failures/LANG-vN.txt, each with its reason), and every case's outcome must
+# be byte-identical across the two runners (`rrq-conformance compare`). The hostile and load
+# suites run in tests/hostile.
 #
-# Self-contained: run it from anywhere. It builds the orchestrator, and sets up what the runners
-# need exactly as the README's set-up does (see tests/typescript/run.sh for the npm side).
+#   tests/e2e/run.sh                              # both runners, both protocol versions
+#   tests/e2e/run.sh --protocol 1 --lang python   # a subset
+#   RRQ_E2E_OUT=DIR tests/e2e/run.sh              # keep each run's JSON lines and stderr in DIR
+#
+# Self-contained: run it from anywhere. It builds the suite, and sets up what the runners need
+# exactly as the README's set-up does (see tests/typescript/run.sh for the npm side).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
+. "$root/tests/e2e/runners.sh"
 
-if [ ! -x tests/typescript/node_modules/.bin/tsc ]; then
-  echo "== e2e: npm ci in tests/typescript (the TypeScript compiler examples/typescript/run.sh uses)"
-  (cd tests/typescript && npm ci --no-audit --no-fund --silent)
-fi
-
-echo "== e2e: build the orchestrator"
-cargo build --quiet -p rrq-example-orchestrator
-target_dir="${CARGO_TARGET_DIR:-target}"
-case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
-orchestrator="$target_dir/debug/rrq-orchestrator"
-
-out="$(mktemp -d "${TMPDIR:-/tmp}/rrq-e2e.XXXXXX")"
-trap 'rm -rf "$out"' EXIT
-
-runners=(python typescript)
-status=0
-for lang in "${runners[@]}"; do
-  echo "== e2e: scenarios against examples/$lang/run.sh"
-  start=$SECONDS
-  if "$orchestrator" --runner "$root/examples/$lang/run.sh --protocol 1" >"$out/$lang.jsonl" 2>"$out/$lang.log"; then
-    echo "   all passed ($((SECONDS - start)) s)"
-  else
-    status=1
-    echo "   FAILED ($((SECONDS - start)) s); orchestrator and runner stderr (last 40 lines):"
-    tail -n 40 "$out/$lang.log" | sed 's/^/   | /'
-  fi
+protocols=(1 2)
+langs=(python typescript)
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --protocol) IFS=, read -r -a protocols <<< "$2"; shift 2 ;;
+    --lang) IFS=, read -r -a langs <<< "$2"; shift 2 ;;
+    *) echo "tests/e2e/run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
 done
 
-echo "== e2e: agreement"
-args=()
-for lang in "${runners[@]}"; do args+=("$lang=$out/$lang.jsonl"); done
-"$orchestrator" compare "${args[@]}" || status=1
+prepare_runners e2e
+echo "== e2e: build rrq-conformance"
+cargo build --quiet -p rrq-conformance --bin rrq-conformance
+suite="$(target_dir)/debug/rrq-conformance"
+
+if [ -n "${RRQ_E2E_OUT:-}" ]; then
+  out="$RRQ_E2E_OUT"
+  mkdir -p "$out"
+else
+  out="$(mktemp -d "${TMPDIR:-/tmp}/rrq-e2e.XXXXXX")"
+  trap 'rm -rf "$out"' EXIT
+fi
+
+status=0
+for protocol in "${protocols[@]}"; do
+  suites=behaviour,framing
+  if [ -d "generated/v$protocol/golden" ]; then
+    suites="$suites,corpus"
+  else
+    echo "== e2e: protocol $protocol: no generated/v$protocol/golden yet, the corpus suite is left out"
+  fi
+  runs=()
+  for lang in "${langs[@]}"; do
+    if ! command="$(runner_command "$lang" "$protocol")"; then
+      echo "== e2e: protocol $protocol: examples/$lang/run.sh has no --protocol yet: skipped"
+      continue
+    fi
+    echo "== e2e: protocol $protocol, examples/$lang/run.sh: $suites"
+    run_suite "$suite" "$out/$lang-v$protocol" "$lang" "$protocol" --suite "$suites" || status=1
+    runs+=("$lang=$out/$lang-v$protocol.jsonl")
+  done
+  if [ "${#runs[@]}" -gt 1 ]; then
+    echo "== e2e: protocol $protocol: agreement"
+    "$suite" compare "${runs[@]}" | tail -n 30 || status=1
+  fi
+done
 exit "$status"

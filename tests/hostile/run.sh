@@ -1,33 +1,41 @@
 #!/usr/bin/env bash
-# Hostile clients against the Python and the TypeScript example runners (examples/*/run.sh,
-# started with RRQ_RUNNER_TCP_SOCKET as RRQ does): bad length headers, malformed bodies, slow
-# senders and readers, floods of connections and of requests. After each scenario the runner must
-# be alive, answer a fresh request, have answered every well-formed request exactly once, and its
-# memory (RSS of its process group, sampled every 20 ms) must have grown by no more than the
-# scenario's stated budget. `target/debug/rrq-hostile --list` shows the scenarios and budgets;
-# docs/RUNNER-LIMITS.md records what was measured.
+# Hostile clients and load against the generated Python and TypeScript runners
+# (examples/*/run.sh), in both protocol versions: the hostile and load suites of the conformance
+# suite (conformance/, binary rrq-conformance). Bad length headers, malformed bodies, slow
+# senders and readers, floods of connections and of requests: after each scenario the runner
+# must be alive, answer a fresh request, have answered every well-formed request exactly once,
+# and its memory (RSS of its process group, sampled every 20 ms) must have grown by no more than
+# the scenario's stated budget (the `.memory` cases). The load suite runs the load generator of
+# ./bench.sh briefly, every response verified. `rrq-conformance --list --suite hostile` shows the
+# cases and budgets; docs/RUNNER-LIMITS.md records what was measured.
 #
-# Self-contained: run it from anywhere. It builds the client (examples/orchestrator, binary
-# rrq-hostile) and sets up what the runners need as tests/e2e/run.sh does.
+#   tests/hostile/run.sh                                      # both runners, both versions
+#   tests/hostile/run.sh --protocol 2 --lang typescript --case hostile/slow_reader
+#   RRQ_HOSTILE_OUT=DIR tests/hostile/run.sh                  # keep the JSON lines and stderr
 #
-#   tests/hostile/run.sh                         # both runners, every scenario
-#   tests/hostile/run.sh --scenario slowloris    # extra arguments go to rrq-hostile
+# Self-contained: run it from anywhere (set-up as tests/e2e/run.sh). Other options go to
+# rrq-conformance.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
+. "$root/tests/e2e/runners.sh"
 
-if [ ! -x tests/typescript/node_modules/.bin/tsc ]; then
-  echo "== hostile: npm ci in tests/typescript (the TypeScript compiler examples/typescript/run.sh uses)"
-  (cd tests/typescript && npm ci --no-audit --no-fund --silent)
-fi
+protocols=(1 2)
+langs=(python typescript)
+extra=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --protocol) IFS=, read -r -a protocols <<< "$2"; shift 2 ;;
+    --lang) IFS=, read -r -a langs <<< "$2"; shift 2 ;;
+    *) extra+=("$1"); shift ;;
+  esac
+done
 
-echo "== hostile: build rrq-hostile"
-cargo build --quiet -p rrq-example-orchestrator --bin rrq-hostile
-target_dir="${CARGO_TARGET_DIR:-target}"
-case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
-hostile="$target_dir/debug/rrq-hostile"
+prepare_runners hostile
+echo "== hostile: build rrq-conformance"
+cargo build --quiet -p rrq-conformance --bin rrq-conformance
+suite="$(target_dir)/debug/rrq-conformance"
 
-# RRQ_HOSTILE_OUT=DIR keeps each runner's results (DIR/LANG.jsonl) and stderr (DIR/LANG.log).
 if [ -n "${RRQ_HOSTILE_OUT:-}" ]; then
   out="$RRQ_HOSTILE_OUT"
   mkdir -p "$out"
@@ -36,36 +44,23 @@ else
   trap 'rm -rf "$out"' EXIT
 fi
 
-runners=(python typescript)
 status=0
-for lang in "${runners[@]}"; do
-  echo "== hostile: scenarios against examples/$lang/run.sh"
-  start=$SECONDS
-  if "$hostile" --runner "$root/examples/$lang/run.sh --protocol 1" "$@" >"$out/$lang.jsonl" 2>"$out/$lang.log"; then
-    echo "   all passed ($((SECONDS - start)) s)"
-  else
-    status=1
-    echo "   FAILED ($((SECONDS - start)) s)"
-    # Each failed scenario: its problems and the runner's stderr while it ran.
-    failed="$(grep '"passed":false' "$out/$lang.jsonl" | sed -n 's/.*"scenario":"\([^"]*\)".*/\1/p' || true)"
-    if [ -z "$failed" ]; then
-      tail -n 40 "$out/$lang.log" | sed 's/^/   | /'
+runs=()
+for protocol in "${protocols[@]}"; do
+  for lang in "${langs[@]}"; do
+    if ! runner_command "$lang" "$protocol" > /dev/null; then
+      echo "== hostile: protocol $protocol: examples/$lang/run.sh has no --protocol yet: skipped"
+      continue
     fi
-    for name in $failed; do
-      echo "   -- $name: problems, and the runner's stderr meanwhile (first 60 lines)"
-      awk -v name="$name" '
-        $0 == "rrq-hostile: == " name { on = 1; next }
-        on && /^rrq-hostile: == / { exit }
-        on { print }
-      ' "$out/$lang.log" | head -n 60 | sed 's/^/   | /'
-    done
-  fi
+    echo "== hostile: protocol $protocol, examples/$lang/run.sh: hostile, load"
+    run_suite "$suite" "$out/$lang-v$protocol" "$lang" "$protocol" --suite hostile,load \
+      "${extra[@]+"${extra[@]}"}" || status=1
+    runs+=("$lang-v$protocol=$out/$lang-v$protocol.jsonl")
+  done
 done
 
-echo "== hostile: results"
-args=()
-for lang in "${runners[@]}"; do args+=("$lang=$out/$lang.jsonl"); done
-if [ "$#" -eq 0 ]; then
-  "$hostile" table "${args[@]}" || status=1
+if [ "${#extra[@]}" -eq 0 ] && [ "${#runs[@]}" -gt 0 ]; then
+  echo "== hostile: results (memory growth of each scenario against its budget)"
+  "$suite" table "${runs[@]}" | grep -E '^case|\.memory|load/|cases passed|failed or missing' || status=1
 fi
 exit "$status"
