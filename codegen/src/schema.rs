@@ -137,6 +137,34 @@ pub fn latest_schema() -> Value {
 
 /// The JSON Schema of one protocol version's `RunnerMessage` type.
 fn version_schema<M: JsonSchema>(version: &str, orchestrators: &str) -> Value {
+    let mut out = schema_of::<M>();
+    out.as_object_mut().expect("an object schema").insert(
+        "x-rrq".into(),
+        json!({
+            "protocol_version": version,
+            "orchestrators": orchestrators,
+            "package_name": BUILTIN_PACKAGE_NAME,
+            "package_version": rrq_protocol::PACKAGE_VERSION,
+            "max_frame_len": rrq_protocol::MAX_FRAME_LEN,
+            "max_nesting_depth": rrq_protocol::MAX_NESTING_DEPTH,
+            "error_types": rrq_protocol::ERROR_TYPES
+                .iter()
+                .map(|(name, doc)| (name.to_string(), Value::from(*doc)))
+                .collect::<Map<String, Value>>(),
+            "error_messages": rrq_protocol::ERROR_MESSAGES
+                .iter()
+                .map(|(name, error_type, template)| {
+                    (name.to_string(), json!({"error_type": error_type, "template": template}))
+                })
+                .collect::<Map<String, Value>>(),
+        }),
+    );
+    out
+}
+
+/// The JSON Schema of any Rust type `M` (deriving `JsonSchema`, serialized with serde) with the
+/// transforms above, and without `x-rrq`: what a team's own protocol types give the generator.
+pub fn schema_of<M: JsonSchema>() -> Value {
     let deserialize = settings().for_deserialize().into_generator().into_root_schema_for::<M>().to_value();
     let serialize = settings().for_serialize().into_generator().into_root_schema_for::<M>().to_value();
     let mut schema = deserialize;
@@ -159,27 +187,6 @@ fn version_schema<M: JsonSchema>(version: &str, orchestrators: &str) -> Value {
             );
         }
     }
-    out.insert(
-        "x-rrq".into(),
-        json!({
-            "protocol_version": version,
-            "orchestrators": orchestrators,
-            "package_name": BUILTIN_PACKAGE_NAME,
-            "package_version": rrq_protocol::PACKAGE_VERSION,
-            "max_frame_len": rrq_protocol::MAX_FRAME_LEN,
-            "max_nesting_depth": rrq_protocol::MAX_NESTING_DEPTH,
-            "error_types": rrq_protocol::ERROR_TYPES
-                .iter()
-                .map(|(name, doc)| (name.to_string(), Value::from(*doc)))
-                .collect::<Map<String, Value>>(),
-            "error_messages": rrq_protocol::ERROR_MESSAGES
-                .iter()
-                .map(|(name, error_type, template)| {
-                    (name.to_string(), json!({"error_type": error_type, "template": template}))
-                })
-                .collect::<Map<String, Value>>(),
-        }),
-    );
     Value::Object(out)
 }
 

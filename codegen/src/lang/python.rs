@@ -530,13 +530,16 @@ struct Ctx {
     orchestrators: String,
     /// A field path the docs show as an example (the first struct field of the root's first variant).
     path_example: String,
-    /// Whether this protocol gets a runtime (it has runner roles).
-    runtime: bool,
     /// `PROTOCOL_VERSION`'s literal, if the schema has a version.
     protocol_version: Option<String>,
     protocol_version_lit: String,
     /// What this protocol's codec imports from `_frames` (the helpers its code calls among them).
     codec_helpers: Vec<String>,
+    /// The version module's imports, `(module, names)` in isort order.
+    init_imports: Vec<(String, Vec<String>)>,
+    /// Whether the models use `datetime` and `JsonValue`.
+    uses_timestamps: bool,
+    uses_any: bool,
     /// What the glue imports from the models; the runner's answer status per situation.
     glue_imports: Vec<String>,
     situation_status: Vec<(String, String)>,
@@ -755,6 +758,48 @@ impl Ctx {
                 .collect(),
             None => Vec::new(),
         };
+        let up = if protocol.module.is_some() { ".." } else { "." };
+        let mut init_imports: Vec<(String, Vec<String>)> = vec![
+            (format!("{up}_frames"), vec!["FRAME_HEADER_LEN".into(), "FrameError".into()]),
+            (format!("{up}_json"), vec!["ACCELERATED".into(), "JsonValue".into(), "Timestamp".into()]),
+            (
+                "._codec".into(),
+                ["decode_frame", "decode_message", "encode_frame", "encode_message", "read_frame", "write_frame"]
+                    .map(String::from)
+                    .to_vec(),
+            ),
+            ("._models".into(), models_all.clone()),
+        ];
+        if r.is_some() {
+            init_imports.push((
+                format!("{up}_runtime"),
+                ["DEFAULT_HIGH_WATER", "DEFAULT_MAX_IN_FLIGHT", "RetryError", "Runner", "parse_address", "serve"]
+                    .map(String::from)
+                    .to_vec(),
+            ));
+            init_imports.push(("._glue".into(), vec!["Handler".into(), "Registry".into()]));
+        }
+        // isort: the farther parent first (`..` before `.`), then by module name.
+        init_imports.sort_by_key(|(module, _)| {
+            let dots = module.chars().take_while(|c| *c == '.').count();
+            (usize::MAX - dots, module.trim_start_matches('.').to_string())
+        });
+        let mut types_used = Vec::new();
+        for def in &ir.types {
+            if let TypeDef::Struct(s) = def {
+                types_used.extend(s.fields.iter().map(|f| f.ty.clone()));
+            }
+        }
+        fn contains(ty: &Type, want: &dyn Fn(&Type) -> bool) -> bool {
+            want(ty)
+                || match ty {
+                    Type::Array { items } => contains(items, want),
+                    Type::Map { values } => contains(values, want),
+                    _ => false,
+                }
+        }
+        let uses_timestamps = types_used.iter().any(|t| contains(t, &|t| *t == Type::Timestamp));
+        let uses_any = types_used.iter().any(|t| contains(t, &|t| *t == Type::Any));
         let version_text = match &ir.meta.protocol_version {
             Some(v) => format!("\"{v}\""),
             None => format!("`{}`", ir.root),
@@ -783,10 +828,12 @@ impl Ctx {
             ),
             orchestrators: ir.meta.orchestrators.clone().unwrap_or_else(|| "—".into()),
             path_example: path_example(ir),
-            up: if protocol.module.is_some() { "..".into() } else { ".".into() },
+            up: up.into(),
+            init_imports,
+            uses_timestamps,
+            uses_any,
             module: protocol.module.clone(),
             version_text,
-            runtime: r.is_some(),
             protocol_version: ir.meta.protocol_version.as_deref().map(py_str),
             protocol_version_lit: py_str(ir.meta.protocol_version.as_deref().unwrap_or_default()),
             codec_helpers,

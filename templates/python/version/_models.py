@@ -19,10 +19,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+{%- if c.uses_timestamps %}
 from datetime import datetime
+{%- endif %}
 from typing import ClassVar, Final, TypeAlias, TypeVar
+{%- if c.uses_any %}
 
 from {{ c.up }}_json import JsonValue
+{%- endif %}
 
 __all__ = [
 {%- for name in c.models_all %}

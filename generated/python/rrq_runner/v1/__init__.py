@@ -4,7 +4,6 @@
 
 Rendered by rrq-codegen from the protocol's JSON Schema; see the package's README.md.
 """
-
 from .._frames import FRAME_HEADER_LEN, FrameError
 from .._json import ACCELERATED, JsonValue, Timestamp
 from .._runtime import (
