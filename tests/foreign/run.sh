@@ -14,7 +14,7 @@ fi
 out="$(mktemp -d "${TMPDIR:-/tmp}/rrq-foreign.XXXXXX")"
 trap 'rm -rf "$out"' EXIT
 echo "== foreign schema: render from the schema alone, round-trip Rust-made frames (Python)"
-RRQ_FOREIGN_OUT="$out" PYTHON="$venv/bin/python" cargo test --quiet -p rrq-codegen --test foreign -- --nocapture
+RRQ_FOREIGN_OUT="$out" PYTHON="$root/$venv/bin/python" cargo test --quiet -p rrq-codegen --test foreign -- --nocapture
 [ -f "$out/gen/python/billing_message/__init__.py" ] || { echo "foreign schema: nothing rendered" >&2; exit 1; }
 echo "== foreign schema: mypy --strict and ruff on the rendered Python package"
 (cd "$out/gen/python" && "$root/$venv/bin/mypy" --strict billing_message && "$root/$venv/bin/ruff" check billing_message)
