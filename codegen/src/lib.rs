@@ -61,7 +61,7 @@ impl Protocol {
         let ir = ir::lower(&schema)?;
         let roles = Roles::resolve(&ir)?;
         Ok(Protocol {
-            module: ir.meta.protocol_version.as_ref().map(|v| format!("v{v}")),
+            module: ir.meta.version.as_ref().map(|v| format!("v{v}")),
             schema_sha256: format!("{:x}", Sha256::digest(&bytes)),
             schema_bytes: bytes,
             roles,
@@ -79,7 +79,7 @@ impl Protocol {
     pub fn provenance(&self, package: &Package) -> Provenance {
         Provenance {
             generator_version: package.generator_version.clone(),
-            schemas: vec![(self.ir.meta.protocol_version.clone(), self.schema_sha256.clone())],
+            schemas: vec![(self.ir.meta.version.clone(), self.schema_sha256.clone())],
         }
     }
 }
@@ -111,7 +111,7 @@ impl Package {
     pub fn provenance(&self) -> Provenance {
         Provenance {
             generator_version: self.generator_version.clone(),
-            schemas: self.protocols.iter().map(|p| (p.ir.meta.protocol_version.clone(), p.schema_sha256.clone())).collect(),
+            schemas: self.protocols.iter().map(|p| (p.ir.meta.version.clone(), p.schema_sha256.clone())).collect(),
         }
     }
 
@@ -133,7 +133,7 @@ impl Package {
             }
             for (i, p) in protocols.iter().enumerate() {
                 if protocols[..i].iter().any(|q| q.module == p.module) {
-                    bail!("two schemas declare protocol_version {:?}", p.ir.meta.protocol_version.as_deref().unwrap_or_default());
+                    bail!("two schemas declare protocol_version {:?}", p.ir.meta.version.as_deref().unwrap_or_default());
                 }
             }
         }

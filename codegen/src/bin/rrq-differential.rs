@@ -677,7 +677,7 @@ fn skew(builtin: Builtin, diff_path: &Path, old_schema_path: &Path, old_frames_p
     let old_ir = rrq_codegen::ir::lower(&old_schema).with_context(|| format!("in {}", old_schema_path.display()))?;
     let new_ir = rrq_codegen::ir::lower(&new_schema)?;
     if (diff.new.package_version.as_str(), diff.new.protocol_version.as_str())
-        != (new_ir.meta.package_version.as_str(), new_ir.meta.protocol_version.as_deref().unwrap_or_default())
+        != (new_ir.meta.package_version.as_str(), new_ir.meta.version.as_deref().unwrap_or_default())
     {
         bail!(
             "{}: the diff's new side is {} (protocol {}), not these bindings' {} (protocol {}): diff against the built-in schema",
@@ -685,7 +685,7 @@ fn skew(builtin: Builtin, diff_path: &Path, old_schema_path: &Path, old_frames_p
             diff.new.package_version,
             diff.new.protocol_version,
             new_ir.meta.package_version,
-            new_ir.meta.protocol_version.as_deref().unwrap_or_default()
+            new_ir.meta.version.as_deref().unwrap_or_default()
         );
     }
     if diff.old.package_version != old_ir.meta.package_version {

@@ -582,7 +582,7 @@ struct TopCtx {
     top_all: Vec<String>,
 }
 
-/// `payload.request_id`: the root union's content key and the first field of its first variant
+/// `<content>.<field>`: the root union's content key and the first field of its first variant
 /// (or `field` for a root that is not a union).
 fn path_example(ir: &Ir) -> String {
     let Some(TypeDef::Union(root)) = ir.get(&ir.root) else { return "field".into() };
@@ -701,7 +701,7 @@ impl Ctx {
         for u in &unions {
             model_names.extend(u.variants.iter().map(|v| v.class.clone()));
         }
-        let has_version = ir.meta.protocol_version.is_some();
+        let has_version = ir.meta.version.is_some();
         let mut models_all: Vec<String> = ["MAX_FRAME_LEN", "MAX_NESTING_DEPTH", "ErrorType", "Nullable", "Omittable"]
             .iter()
             .map(|s| s.to_string())
@@ -800,7 +800,7 @@ impl Ctx {
         }
         let uses_timestamps = types_used.iter().any(|t| contains(t, &|t| *t == Type::Timestamp));
         let uses_any = types_used.iter().any(|t| contains(t, &|t| *t == Type::Any));
-        let version_text = match &ir.meta.protocol_version {
+        let version_text = match &ir.meta.version {
             Some(v) => format!("\"{v}\""),
             None => format!("`{}`", ir.root),
         };
@@ -834,8 +834,8 @@ impl Ctx {
             uses_any,
             module: protocol.module.clone(),
             version_text,
-            protocol_version: ir.meta.protocol_version.as_deref().map(py_str),
-            protocol_version_lit: py_str(ir.meta.protocol_version.as_deref().unwrap_or_default()),
+            protocol_version: ir.meta.version.as_deref().map(py_str),
+            protocol_version_lit: py_str(ir.meta.version.as_deref().unwrap_or_default()),
             codec_helpers,
             glue_imports,
             situation_status,

@@ -674,7 +674,7 @@ pub fn render(package: &Package) -> Result<Vec<GeneratedFile>> {
     let (structs, unions, enums) = structs_unions_enums(ir)?;
     let protocol = ProtocolTemplate {
         header: &header,
-        protocol_version: lit(ir.meta.protocol_version.as_deref().unwrap_or_default()),
+        protocol_version: lit(ir.meta.version.as_deref().unwrap_or_default()),
         max_frame_len: ir.meta.max_frame_len,
         max_nesting_depth: ir.meta.max_nesting_depth,
         frame_header_len: rrq_protocol::FRAME_HEADER_LEN,
@@ -716,7 +716,7 @@ pub fn render(package: &Package) -> Result<Vec<GeneratedFile>> {
         header: &provenance.header(""),
         package: PACKAGE_NAME,
         version: &ir.meta.package_version,
-        protocol_version: ir.meta.protocol_version.as_deref().unwrap_or_default(),
+        protocol_version: ir.meta.version.as_deref().unwrap_or_default(),
         max_frame_len: ir.meta.max_frame_len,
         max_nesting_depth: ir.meta.max_nesting_depth,
         g: &glue,
