@@ -76,7 +76,7 @@ fn escape_char(key: &str, index: usize) -> String {
         if i == index {
             out.push_str(&format!("\\u{:04x}", c as u32));
         } else {
-            out.push_str(&text(&json!(c.to_string())).trim_matches('"').to_string());
+            out.push_str(text(&json!(c.to_string())).trim_matches('"'));
         }
     }
     out.push('"');
@@ -1140,7 +1140,7 @@ pub fn missing(ctx: &Ctx) -> Result<Vec<Case>> {
                 &format!("a {tag} whose `{content}` is {{}} (the first required field in declaration order is reported)"),
                 &ctx.fx.envelope(variant, json!({})),
             )
-            .holds_json(&[content.clone()], json!({})),
+            .holds_json(std::slice::from_ref(content), json!({})),
         );
     }
     for (name, t) in named(ctx.fields_where(|f| ctx.is_struct(&f.ty))) {
@@ -1232,7 +1232,7 @@ pub fn envelope(ctx: &Ctx) -> Result<Vec<Case>> {
     let smallest = ctx.smallest()?;
     let small = ctx.fx.minimal(smallest)?;
     let payload = small[content].clone();
-    let at_tag = |case: Case, value: Value| case.holds_json(&[tag.clone()], value);
+    let at_tag = |case: Case, value: Value| case.holds_json(std::slice::from_ref(tag), value);
     let variant_tags: Vec<&str> = ctx.root.variants.iter().map(|v| v.tag_value.as_str()).collect();
     let unknown = free_key("ping", &variant_tags);
     let with_tag = |value: Value| with(small.clone(), &[tag], value);
@@ -1287,7 +1287,7 @@ pub fn envelope(ctx: &Ctx) -> Result<Vec<Case>> {
     }
     for variant in &ctx.root.variants {
         let t = &variant.tag_value;
-        let at = |case: Case, value: Value| case.holds_json(&[content.clone()], value);
+        let at = |case: Case, value: Value| case.holds_json(std::slice::from_ref(content), value);
         let mut missing = Map::new();
         missing.insert(tag.clone(), json!(t));
         cases.push(at(v(&format!("{t}-payload-missing"), &format!("`{tag}` {t} without `{content}`"), &Value::Object(missing)), Value::Null));
@@ -1391,13 +1391,13 @@ pub fn duplicates(ctx: &Ctx) -> Result<Vec<Case>> {
     let (qt, qc, qs) = (text(&json!(tag)), text(&json!(content)), text(&json!(smallest.tag_value)));
     let payload = text(&small[content]);
     let unknown_tag = text(&json!(free_key("nope", &ctx.root.variants.iter().map(|v| v.tag_value.as_str()).collect::<Vec<_>>())));
-    let at_tag = |case: Case| case.holds_json(&[tag.clone()], json!(smallest.tag_value));
+    let at_tag = |case: Case| case.holds_json(std::slice::from_ref(tag), json!(smallest.tag_value));
     cases.extend([
         at_tag(b("envelope-type", &format!("`{tag}` twice: {} then {}", other.tag_value, smallest.tag_value), format!("{{{qt}:{},{qt}:{qs},{qc}:{payload}}}", text(&json!(other.tag_value))))),
         at_tag(b("envelope-type-invalid-first", &format!("`{tag}` twice: an unknown one, then {}", smallest.tag_value), format!("{{{qt}:{unknown_tag},{qc}:{payload},{qt}:{qs}}}"))),
         b("envelope-payload", &format!("`{content}` twice: the first invalid, the last valid"), format!("{{{qt}:{qs},{qc}:{{}},{qc}:{payload}}}")).whole(),
         b("envelope-payload-last-invalid", &format!("`{content}` twice: the first valid, the last invalid"), format!("{{{qt}:{qs},{qc}:{payload},{qc}:{{}}}}"))
-            .holds_json(&[content.clone()], json!({})),
+            .holds_json(std::slice::from_ref(content), json!({})),
     ]);
     for (name, t) in named(ctx.fields_where(|f| ctx.enum_of(&f.ty).is_some())) {
         let e = ctx.enum_of(&t.field.ty).expect("filtered");
@@ -1443,8 +1443,8 @@ pub fn frame(ctx: &Ctx) -> Result<Vec<Case>> {
         Case::frame("header-larger-than-body", "a header one more than the body's length", framed(len + 1, &body)),
         Case::frame("header-smaller-than-body", "a header one less than the body's length", framed(len - 1, &body)),
         Case::frame("two-frames", "two complete frames where one is expected", [framed(len, &body), framed(len, &body)].concat()),
-        Case::frame("header-at-max-short-body", &format!("a header of exactly the maximum frame length ({max}) with a short body"), framed(max, &body)),
-        Case::frame("header-over-max", &format!("a header of the maximum frame length + 1 ({:#010x}) with a short body", max + 1), framed(max + 1, &body)),
+        Case::frame("header-at-max-short-body", format!("a header of exactly the maximum frame length ({max}) with a short body"), framed(max, &body)),
+        Case::frame("header-over-max", format!("a header of the maximum frame length + 1 ({:#010x}) with a short body", max + 1), framed(max + 1, &body)),
         Case::frame("header-u32-max", "a header of 0xFFFFFFFF with a short body", framed(u32::MAX, &body)),
         Case::frame("header-little-endian", "the body's length written little-endian", [len.to_le_bytes().to_vec(), body.clone()].concat()),
         b("body-bom", "a UTF-8 byte-order mark before the JSON", [b"\xef\xbb\xbf".as_slice(), &body].concat()),
@@ -1521,7 +1521,7 @@ pub fn limits(ctx: &Ctx) -> Result<Vec<Case>> {
     for (label, total) in [("at-limit", max), ("beyond-limit", max + 1)] {
         let body = super::fixtures::splice(&small, &[content.clone(), ignored.clone()], &arrays(total - 2));
         push(format!("nesting-unknown-payload-field-{label}"), format!("an unknown (ignored) field of the {}'s `{content}`", smallest.tag_value), body, total, None)?;
-        let body = super::fixtures::splice(&small, &[outer.clone()], &arrays(total - 1));
+        let body = super::fixtures::splice(&small, std::slice::from_ref(&outer), &arrays(total - 1));
         push(format!("nesting-unknown-envelope-field-{label}"), "an unknown (ignored) envelope field".into(), body, total, None)?;
     }
     let site = ctx.any_site("limits/large values", AnyShape::Item)?;

@@ -284,16 +284,16 @@ fn cases_that_no_longer_test_their_value_fail_judging() {
 // ---------------------------------------------------------------------------------------------
 // The target helpers on small hand-written schemas.
 
-/// A small protocol: two messages (`go` with a nested struct, `stop`), every kind of field.
+/// A small protocol: two messages (`go` with a nested struct, `stop`), every kind of field; its
+/// version is the default of its protocol-version field (it has no `x-rrq`).
 fn small_schema() -> Value {
     json!({
         "title": "Msg",
-        "x-rrq": {"protocol_version": "7"},
         "oneOf": [
             {"type": "object", "properties": {"kind": {"type": "string", "const": "go"}, "body": {"$ref": "#/$defs/Go"}},
-             "required": ["kind", "body"], "x-rrq-role": "request"},
+             "required": ["kind", "body"], "x-rrq-role": VariantRole::Request.as_str()},
             {"type": "object", "properties": {"kind": {"type": "string", "const": "stop"}, "body": {"$ref": "#/$defs/Stop"}},
-             "required": ["kind", "body"], "x-rrq-role": "cancel"}
+             "required": ["kind", "body"], "x-rrq-role": VariantRole::Cancel.as_str()}
         ],
         "$defs": {
             "Go": {"type": "object", "properties": {
