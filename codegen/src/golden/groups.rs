@@ -722,7 +722,7 @@ pub fn timestamps(ctx: &Ctx) -> Result<Vec<Case>> {
 pub fn strings(ctx: &Ctx) -> Result<Vec<Case>> {
     let site = ctx.string_site("strings")?;
     let base = ctx.fx.minimal(site.variant)?;
-    let at = site.shown();
+    let at = format!("{} of a {}", site.shown(), site.variant.tag_value);
     let s = |slug: &str, what: &str, raw: &str| put(ctx, &site, &base, slug, &format!("{what}, in {at}"), raw);
     let mut cases = vec![
         s("non-ascii-raw", "Latin, Greek, CJK and Arabic written raw", "\"Zoë Ωμέγα 中文 العربية\"")?,
