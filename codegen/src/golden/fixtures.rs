@@ -106,7 +106,7 @@ impl<'a> Fixtures<'a> {
             .filter(|f| f.role == Some(FieldRole::ProtocolVersion))
             .filter_map(|f| f.default.as_ref().and_then(Value::as_str))
             .collect();
-        let Meta { protocol_version: declared, .. } = &self.ir.meta;
+        let Meta { version: declared, .. } = &self.ir.meta;
         match (declared, defaults.first()) {
             (Some(declared), _) if defaults.iter().any(|d| d != declared) => {
                 bail!("the schema's x-rrq declares protocol version {declared:?} but a `protocol-version` field defaults to another one")
