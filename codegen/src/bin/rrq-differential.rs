@@ -228,7 +228,7 @@ fn from_golden(builtin: Builtin, dir: &Path, max_case_bytes: usize, out: &mut im
         "# Golden frames of rrq-protocol {} (protocol {}), with the verdicts its Rust reference gave them.",
         meta.package_version, builtin.version
     )?;
-    writeln!(out, "# Written by `rrq-differential --from-golden generated/golden` at the release; never edited.")?;
+    writeln!(out, "# Written by `rrq-differential --from-golden generated/v<N>/golden` at the release; never edited.")?;
     writeln!(out, "# Columns: name, frame (base64), accept, canonical frame (base64), - | name, frame, reject, error kind, error path (- for length/json).")?;
     writeln!(
         out,
