@@ -125,6 +125,27 @@ pub fn frame_messages(ir: &Ir) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The protocol version a schema declares (`x-rrq.protocol_version`), if any.
+pub fn spoken_version(ir: &Ir) -> Option<&str> {
+    ir.meta.protocol_version.as_deref()
+}
+
+/// The RRQ releases that speak each built-in protocol version, and how they hand a runner its
+/// address: `(version, releases, address)`, for the generated READMEs (see DESIGN.md).
+pub const RRQ_RELEASES: &[(&str, &str, &str)] = &[
+    ("1", "RRQ 0.9.x", "sets `RRQ_RUNNER_TCP_SOCKET=HOST:PORT`; one connection per request"),
+    (
+        "2",
+        "RRQ 0.10.0 onward, including 0.11.1",
+        "appends `--tcp-socket HOST:PORT` to the command; one persistent connection per runner, requests pipelined",
+    ),
+];
+
+/// The RRQ releases and address hand-over of built-in protocol version `version`.
+pub fn rrq_releases(version: &str) -> Option<(&'static str, &'static str)> {
+    RRQ_RELEASES.iter().find(|(v, _, _)| *v == version).map(|(_, releases, address)| (*releases, *address))
+}
+
 // ---------------------------------------------------------------------------------------------
 // The runner runtime's view of the protocol
 
