@@ -1336,6 +1336,22 @@ mod tests {
         assert!(top.contains(&format!("export * from \"./{latest}/index.js\";")));
     }
 
+    #[test]
+    fn the_package_name_names_the_package_its_command_and_its_imports() {
+        let options = crate::Options { package: Some("billing-runner".into()) };
+        let package = Package::new(&crate::Source::BuiltIn, &options).unwrap();
+        let files = render(&package).unwrap();
+        let manifest: Value = serde_json::from_str(file(&files, "typescript/package.json")).unwrap();
+        assert_eq!(manifest["name"], "billing-runner");
+        assert_eq!(manifest["bin"]["billing-runner"], "dist/cli.js");
+        assert!(file(&files, "typescript/src/cli.ts").contains("const NAME = \"billing-runner\";"));
+        assert!(file(&files, "typescript/src/runtime.ts").contains("const NAME = \"billing-runner\";"));
+        let readme = file(&files, "typescript/README.md");
+        assert!(readme.starts_with("<!--") && readme.contains("# billing-runner "));
+        assert!(readme.contains("npx billing-runner --handlers") && readme.contains("from \"billing-runner/v1\""));
+        assert!(!files.iter().any(|f| String::from_utf8_lossy(&f.contents).contains(crate::schema::BUILTIN_PACKAGE_NAME)), "no trace of the default name");
+    }
+
     /// Every field of every struct renamed (`x_` + name), the runner roles kept: the bindings
     /// follow the roles, and no former name is left in the binding or the runtime.
     #[test]
