@@ -10,6 +10,7 @@
 # `npm pack` + install.
 #
 #   tests/typescript/run.sh [JUDGED_FRAMES_PER_VERSION]     (default 3000)
+#   RRQ_KEEP_TAP=FILE tests/typescript/run.sh               (keeps the TAP report, with durations)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
