@@ -1,27 +1,40 @@
 #!/usr/bin/env node
-{{ header }}{% raw %}
+{{ header }}
+/** The command's name (the package's). */
+const NAME = {{ package_lit }};
+{% raw %}
 /**
- * `rrq-runner --handlers ./handlers.js [--tcp-socket HOST:PORT] [--max-in-flight N]`: loads a
- * module whose default export (or `registry` export) is a {@link Registry} and serves it.
+ * `<package> --handlers ./handlers.js [--tcp-socket HOST:PORT] [--max-in-flight N] [--verbose]`:
+ * loads a module whose default export (or `registry` export) is a {@link Registry} of any of the
+ * package's protocol versions and serves it, in that version. Prints nothing on a normal start
+ * (`--verbose`: one `listening on HOST:PORT` line on standard error).
  *
  * @module
  */
 
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { serve, type Registry } from "./runtime.js";
+import { serve, type Registry, type Runner } from "./runtime.js";
 
-const USAGE = "usage: rrq-runner --handlers ./handlers.js [--tcp-socket HOST:PORT] [--max-in-flight N]\n" +
-  "  the handlers module's default export (or `registry` export) must be a Registry;\n" +
-  "  the address defaults to the RRQ_RUNNER_TCP_SOCKET environment variable.";
+const USAGE = `usage: ${NAME} --handlers ./handlers.js [--tcp-socket HOST:PORT] [--max-in-flight N] [--verbose]\n` +
+  "  the handlers module's default export (or `registry` export) must be a Registry (of any protocol version);\n" +
+  "  the address defaults to the RRQ_RUNNER_TCP_SOCKET environment variable;\n" +
+  "  --verbose prints the address listened on (standard error).";
 
 function fail(message: string, status: number): never {
-  process.stderr.write(`rrq-runner: ${message}\n`);
+  process.stderr.write(`${NAME}: ${message}\n`);
   process.exit(status);
 }
 
-function parse(argv: string[]): { handlers: string; address?: string; maxInFlight?: number } {
-  const options: { handlers?: string; address?: string; maxInFlight?: number } = {};
+interface CliOptions {
+  handlers: string;
+  address?: string;
+  maxInFlight?: number;
+  verbose: boolean;
+}
+
+function parse(argv: string[]): CliOptions {
+  const options: Partial<CliOptions> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const [name, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
@@ -43,6 +56,11 @@ function parse(argv: string[]): { handlers: string; address?: string; maxInFligh
         options.maxInFlight = n;
         break;
       }
+      case "-v":
+      case "--verbose":
+        if (inline !== undefined) fail(`--verbose takes no value\n${USAGE}`, 2);
+        options.verbose = true;
+        break;
       case "-h":
       case "--help":
         process.stdout.write(USAGE + "\n");
@@ -52,12 +70,25 @@ function parse(argv: string[]): { handlers: string; address?: string; maxInFligh
     }
   }
   if (options.handlers === undefined) fail(`--handlers is required\n${USAGE}`, 2);
-  return { ...options, handlers: options.handlers };
+  return { ...options, handlers: options.handlers, verbose: options.verbose ?? false };
 }
 
+/** A registry of any protocol version (of this package or another copy of it). */
 function isRegistry(value: unknown): value is Registry {
-  return typeof value === "object" && value !== null &&
-    typeof (value as Registry).get === "function" && typeof (value as Registry).register === "function";
+  if (typeof value !== "object" || value === null) return false;
+  const r = value as Partial<Registry>;
+  return typeof r.get === "function" && typeof r.register === "function" &&
+    typeof r.binding === "object" && r.binding !== null && typeof r.binding.protocolVersion === "string";
+}
+
+/**
+ * Runs once the runner listens, before any other work: the place for process lifecycle hooks.
+ * The parent-death watcher (`lifecycle.ts`: exit when the process that started the runner
+ * dies, as RRQ's own runners do) is wired here; `runner.shutdown()` is how it stops the runner.
+ */
+function afterListening(runner: Runner, options: CliOptions): void {
+  void runner;
+  void options;
 }
 
 async function main(): Promise<void> {
@@ -70,14 +101,17 @@ async function main(): Promise<void> {
   }
   const registry = [module.default, module.registry].find(isRegistry);
   if (registry === undefined) fail(`${options.handlers} exports no Registry as its default export or as \`registry\``, 1);
+  let runner: Runner;
   try {
-    await serve(registry, {
+    runner = await serve(registry, {
       ...(options.address === undefined ? {} : { address: options.address }),
       ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }),
+      verbose: options.verbose,
     });
   } catch (error) {
     fail((error as Error).message, 1);
   }
+  afterListening(runner, options);
 }
 
 void main();
