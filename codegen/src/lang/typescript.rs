@@ -712,6 +712,13 @@ struct CliTemplate<'a> {
     package_lit: String,
 }
 
+/// The parent watch (`lifecycle.ts`), rendered with the runtime.
+#[derive(Template)]
+#[template(path = "typescript/src/lifecycle.ts", escape = "none")]
+struct LifecycleTs<'a> {
+    header: &'a str,
+}
+
 /// One protocol version in the README.
 struct VersionDoc {
     /// Where it is imported from (`rrq-runner/v1`; the package for a lone unversioned schema).
@@ -1152,6 +1159,7 @@ pub fn render(package: &Package) -> Result<Vec<GeneratedFile>> {
         files.push(text_file(format!("{ROOT}/src/runtime.ts"), rt.render()?));
         let cli = CliTemplate { header: &header, package_lit: package_lit.clone() };
         files.push(text_file(format!("{ROOT}/src/cli.ts"), cli.render()?));
+        files.push(text_file(format!("{ROOT}/src/lifecycle.ts"), LifecycleTs { header: &header }.render()?));
     }
 
     // Each version's modules.

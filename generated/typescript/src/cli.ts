@@ -16,7 +16,7 @@ const NAME = "rrq-runner";
 
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { serve, type Registry, type Runner } from "./runtime.js";
+import { serve, type Registry } from "./runtime.js";
 
 const USAGE = `usage: ${NAME} --handlers ./handlers.js [--tcp-socket HOST:PORT] [--max-in-flight N] [--verbose]\n` +
   "  the handlers module's default export (or `registry` export) must be a Registry (of any protocol version);\n" +
@@ -83,17 +83,10 @@ function isRegistry(value: unknown): value is Registry {
     typeof r.binding === "object" && r.binding !== null && typeof r.binding.protocolVersion === "string";
 }
 
-/**
- * Runs once the runner listens, before any other work: the place for process lifecycle hooks.
- * The parent-death watcher (`lifecycle.ts`: exit when the process that started the runner
- * dies, as RRQ's own runners do) is wired here; `runner.shutdown()` is how it stops the runner.
- */
-function afterListening(runner: Runner, options: CliOptions): void {
-  void runner;
-  void options;
-}
 
 async function main(): Promise<void> {
+  // Read first: a parent that dies while the handlers module loads is still noticed.
+  const parentPid = process.ppid;
   const options = parse(process.argv.slice(2));
   let module: Record<string, unknown>;
   try {
@@ -103,17 +96,16 @@ async function main(): Promise<void> {
   }
   const registry = [module.default, module.registry].find(isRegistry);
   if (registry === undefined) fail(`${options.handlers} exports no Registry as its default export or as \`registry\``, 1);
-  let runner: Runner;
   try {
-    runner = await serve(registry, {
+    await serve(registry, {
       ...(options.address === undefined ? {} : { address: options.address }),
       ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }),
       verbose: options.verbose,
+      parentPid,
     });
   } catch (error) {
     fail((error as Error).message, 1);
   }
-  afterListening(runner, options);
 }
 
 void main();

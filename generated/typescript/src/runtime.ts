@@ -24,6 +24,7 @@ const NAME = "rrq-runner";
 import * as net from "node:net";
 import { FrameError } from "./errors.js";
 import { FrameReader } from "./frame.js";
+import { watchParent } from "./lifecycle.js";
 import type { Timestamp } from "./timestamp.js";
 
 /** The ids an outcome echoes. */
@@ -725,8 +726,14 @@ function errorOutcome(binding: Binding, ids: Ids, error: unknown): unknown {
 export interface ServeOptions extends RunnerOptions {
   /** `HOST:PORT`; default: the `RRQ_RUNNER_TCP_SOCKET` environment variable. */
   address?: string;
-  /** Stop on SIGTERM and SIGINT, then exit the process with status 0 (default true). */
+  /**
+   * Stop on SIGTERM and SIGINT, and when the parent process dies (within a second: a killed
+   * orchestrator leaves no runner behind holding its port; see `lifecycle.ts`), then exit the
+   * process with status 0 (default true).
+   */
   handleSignals?: boolean;
+  /** The parent process to watch (default: `process.ppid` when `serve` is called). */
+  parentPid?: number;
   /**
    * Log `<package> listening on HOST:PORT` once listening (default false: a runner prints
    * nothing on a normal start, since RRQ logs whatever a runner prints as a warning).
@@ -749,7 +756,7 @@ export async function serve(registry: Registry, options: ServeOptions = {}): Pro
   // shutting down is noted and otherwise ignored (the first one's shutdown finishes).
   const handleSignals = options.handleSignals ?? true;
   let signalled = false;
-  const stop = (signal: NodeJS.Signals): void => {
+  const stop = (signal: NodeJS.Signals | "parent death"): void => {
     if (signalled) {
       runner.log(`${NAME}: ${signal} received while shutting down; still shutting down`);
       return;
@@ -770,6 +777,10 @@ export async function serve(registry: Registry, options: ServeOptions = {}): Pro
       process.off("SIGINT", stop);
     }
     throw error;
+  }
+  if (handleSignals) {
+    const parentPid = options.parentPid ?? process.ppid;
+    watchParent(() => stop("parent death"), { parentPid });
   }
   if (options.verbose === true) runner.log(`${NAME} listening on ${formatAddress(bound.host, bound.port)}`);
   return runner;
