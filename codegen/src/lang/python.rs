@@ -531,7 +531,7 @@ struct Ctx {
     /// A field path the docs show as an example (the first struct field of the root's first variant).
     path_example: String,
     /// `PROTOCOL_VERSION`'s literal, if the schema has a version.
-    protocol_version: Option<String>,
+    version_literal: Option<String>,
     protocol_version_lit: String,
     /// What this protocol's codec imports from `_frames` (the helpers its code calls among them).
     codec_helpers: Vec<String>,
@@ -834,7 +834,7 @@ impl Ctx {
             uses_any,
             module: protocol.module.clone(),
             version_text,
-            protocol_version: ir.meta.version.as_deref().map(py_str),
+            version_literal: ir.meta.version.as_deref().map(py_str),
             protocol_version_lit: py_str(ir.meta.version.as_deref().unwrap_or_default()),
             codec_helpers,
             glue_imports,
@@ -1228,7 +1228,7 @@ mod tests {
         assert_eq!(constant_name("handler_not_found"), "HANDLER_NOT_FOUND");
         assert_eq!(constant_name("camelCase"), "CAMEL_CASE");
         assert_eq!(pascal_name("request"), "Request");
-        assert_eq!(pascal_name("hard_kill"), "HardKill");
+        assert_eq!(pascal_name("dry_run"), "DryRun");
     }
 
     #[test]
