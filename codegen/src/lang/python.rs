@@ -619,33 +619,27 @@ const CODEC_HELPERS: &[&str] = &[
     "_enc_list", "_enc_timestamp", "_new",
 ];
 
+/// What kind of name `n` is for isort-style orders: a constant (no lower case), a class (a
+/// capital first), or anything else.
+fn name_kind(n: &str) -> u8 {
+    if n.chars().all(|c| !c.is_ascii_lowercase()) {
+        0
+    } else if n.starts_with(|c: char| c.is_ascii_uppercase()) {
+        1
+    } else {
+        2
+    }
+}
+
 /// The order of names in a `from … import (…)` (ruff's isort, order-by-type): constants, then
 /// classes, then the rest, each sorted case-insensitively.
 fn sort_imports(names: &mut [String]) {
-    names.sort_by_key(|n| {
-        let class = if n.chars().all(|c| !c.is_ascii_lowercase()) {
-            0
-        } else if n.starts_with(|c: char| c.is_ascii_uppercase()) {
-            1
-        } else {
-            2
-        };
-        (class, n.to_ascii_lowercase())
-    });
+    names.sort_by_key(|n| (name_kind(n), n.to_ascii_lowercase()));
 }
 
-/// isort-style order (ruff's RUF022): constants, then classes, then the rest, each sorted.
+/// The order of `__all__` (ruff's RUF022): constants, then classes, then the rest, each sorted.
 fn sort_exports(names: &mut [String]) {
-    names.sort_by_key(|n| {
-        let class = if n.chars().all(|c| !c.is_ascii_lowercase()) {
-            0
-        } else if n.starts_with(|c: char| c.is_ascii_uppercase()) {
-            1
-        } else {
-            2
-        };
-        (class, n.clone())
-    });
+    names.sort_by_key(|n| (name_kind(n), n.clone()));
 }
 
 
