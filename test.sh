@@ -22,11 +22,11 @@ tests/schema/run.sh
 step "python: generated package (mypy --strict, ruff, pytest in stdlib and accelerated mode, pip install)"
 tests/python/run.sh
 
-step "foreign schema (no x-rrq, no roles): codec rendered from the schema alone, type-checked, round-trips Rust frames"
-tests/foreign/run.sh
-
 step "typescript: generated package (tsc --strict, node:test, npm pack)"
 tests/typescript/run.sh
+
+step "foreign schema (no x-rrq, no roles): codec rendered from the schema alone, type-checked, Rust frames round-trip in Python and TypeScript"
+tests/foreign/run.sh
 
 step "schema: compatibility with the latest release (rrq-codegen diff) and version skew"
 tests/diff/run.sh
