@@ -26,10 +26,13 @@ pub struct Ir {
 /// key is optional, with the defaults below).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Meta {
-    /// The protocol version requests and cancels carry; none for a schema that declares none.
-    pub protocol_version: Option<String>,
+    /// The protocol version requests and cancels carry (`x-rrq.protocol_version`); none for a
+    /// schema that declares none.
+    pub version: Option<String>,
     /// Which orchestrators speak this protocol (e.g. `RRQ 0.9.x`), for the generated docs.
     pub orchestrators: Option<String>,
+    /// How those orchestrators hand a runner its address, for the generated docs.
+    pub runner_address: Option<String>,
     /// The generated package's name in kebab case (`rrq-runner`), if the schema names one.
     pub package_name: Option<String>,
     /// Version of the protocol crate; the generated packages take it as theirs (default
@@ -681,9 +684,10 @@ pub fn lower(schema: &Value) -> Result<Ir> {
             .unwrap_or(Ok(default))
     };
     let meta = Meta {
-        protocol_version: text("protocol_version")?,
+        version: text("protocol_version")?,
         package_name: text("package_name")?,
         orchestrators: text("orchestrators")?,
+        runner_address: text("runner_address")?,
         package_version: text("package_version")?.unwrap_or_else(|| DEFAULT_PACKAGE_VERSION.to_string()),
         max_frame_len: number("max_frame_len", DEFAULT_MAX_FRAME_LEN)?,
         max_nesting_depth: number("max_nesting_depth", DEFAULT_MAX_NESTING_DEPTH)?,
@@ -763,10 +767,6 @@ mod tests {
         format!("{:#}", lower(schema).unwrap_err())
     }
 
-    fn protocol() -> Ir {
-        lower(&crate::schema::builtin_version("1").unwrap().schema()).unwrap()
-    }
-
     fn strukt<'a>(ir: &'a Ir, name: &str) -> &'a Struct {
         match ir.get(name) {
             Some(TypeDef::Struct(s)) => s,
@@ -778,77 +778,135 @@ mod tests {
         s.fields.iter().find(|f| f.name == name).unwrap_or_else(|| panic!("no field {name}"))
     }
 
-    #[test]
-    fn protocol_types_come_dependencies_first_with_the_root_last() {
-        let ir = protocol();
-        let names: Vec<&str> = ir.types.iter().map(TypeDef::name).collect();
-        assert_eq!(names.last(), Some(&"RunnerMessage"));
-        let position = |n: &str| names.iter().position(|x| *x == n).unwrap();
-        assert!(position("ExecutionContext") < position("ExecutionRequest"));
-        assert!(position("OutcomeStatus") < position("ExecutionOutcome"));
-        assert!(position("ExecutionError") < position("ExecutionOutcome"));
-        assert_eq!(ir.meta.protocol_version.as_deref(), Some(rrq_protocol::v1::PROTOCOL_VERSION));
-        assert_eq!(ir.meta.max_frame_len, rrq_protocol::MAX_FRAME_LEN as u64);
-        assert_eq!(ir.meta.error_types.len(), rrq_protocol::ERROR_TYPES.len());
-        let busy = ir.meta.error_messages.iter().find(|m| m.name == "busy").unwrap();
-        assert_eq!((busy.error_type.as_str(), busy.placeholders.as_slice()), ("busy", &["limit".to_string()][..]));
-        for message in &ir.meta.error_messages {
-            assert!(ir.meta.error_types.iter().any(|t| t.value == message.error_type), "{}", message.name);
+    /// Every built-in version's IR.
+    fn builtins() -> Vec<(crate::schema::Builtin, Ir)> {
+        crate::schema::builtins().into_iter().map(|b| (b, lower(&b.schema()).unwrap())).collect()
+    }
+
+    /// The struct a union variant with `role` holds.
+    fn variant_struct(ir: &Ir, role: VariantRole) -> &Struct {
+        let Some(TypeDef::Union(root)) = ir.get(&ir.root) else { panic!("the root is a union") };
+        let variant = root.variants.iter().find(|v| v.role == Some(role)).expect("the variant");
+        strukt(ir, &variant.ty)
+    }
+
+    fn with_role(s: &Struct, role: FieldRole) -> &Field {
+        s.fields.iter().find(|f| f.role == Some(role)).unwrap_or_else(|| panic!("no {} in {}", role.as_str(), s.name))
+    }
+
+    fn named(ty: &Type) -> &str {
+        match ty {
+            Type::Named { name } => name,
+            other => panic!("not a named type: {other:?}"),
         }
     }
 
     #[test]
-    fn protocol_fields_keep_declaration_order_and_serde_shapes() {
-        let ir = protocol();
-        let request = strukt(&ir, "ExecutionRequest");
-        let order: Vec<&str> = request.fields.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(order, ["protocol_version", "request_id", "job_id", "function_name", "args", "kwargs", "context"]);
+    fn protocol_types_come_dependencies_first_with_the_root_last() {
+        for (builtin, ir) in builtins() {
+            let names: Vec<&str> = ir.types.iter().map(TypeDef::name).collect();
+            assert_eq!(names.last(), Some(&ir.root.as_str()));
+            for (i, def) in ir.types.iter().enumerate() {
+                for dep in def.dependencies() {
+                    assert!(names[..i].contains(&dep.as_str()), "{}: {dep} comes before {}", builtin.version, def.name());
+                }
+            }
+            assert_eq!(ir.meta.version.as_deref(), Some(builtin.version));
+            assert_eq!(ir.meta.max_frame_len, rrq_protocol::MAX_FRAME_LEN as u64);
+            assert_eq!(ir.meta.error_types.len(), rrq_protocol::ERROR_TYPES.len());
+            let busy = ir.meta.error_messages.iter().find(|m| m.name == "busy").unwrap();
+            assert_eq!((busy.error_type.as_str(), busy.placeholders.as_slice()), ("busy", &["limit".to_string()][..]));
+            for message in &ir.meta.error_messages {
+                assert!(ir.meta.error_types.iter().any(|t| t.value == message.error_type), "{}", message.name);
+            }
+        }
+    }
 
-        let version = field(request, "protocol_version");
-        assert_eq!((version.required, version.nullable, version.always_written), (false, false, true));
-        assert_eq!(version.default, Some(json!("1")));
-        assert!(!version.optional_when_decoded());
-        assert_eq!(field(request, "args").ty, Type::Array { items: Box::new(Type::Any) });
-        assert_eq!(field(request, "kwargs").ty, Type::Map { values: Box::new(Type::Any) });
-        assert_eq!(field(request, "context").ty, Type::Named { name: "ExecutionContext".into() });
+    /// The serde shapes of the fields the runtime acts on, found by role in every version.
+    #[test]
+    fn protocol_fields_keep_serde_shapes() {
+        for (builtin, ir) in builtins() {
+            let request = variant_struct(&ir, VariantRole::Request);
+            let version = with_role(request, FieldRole::ProtocolVersion);
+            assert_eq!((version.required, version.nullable, version.always_written), (false, false, true));
+            assert_eq!(version.default, Some(json!(builtin.version)), "the version's default is the version");
+            assert!(!version.optional_when_decoded());
+            assert_eq!(request.fields.first().map(|f| f.role), Some(Some(FieldRole::ProtocolVersion)), "declaration order");
+            for input in request.fields.iter().filter(|f| f.role == Some(FieldRole::Input)) {
+                assert!(matches!(&input.ty, Type::Array { items } | Type::Map { values: items } if **items == Type::Any));
+                assert!(!input.required && input.default.is_some() && input.always_written, "{}", input.name);
+            }
+            let context = strukt(&ir, named(&with_role(request, FieldRole::Context).ty));
+            assert_eq!(with_role(context, FieldRole::Attempt).ty, Type::Integer { min: Some(0), max: Some(u32::MAX as i128) });
+            assert_eq!(with_role(context, FieldRole::EnqueueTime).ty, Type::Timestamp);
+            let deadline = with_role(context, FieldRole::Deadline);
+            assert_eq!((deadline.required, deadline.nullable, deadline.always_written), (false, true, true));
+            let trace = with_role(context, FieldRole::TraceContext);
+            assert_eq!(trace.ty, Type::Map { values: Box::new(Type::String) });
+            assert!(trace.nullable && trace.always_written);
 
-        let context = strukt(&ir, "ExecutionContext");
-        assert_eq!(field(context, "attempt").ty, Type::Integer { min: Some(0), max: Some(u32::MAX as i128) });
-        assert_eq!(field(context, "enqueue_time").ty, Type::Timestamp);
-        let deadline = field(context, "deadline");
-        assert_eq!((deadline.required, deadline.nullable, deadline.always_written), (false, true, true));
-        let trace = field(context, "trace_context");
-        assert_eq!(trace.ty, Type::Map { values: Box::new(Type::String) });
-        assert!(trace.nullable && trace.always_written);
+            let outcome = variant_struct(&ir, VariantRole::Response);
+            let result = with_role(outcome, FieldRole::Result);
+            assert_eq!(result.ty, Type::Any);
+            assert_eq!((result.required, result.nullable, result.always_written), (false, true, false));
+            assert_eq!(with_role(outcome, FieldRole::RetryAfter).ty, Type::Float);
+            let error = with_role(outcome, FieldRole::Error);
+            assert_eq!((error.nullable, error.always_written), (true, false));
+            let error = strukt(&ir, named(&error.ty));
+            assert_ne!(with_role(error, FieldRole::ErrorType).name, "error_type", "serde renames reach the IR");
+            let cancel = variant_struct(&ir, VariantRole::Cancel);
+            assert_eq!(with_role(cancel, FieldRole::HardKill).default, Some(json!(false)));
+            assert!(!with_role(cancel, FieldRole::RequestId).always_written);
+            assert!(!with_role(cancel, FieldRole::JobId).doc.is_empty(), "docs flow from Rust");
+        }
+    }
 
-        let outcome = strukt(&ir, "ExecutionOutcome");
-        let result = field(outcome, "result");
-        assert_eq!(result.ty, Type::Any);
-        assert_eq!((result.required, result.nullable, result.always_written), (false, true, false));
-        assert_eq!(field(outcome, "retry_after_seconds").ty, Type::Float);
-        assert_eq!(field(outcome, "status").ty, Type::Named { name: "OutcomeStatus".into() });
-        let error = field(outcome, "error");
-        assert_eq!((error.nullable, error.always_written), (true, false));
-
-        let renamed = strukt(&ir, "ExecutionError");
-        assert!(renamed.fields.iter().any(|f| f.name == "type"), "serde renames reach the IR");
-        let cancel = strukt(&ir, "CancelRequest");
-        assert_eq!(field(cancel, "hard_kill").default, Some(json!(false)));
-        assert!(!field(cancel, "request_id").always_written);
-        assert!(field(cancel, "job_id").doc.contains("job"), "docs flow from Rust");
+    /// What protocol "2" changed from "1", through the IR: the inputs and the correlation context.
+    #[test]
+    fn protocol_two_differs_from_one_in_the_inputs_and_the_context() {
+        let irs = builtins();
+        let inputs = |ir: &Ir| -> Vec<Type> {
+            variant_struct(ir, VariantRole::Request).fields.iter().filter(|f| f.role == Some(FieldRole::Input)).map(|f| f.ty.clone()).collect()
+        };
+        let any = Box::new(Type::Any);
+        assert_eq!(inputs(&irs[0].1), [Type::Array { items: any.clone() }, Type::Map { values: any.clone() }]);
+        assert_eq!(inputs(&irs[1].1), [Type::Map { values: any }]);
+        let context = |ir: &Ir| strukt(ir, named(&with_role(variant_struct(ir, VariantRole::Request), FieldRole::Context).ty)).clone();
+        assert!(!context(&irs[0].1).fields.iter().any(|f| f.role == Some(FieldRole::CorrelationContext)));
+        let v2 = context(&irs[1].1);
+        let correlation = with_role(&v2, FieldRole::CorrelationContext);
+        assert!(correlation.nullable && correlation.default == Some(Value::Null));
+        let position = |role| v2.fields.iter().position(|f| f.role == Some(role)).unwrap();
+        assert_eq!(position(FieldRole::CorrelationContext), position(FieldRole::TraceContext) + 1);
     }
 
     #[test]
     fn protocol_enum_and_union() {
-        let ir = protocol();
-        let Some(TypeDef::Enum(status)) = ir.get("OutcomeStatus") else { panic!() };
-        let values: Vec<&str> = status.values.iter().map(|v| v.value.as_str()).collect();
-        assert_eq!(values, ["success", "retry", "timeout", "error"]);
-        assert!(status.values.iter().all(|v| !v.doc.is_empty()));
-        let Some(TypeDef::Union(message)) = ir.get("RunnerMessage") else { panic!() };
-        assert_eq!((message.tag.as_str(), message.content.as_str()), ("type", "payload"));
-        let variants: Vec<(&str, &str)> = message.variants.iter().map(|v| (v.tag_value.as_str(), v.ty.as_str())).collect();
-        assert_eq!(variants, [("request", "ExecutionRequest"), ("response", "ExecutionOutcome"), ("cancel", "CancelRequest")]);
+        for (_, ir) in builtins() {
+            let outcome = variant_struct(&ir, VariantRole::Response);
+            let Some(TypeDef::Enum(status)) = ir.get(named(&with_role(outcome, FieldRole::Status).ty)) else { panic!() };
+            let roles: Vec<Option<ValueRole>> = status.values.iter().map(|v| v.role).collect();
+            assert_eq!(roles, ValueRole::ALL.iter().copied().map(Some).collect::<Vec<_>>());
+            assert!(status.values.iter().all(|v| !v.doc.is_empty()));
+            let Some(TypeDef::Union(message)) = ir.get(&ir.root) else { panic!() };
+            let roles: Vec<Option<VariantRole>> = message.variants.iter().map(|v| v.role).collect();
+            assert_eq!(roles, VariantRole::ALL.iter().copied().map(Some).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn roles_are_checked_where_they_are_declared() {
+        let defs = json!({"T": {"type": "object", "properties": {
+            "a": {"type": "string", "x-rrq-role": "request-id"},
+            "b": {"type": "string", "x-rrq-role": "request-id"}}}});
+        assert!(lower_err(&schema(defs, tagged(&[("t", "T")]))).contains("already on another field"));
+        let defs = json!({"T": {"type": "object", "properties": {"a": {"type": "string", "x-rrq-role": "request_id"}}}});
+        let err = lower_err(&schema(defs, tagged(&[("t", "T")])));
+        assert!(err.contains("/$defs/T/properties/a/x-rrq-role") && err.contains("unknown field role `request_id`"), "{err}");
+        let defs = json!({"T": {"type": "object", "properties": {
+            "i": {"type": "array", "x-rrq-role": "input"}, "j": {"type": "object", "x-rrq-role": "input"}}}});
+        let ir = lower(&schema(defs, tagged(&[("t", "T")]))).unwrap();
+        assert_eq!(strukt(&ir, "T").fields.iter().filter(|f| f.role == Some(FieldRole::Input)).count(), 2, "inputs may repeat");
     }
 
     #[test]
@@ -866,7 +924,7 @@ mod tests {
             "Kind": {"type": "string", "enum": ["a", "b"]}
         });
         let ir = lower(&schema(defs, tagged(&[("thing", "Thing")]))).unwrap();
-        assert_eq!(ir.meta.protocol_version.as_deref(), Some("7"));
+        assert_eq!(ir.meta.version.as_deref(), Some("7"));
         let names: Vec<&str> = ir.types.iter().map(TypeDef::name).collect();
         assert_eq!(names, ["Kind", "Thing", "Root"]);
         let thing = strukt(&ir, "Thing");
@@ -936,7 +994,7 @@ mod tests {
         let mut s = schema(json!({"T": {"type": "object", "properties": {}}}), tagged(&[("t", "T")]));
         s.as_object_mut().unwrap().remove("x-rrq");
         let meta = lower(&s).unwrap().meta;
-        assert_eq!(meta.protocol_version, None);
+        assert_eq!(meta.version, None);
         assert_eq!((meta.max_frame_len, meta.max_nesting_depth), (DEFAULT_MAX_FRAME_LEN, DEFAULT_MAX_NESTING_DEPTH));
         assert_eq!(meta.package_version, DEFAULT_PACKAGE_VERSION);
         s["x-rrq"] = json!({"max_frame_len": "big"});

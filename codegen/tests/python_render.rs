@@ -1,7 +1,8 @@
-//! The Python bindings follow the schema: a field added to a copy of the schema shows up in the
-//! rendered models, decoder and encoder with no template edit; a schema the runtime cannot serve
-//! is a clear error.
+//! The Python bindings follow the schema: a field added to a small hand-written schema shows up in
+//! the rendered models, decoder and encoder with no template edit; optional fields keep their
+//! shapes; a schema whose roles lack one the runtime needs is a clear error naming the role.
 
+use rrq_codegen::ir::{FieldRole, ROLE_KEY};
 use rrq_codegen::lang::Lang;
 use rrq_codegen::output::GeneratedFile;
 use rrq_codegen::{render_all, Options, Source};
@@ -16,46 +17,56 @@ fn file<'a>(files: &'a [GeneratedFile], path: &str) -> &'a str {
     std::str::from_utf8(&file.contents).unwrap()
 }
 
-fn with_field(name: &str, field: Value, required: bool) -> Value {
-    let mut schema = rrq_codegen::schema::builtin_version("1").unwrap().schema();
-    let context = &mut schema["$defs"]["ExecutionContext"];
-    context["properties"].as_object_mut().unwrap().insert(name.into(), field);
-    if required {
-        context["required"].as_array_mut().unwrap().push(json!(name));
+/// A small protocol: a tagged union of one struct, no `x-rrq`.
+fn small(extra: &[(&str, Value, bool, bool)]) -> Value {
+    let mut properties = serde_json::Map::new();
+    properties.insert("name".into(), json!({"type": "string", "description": "What it is called."}));
+    let mut required = vec![json!("name")];
+    let mut written = vec![json!("name")];
+    for (name, schema, is_required, always_written) in extra {
+        properties.insert(name.to_string(), schema.clone());
+        if *is_required {
+            required.push(json!(name));
+        }
+        if *always_written {
+            written.push(json!(name));
+        }
     }
-    if let Some(written) = context.get_mut("x-rrq-always-written").and_then(Value::as_array_mut) {
-        written.push(json!(name));
-    }
-    schema
+    json!({
+        "title": "Note",
+        "oneOf": [{"type": "object", "properties": {"kind": {"type": "string", "const": "item"},
+            "body": {"$ref": "#/$defs/Item"}}, "required": ["kind", "body"]}],
+        "$defs": {"Item": {"type": "object", "description": "An item.", "properties": properties,
+            "required": required, "x-rrq-always-written": written}}
+    })
 }
 
 #[test]
 fn an_added_field_changes_models_decoder_and_encoder() {
-    let base = render(&rrq_codegen::schema::builtin_version("1").unwrap().schema()).unwrap();
+    let base = render(&small(&[])).unwrap();
     let field = json!({
-        "description": "Scheduling priority of the job, 0 (lowest) to 255.",
+        "description": "Scheduling priority, 0 (lowest) to 255.",
         "type": "integer", "format": "uint8", "minimum": 0, "maximum": 255
     });
-    let changed = render(&with_field("priority", field, true)).unwrap();
+    let changed = render(&small(&[("priority", field, true, true)])).unwrap();
 
-    let (before, after) = (file(&base, "python/rrq_runner/_models.py"), file(&changed, "python/rrq_runner/_models.py"));
+    let (before, after) = (file(&base, "python/note/_models.py"), file(&changed, "python/note/_models.py"));
     assert!(!before.contains("priority"));
-    assert!(after.contains("    priority: int\n    \"\"\"Scheduling priority of the job, 0 (lowest) to 255.\"\"\"\n"), "{after}");
+    assert!(after.contains("    priority: int\n    \"\"\"Scheduling priority, 0 (lowest) to 255.\"\"\"\n"), "{after}");
 
-    let codec = file(&changed, "python/rrq_runner/_codec.py");
+    let codec = file(&changed, "python/note/_codec.py");
     assert!(codec.contains("g(\"priority\")"), "decoder reads the field");
-    assert!(codec.contains("not 0 <= v7 <= 255"), "decoder checks the bounds");
-    assert!(codec.contains("r.priority = v7"), "decoder sets the field");
+    assert!(codec.contains("<= 255"), "decoder checks the bounds");
+    assert!(codec.contains(".priority = "), "decoder sets the field");
     assert!(codec.contains(",\"priority\":{_enc_int(v.priority, 0, 255)}"), "encoder writes it last, in declaration order");
     assert!(
         codec.contains("(\"priority\", \"priority\", (\"int\", \"integer in 0..=255\", 0, 255), True, False, True, \"integer in 0..=255\"),"),
         "error tables know it, with the shared expectation text"
     );
-
     // Every other file is the same except for the provenance (schema hash).
     for f in &base {
         let path = f.path.to_str().unwrap();
-        if path.ends_with("_models.py") || path.ends_with("_codec.py") || path.starts_with("schema/") {
+        if path.ends_with("_models.py") || path.ends_with("_codec.py") || path.ends_with("schema.json") {
             continue;
         }
         let strip = |text: &str| text.lines().filter(|l| !l.contains("schema sha256")).collect::<Vec<_>>().join("\n");
@@ -65,31 +76,32 @@ fn an_added_field_changes_models_decoder_and_encoder() {
 
 #[test]
 fn optional_fields_keep_their_shapes() {
-    let nullable = json!({"description": "A label.", "type": ["string", "null"]});
-    let models = render(&with_field("label", nullable, false)).unwrap();
-    let text = file(&models, "python/rrq_runner/_models.py");
-    assert!(text.contains("    label: Nullable[str] = None\n"), "{text}");
-
-    let mut schema = with_field("note", json!({"description": "A note.", "type": ["string", "null"]}), false);
-    let written = schema["$defs"]["ExecutionContext"]["x-rrq-always-written"].as_array_mut().unwrap();
-    written.retain(|v| v != "note");
-    let text = render(&schema).unwrap();
-    let models = file(&text, "python/rrq_runner/_models.py");
+    let files = render(&small(&[
+        ("label", json!({"description": "A label.", "type": ["string", "null"]}), false, true),
+        ("note", json!({"description": "A note.", "type": ["string", "null"]}), false, false),
+        ("class", json!({"description": "A keyword.", "type": "boolean", "default": false}), false, true),
+    ]))
+    .unwrap();
+    let models = file(&files, "python/note/_models.py");
+    assert!(models.contains("    label: Nullable[str] = None\n"), "{models}");
     assert!(models.contains("    note: Omittable[str] = None\n"), "{models}");
-    let codec = file(&text, "python/rrq_runner/_codec.py");
-    assert!(codec.contains("if v7 is not None:\n        p('\"note\":' + _enc_str(v7))"), "{codec}");
-
-    let keyword = render(&with_field("class", json!({"description": "A keyword.", "type": "boolean", "default": false}), false)).unwrap();
-    let models = file(&keyword, "python/rrq_runner/_models.py");
     assert!(models.contains("    class_: bool = False\n"), "{models}");
+    let codec = file(&files, "python/note/_codec.py");
+    assert!(codec.contains("p('\"note\":' + _enc_str("), "an omittable field is written only when present: {codec}");
 }
 
 #[test]
-fn a_schema_without_what_the_runtime_needs_is_a_clear_error() {
-    let mut schema = rrq_codegen::schema::builtin_version("1").unwrap().schema();
-    schema["$defs"]["ExecutionRequest"]["properties"].as_object_mut().unwrap().remove("function_name");
-    let required = schema["$defs"]["ExecutionRequest"]["required"].as_array_mut().unwrap();
-    required.retain(|v| v != "function_name");
-    let error = format!("{:#}", render(&schema).unwrap_err());
-    assert!(error.contains("needs a field `function_name` in `ExecutionRequest`"), "{error}");
+fn a_schema_without_a_role_the_runtime_needs_is_a_clear_error() {
+    for builtin in rrq_codegen::schema::builtins() {
+        let mut schema = builtin.schema();
+        for def in schema["$defs"].as_object_mut().unwrap().values_mut() {
+            for property in def.get_mut("properties").and_then(Value::as_object_mut).into_iter().flat_map(|p| p.values_mut()) {
+                if property.get(ROLE_KEY).and_then(Value::as_str) == Some(FieldRole::FunctionName.as_str()) {
+                    property.as_object_mut().unwrap().remove(ROLE_KEY);
+                }
+            }
+        }
+        let error = format!("{:#}", render(&schema).unwrap_err());
+        assert!(error.contains("needs a field with the role `function-name`"), "protocol {}: {error}", builtin.version);
+    }
 }

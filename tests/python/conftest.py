@@ -48,7 +48,7 @@ def load_ir() -> dict[str, Any]:
 
 IR = load_ir()
 TYPES = {t["name"]: t for t in IR["types"]}
-assert IR["meta"]["protocol_version"] == PROTOCOL
+assert IR["meta"]["version"] == PROTOCOL
 
 
 def variant_type(role: str) -> dict[str, Any]:

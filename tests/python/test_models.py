@@ -35,7 +35,7 @@ def variant_class(tag: str) -> type:
 
 def test_constants_follow_the_ir() -> None:
     meta = IR["meta"]
-    assert rrq_proto.PROTOCOL_VERSION == meta["protocol_version"]
+    assert rrq_proto.PROTOCOL_VERSION == meta["version"]
     assert rrq_proto.MAX_FRAME_LEN == meta["max_frame_len"]
     assert rrq_proto.MAX_NESTING_DEPTH == meta["max_nesting_depth"]
     assert rrq_runner.__version__ == meta["package_version"]

@@ -228,11 +228,11 @@ def test_handler_not_found_and_protocol_version() -> None:
             outcome = await client.call(request("missing"))
             assert_error(outcome, ErrorType.HANDLER_NOT_FOUND)
             assert outcome.error is not None and outcome.error.message == ir_message("handler_not_found", function="missing")
-            other = IR["meta"]["protocol_version"] + "-other"
+            other = IR["meta"]["version"] + "-other"
             outcome = await client.call(request("echo", version=other))
             assert_error(outcome, ErrorType.UNSUPPORTED_PROTOCOL_VERSION)
             assert outcome.error is not None and outcome.error.message == ir_message(
-                "unsupported_protocol_version", received=other, supported=IR["meta"]["protocol_version"])
+                "unsupported_protocol_version", received=other, supported=IR["meta"]["version"])
     run(main())
 
 

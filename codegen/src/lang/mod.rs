@@ -125,6 +125,17 @@ pub fn frame_messages(ir: &Ir) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The protocol version a schema declares (its `x-rrq` object's version), if any.
+pub fn spoken_version(ir: &Ir) -> Option<&str> {
+    ir.meta.version.as_deref()
+}
+
+/// Which orchestrator releases speak the protocol and how they hand a runner its address
+/// (`x-rrq.orchestrators`, `x-rrq.runner_address`), for the generated READMEs.
+pub fn rrq_releases(ir: &Ir) -> Option<(&str, &str)> {
+    Some((ir.meta.orchestrators.as_deref()?, ir.meta.runner_address.as_deref()?))
+}
+
 // ---------------------------------------------------------------------------------------------
 // The runner runtime's view of the protocol
 
@@ -199,8 +210,8 @@ pub struct Roles {
     pub st_retry: String,
     pub st_timeout: String,
     pub st_error: String,
-    /// The protocol version the runtime speaks (the schema's `x-rrq.protocol_version`).
-    pub protocol_version: String,
+    /// The protocol version the runtime speaks (declared in the schema's `x-rrq` object).
+    pub version: String,
     /// Messages (and their error types) the runtime writes, by situation.
     pub msg_handler_not_found: RuntimeMessage,
     pub msg_cancelled: RuntimeMessage,
@@ -324,7 +335,7 @@ impl Roles {
                 anyhow!("the runner runtime needs a value with the role `{}` (x-rrq-role) in `{}`", role.as_str(), status.name)
             })
         };
-        let protocol_version = ir.meta.protocol_version.clone().ok_or_else(|| {
+        let version = ir.meta.version.clone().ok_or_else(|| {
             anyhow!("the runner runtime needs /x-rrq/protocol_version: the version it speaks and answers requests of")
         })?;
         let messages = runtime_messages(ir)?;
@@ -375,7 +386,7 @@ impl Roles {
             st_retry: member(ValueRole::Retry)?,
             st_timeout: member(ValueRole::Timeout)?,
             st_error: member(ValueRole::Error)?,
-            protocol_version,
+            version,
             msg_handler_not_found: m("handler_not_found"),
             msg_cancelled: m("cancelled"),
             msg_shutting_down: m("shutting_down"),
@@ -458,12 +469,13 @@ mod tests {
         let ir = ir();
         assert_eq!(expectation(&ir, &Type::Integer { min: Some(0), max: Some(4294967295) }).unwrap(), "integer in 0..=4294967295");
         assert_eq!(expectation(&ir, &Type::String).unwrap(), "string");
-        assert_eq!(
-            expectation(&ir, &Type::Named { name: "OutcomeStatus".into() }).unwrap(),
-            r#"one of "success", "retry", "timeout", "error""#
-        );
-        let Some(TypeDef::Struct(context)) = ir.get("ExecutionContext") else { panic!() };
-        let worker = context.fields.iter().find(|f| f.name == "worker_id").unwrap();
+        let roles = Roles::resolve(&ir).unwrap().unwrap();
+        let Some(TypeDef::Enum(status)) = ir.get(&roles.status) else { panic!() };
+        let values: Vec<&str> = status.values.iter().map(|v| v.value.as_str()).collect();
+        assert_eq!(expectation(&ir, &Type::Named { name: roles.status.clone() }).unwrap(), one_of(values));
+        assert!(expectation(&ir, &Type::Named { name: roles.status.clone() }).unwrap().starts_with("one of \""));
+        let Some(TypeDef::Struct(context)) = ir.get(&roles.context) else { panic!() };
+        let worker = context.fields.iter().find(|f| f.role == Some(FieldRole::WorkerId)).unwrap();
         assert_eq!(field_expectation(&ir, worker).unwrap(), "string or null");
     }
 
@@ -489,7 +501,7 @@ mod tests {
             let named = request.fields.iter().find(|f| f.name == roles.req_function_name).unwrap();
             assert_eq!(named.role, Some(FieldRole::FunctionName));
             assert!(!roles.req_inputs.is_empty(), "protocol {}: inputs", builtin.version);
-            assert_eq!(roles.protocol_version, builtin.version);
+            assert_eq!(roles.version, builtin.version);
             assert_eq!(roles.msg_shutting_down.error_type, "cancelled");
 
             let mut schema = builtin.schema();

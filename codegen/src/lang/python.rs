@@ -530,13 +530,16 @@ struct Ctx {
     orchestrators: String,
     /// A field path the docs show as an example (the first struct field of the root's first variant).
     path_example: String,
-    /// Whether this protocol gets a runtime (it has runner roles).
-    runtime: bool,
     /// `PROTOCOL_VERSION`'s literal, if the schema has a version.
-    protocol_version: Option<String>,
+    version_literal: Option<String>,
     protocol_version_lit: String,
     /// What this protocol's codec imports from `_frames` (the helpers its code calls among them).
     codec_helpers: Vec<String>,
+    /// The version module's imports, `(module, names)` in isort order.
+    init_imports: Vec<(String, Vec<String>)>,
+    /// Whether the models use `datetime` and `JsonValue`.
+    uses_timestamps: bool,
+    uses_any: bool,
     /// What the glue imports from the models; the runner's answer status per situation.
     glue_imports: Vec<String>,
     situation_status: Vec<(String, String)>,
@@ -579,7 +582,7 @@ struct TopCtx {
     top_all: Vec<String>,
 }
 
-/// `payload.request_id`: the root union's content key and the first field of its first variant
+/// `<content>.<field>`: the root union's content key and the first field of its first variant
 /// (or `field` for a root that is not a union).
 fn path_example(ir: &Ir) -> String {
     let Some(TypeDef::Union(root)) = ir.get(&ir.root) else { return "field".into() };
@@ -616,33 +619,27 @@ const CODEC_HELPERS: &[&str] = &[
     "_enc_list", "_enc_timestamp", "_new",
 ];
 
+/// What kind of name `n` is for isort-style orders: a constant (no lower case), a class (a
+/// capital first), or anything else.
+fn name_kind(n: &str) -> u8 {
+    if n.chars().all(|c| !c.is_ascii_lowercase()) {
+        0
+    } else if n.starts_with(|c: char| c.is_ascii_uppercase()) {
+        1
+    } else {
+        2
+    }
+}
+
 /// The order of names in a `from … import (…)` (ruff's isort, order-by-type): constants, then
 /// classes, then the rest, each sorted case-insensitively.
 fn sort_imports(names: &mut [String]) {
-    names.sort_by_key(|n| {
-        let class = if n.chars().all(|c| !c.is_ascii_lowercase()) {
-            0
-        } else if n.starts_with(|c: char| c.is_ascii_uppercase()) {
-            1
-        } else {
-            2
-        };
-        (class, n.to_ascii_lowercase())
-    });
+    names.sort_by_key(|n| (name_kind(n), n.to_ascii_lowercase()));
 }
 
-/// isort-style order (ruff's RUF022): constants, then classes, then the rest, each sorted.
+/// The order of `__all__` (ruff's RUF022): constants, then classes, then the rest, each sorted.
 fn sort_exports(names: &mut [String]) {
-    names.sort_by_key(|n| {
-        let class = if n.chars().all(|c| !c.is_ascii_lowercase()) {
-            0
-        } else if n.starts_with(|c: char| c.is_ascii_uppercase()) {
-            1
-        } else {
-            2
-        };
-        (class, n.clone())
-    });
+    names.sort_by_key(|n| (name_kind(n), n.clone()));
 }
 
 
@@ -698,7 +695,7 @@ impl Ctx {
         for u in &unions {
             model_names.extend(u.variants.iter().map(|v| v.class.clone()));
         }
-        let has_version = ir.meta.protocol_version.is_some();
+        let has_version = ir.meta.version.is_some();
         let mut models_all: Vec<String> = ["MAX_FRAME_LEN", "MAX_NESTING_DEPTH", "ErrorType", "Nullable", "Omittable"]
             .iter()
             .map(|s| s.to_string())
@@ -755,7 +752,49 @@ impl Ctx {
                 .collect(),
             None => Vec::new(),
         };
-        let version_text = match &ir.meta.protocol_version {
+        let up = if protocol.module.is_some() { ".." } else { "." };
+        let mut init_imports: Vec<(String, Vec<String>)> = vec![
+            (format!("{up}_frames"), vec!["FRAME_HEADER_LEN".into(), "FrameError".into()]),
+            (format!("{up}_json"), vec!["ACCELERATED".into(), "JsonValue".into(), "Timestamp".into()]),
+            (
+                "._codec".into(),
+                ["decode_frame", "decode_message", "encode_frame", "encode_message", "read_frame", "write_frame"]
+                    .map(String::from)
+                    .to_vec(),
+            ),
+            ("._models".into(), models_all.clone()),
+        ];
+        if r.is_some() {
+            init_imports.push((
+                format!("{up}_runtime"),
+                ["DEFAULT_HIGH_WATER", "DEFAULT_MAX_IN_FLIGHT", "RetryError", "Runner", "parse_address", "serve"]
+                    .map(String::from)
+                    .to_vec(),
+            ));
+            init_imports.push(("._glue".into(), vec!["Handler".into(), "Registry".into()]));
+        }
+        // isort: the farther parent first (`..` before `.`), then by module name.
+        init_imports.sort_by_key(|(module, _)| {
+            let dots = module.chars().take_while(|c| *c == '.').count();
+            (usize::MAX - dots, module.trim_start_matches('.').to_string())
+        });
+        let mut types_used = Vec::new();
+        for def in &ir.types {
+            if let TypeDef::Struct(s) = def {
+                types_used.extend(s.fields.iter().map(|f| f.ty.clone()));
+            }
+        }
+        fn contains(ty: &Type, want: &dyn Fn(&Type) -> bool) -> bool {
+            want(ty)
+                || match ty {
+                    Type::Array { items } => contains(items, want),
+                    Type::Map { values } => contains(values, want),
+                    _ => false,
+                }
+        }
+        let uses_timestamps = types_used.iter().any(|t| contains(t, &|t| *t == Type::Timestamp));
+        let uses_any = types_used.iter().any(|t| contains(t, &|t| *t == Type::Any));
+        let version_text = match &ir.meta.version {
             Some(v) => format!("\"{v}\""),
             None => format!("`{}`", ir.root),
         };
@@ -783,12 +822,14 @@ impl Ctx {
             ),
             orchestrators: ir.meta.orchestrators.clone().unwrap_or_else(|| "—".into()),
             path_example: path_example(ir),
-            up: if protocol.module.is_some() { "..".into() } else { ".".into() },
+            up: up.into(),
+            init_imports,
+            uses_timestamps,
+            uses_any,
             module: protocol.module.clone(),
             version_text,
-            runtime: r.is_some(),
-            protocol_version: ir.meta.protocol_version.as_deref().map(py_str),
-            protocol_version_lit: py_str(ir.meta.protocol_version.as_deref().unwrap_or_default()),
+            version_literal: ir.meta.version.as_deref().map(py_str),
+            protocol_version_lit: py_str(ir.meta.version.as_deref().unwrap_or_default()),
             codec_helpers,
             glue_imports,
             situation_status,
@@ -1181,7 +1222,7 @@ mod tests {
         assert_eq!(constant_name("handler_not_found"), "HANDLER_NOT_FOUND");
         assert_eq!(constant_name("camelCase"), "CAMEL_CASE");
         assert_eq!(pascal_name("request"), "Request");
-        assert_eq!(pascal_name("hard_kill"), "HardKill");
+        assert_eq!(pascal_name("dry_run"), "DryRun");
     }
 
     #[test]

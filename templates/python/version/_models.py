@@ -19,10 +19,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+{%- if c.uses_timestamps %}
 from datetime import datetime
+{%- endif %}
 from typing import ClassVar, Final, TypeAlias, TypeVar
+{%- if c.uses_any %}
 
 from {{ c.up }}_json import JsonValue
+{%- endif %}
 
 __all__ = [
 {%- for name in c.models_all %}
@@ -38,7 +42,7 @@ Nullable: TypeAlias = T | None
 Omittable: TypeAlias = T | None
 """A field that may be ``None``, written on the wire by leaving it out."""
 
-{%- if let Some(version) = c.protocol_version %}
+{%- if let Some(version) = c.version_literal %}
 PROTOCOL_VERSION: Final = {{ version }}
 """Version of the wire protocol these bindings speak."""
 {%- endif %}
