@@ -32,6 +32,9 @@ prepare_runners e2e
 echo "== e2e: build rrq-conformance"
 cargo build --quiet -p rrq-conformance --bin rrq-conformance
 suite="$(target_dir)/debug/rrq-conformance"
+for protocol in "${protocols[@]}"; do
+  for lang in "${langs[@]}"; do warm_up "$suite" "$lang" "$protocol"; done
+done
 
 if [ -n "${RRQ_E2E_OUT:-}" ]; then
   out="$RRQ_E2E_OUT"

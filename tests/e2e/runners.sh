@@ -1,15 +1,21 @@
 # Shared by tests/e2e/run.sh and tests/hostile/run.sh (sourced): how the example runners are
 # started for a protocol version, and how one rrq-conformance run is reported.
 
-# The set-up the README describes: the TypeScript compiler (npm ci in tests/typescript), and the
-# TypeScript runner built once (run.sh compiles when stale), so that no start waits for tsc.
+# The set-up the README describes: the TypeScript compiler (npm ci in tests/typescript).
 prepare_runners() {
   local what="$1"
   if [ ! -x "$root/tests/typescript/node_modules/.bin/tsc" ]; then
     echo "== $what: npm ci in tests/typescript (the TypeScript compiler examples/typescript/run.sh uses)"
     (cd "$root/tests/typescript" && npm ci --no-audit --no-fund --silent)
   fi
-  "$root/examples/typescript/run.sh" --help > /dev/null 2>&1 || true
+}
+
+# warm_up SUITE LANG PROTOCOL: starts the runner once (one quick case), so that a run.sh that
+# compiles when stale (TypeScript) has compiled before the runs that watch its output and time.
+warm_up() {
+  local command
+  command="$(runner_command "$2" "$3")" || return 0
+  "$1" --runner "$command" --protocol "$3" --suite behaviour --case behaviour/probe_harmless > /dev/null 2>&1 || true
 }
 
 target_dir() {

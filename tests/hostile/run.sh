@@ -35,6 +35,9 @@ prepare_runners hostile
 echo "== hostile: build rrq-conformance"
 cargo build --quiet -p rrq-conformance --bin rrq-conformance
 suite="$(target_dir)/debug/rrq-conformance"
+for protocol in "${protocols[@]}"; do
+  for lang in "${langs[@]}"; do warm_up "$suite" "$lang" "$protocol"; done
+done
 
 if [ -n "${RRQ_HOSTILE_OUT:-}" ]; then
   out="$RRQ_HOSTILE_OUT"
