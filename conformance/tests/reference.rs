@@ -57,32 +57,41 @@ fn failing(cases: &BTreeMap<String, Value>) -> Vec<String> {
         .collect()
 }
 
+/// Every case of the behaviour, framing, load and corpus suites passes in `protocol`.
+fn every_case_passes(protocol: &str) {
+    let suites = suites(protocol, "behaviour,framing,load");
+    let out = conformance(&[
+        "--runner",
+        &runner(protocol, ""),
+        "--protocol",
+        protocol,
+        "--suite",
+        &suites,
+        "--json",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let results = cases(&out);
+    assert!(results.len() > 40, "{} cases\n{stderr}", results.len());
+    assert_eq!(
+        failing(&results),
+        Vec::<String>::new(),
+        "protocol {protocol}\n{stderr}"
+    );
+    assert!(out.status.success(), "protocol {protocol}: {stderr}");
+    assert!(
+        !has_corpus(protocol) || results.keys().any(|id| id.starts_with("corpus/numbers/")),
+        "the corpus ran"
+    );
+}
+
 #[test]
-fn every_case_passes_against_the_reference_runner_in_both_versions() {
-    for protocol in ["1", "2"] {
-        let out = conformance(&[
-            "--runner",
-            &runner(protocol, ""),
-            "--protocol",
-            protocol,
-            "--suite",
-            &suites(protocol, "behaviour,framing,load"),
-            "--json",
-        ]);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let results = cases(&out);
-        assert!(results.len() > 40, "{} cases\n{stderr}", results.len());
-        assert_eq!(
-            failing(&results),
-            Vec::<String>::new(),
-            "protocol {protocol}\n{stderr}"
-        );
-        assert!(out.status.success(), "protocol {protocol}: {stderr}");
-        assert!(
-            !has_corpus(protocol) || results.keys().any(|id| id.starts_with("corpus/numbers/")),
-            "the corpus ran"
-        );
-    }
+fn every_case_passes_against_the_reference_runner_in_protocol_1() {
+    every_case_passes("1");
+}
+
+#[test]
+fn every_case_passes_against_the_reference_runner_in_protocol_2() {
+    every_case_passes("2");
 }
 
 #[test]
@@ -172,8 +181,7 @@ fn assert_passes(results: &BTreeMap<String, Value>, id: &str) {
 }
 
 #[test]
-fn misbehaving_runners_fail_the_cases_that_check_what_they_break() {
-    let started = Instant::now();
+fn mismatched_ids_fail_the_required_cases() {
     let r = misbehaving(
         "wrong-request-id",
         "1",
@@ -186,7 +194,10 @@ fn misbehaving_runners_fail_the_cases_that_check_what_they_break() {
         "required",
         "do not match",
     );
+}
 
+#[test]
+fn non_canonical_bytes_fail_only_the_recommended_cases() {
     let r = misbehaving(
         "non-canonical",
         "2",
@@ -205,56 +216,67 @@ fn misbehaving_runners_fail_the_cases_that_check_what_they_break() {
     );
     if has_corpus("2") {
         assert_fails(&r, "corpus/numbers.canonical", "recommended", "expected");
+        assert!(
+            r.iter().all(|(id, v)| v["result"] == "pass"
+                || id.ends_with(".canonical")
+                || id.ends_with("canonical_bytes")),
+            "{r:?}"
+        );
     }
+}
 
-    let r = misbehaving(
-        "ignore-cancel",
-        "1",
-        &[
-            "behaviour/cancel_by_request_id",
-            "behaviour/cancel_on_request_connection",
-        ],
-    );
+#[test]
+fn ignored_cancels_and_deadlines_fail() {
+    let r = misbehaving("ignore-cancel", "1", &["behaviour/cancel_by_request_id"]);
     assert_fails(
         &r,
         "behaviour/cancel_by_request_id",
         "required",
         "timed out",
     );
-    assert_fails(&r, "behaviour/cancel_on_request_connection", "required", "");
-
     let r = misbehaving("ignore-deadline", "2", &["behaviour/deadline_past"]);
     assert_fails(&r, "behaviour/deadline_past", "required", "timeout");
+}
 
+#[test]
+fn answered_cancels_fail() {
     let r = misbehaving(
         "answer-cancels",
         "1",
         &["behaviour/cancel_unknown", "corpus/messages/cancel"],
     );
     assert_fails(&r, "behaviour/cancel_unknown_ignored", "required", "");
-    assert!(
-        r.iter()
-            .any(|(id, v)| id.starts_with("corpus/messages/cancel")
+    if has_corpus("1") {
+        let failed = |id: &String, v: &Value| {
+            id.starts_with("corpus/messages/cancel")
                 && v["result"] == "fail"
-                && v["level"] == "required"),
-        "{r:?}"
-    );
+                && v["level"] == "required"
+        };
+        assert!(r.iter().any(|(id, v)| failed(id, v)), "{r:?}");
+    }
+}
 
+#[test]
+fn numbers_through_f64_fail_the_required_echo_cases() {
     let r = misbehaving(
         "lossy-numbers",
         "1",
         &["behaviour/echo_numbers", "corpus/numbers"],
     );
     assert_fails(&r, "behaviour/echo_numbers", "required", "differs");
-    assert!(
-        r.values()
-            .filter(|v| v["result"] == "fail" && v["level"] == "required")
-            .count()
-            > 3,
-        "{r:?}"
-    );
+    if has_corpus("1") {
+        assert!(
+            r.values()
+                .filter(|v| v["result"] == "fail" && v["level"] == "required")
+                .count()
+                > 3,
+            "{r:?}"
+        );
+    }
+}
 
-    // Closing on a bad frame survives (required) but does not answer (recommended).
+#[test]
+fn closing_on_bad_frames_survives_but_does_not_answer() {
     let r = misbehaving(
         "close-on-bad-frame",
         "1",
@@ -267,19 +289,24 @@ fn misbehaving_runners_fail_the_cases_that_check_what_they_break() {
     );
     assert_fails(&r, "behaviour/invalid_frame_answered", "recommended", "");
     assert_passes(&r, "behaviour/survival");
-    assert_passes(&r, "corpus/survival");
+    if has_corpus("1") {
+        assert_passes(&r, "corpus/survival");
+        assert!(
+            r.values()
+                .all(|v| v["result"] == "pass" || v["level"] == "recommended"),
+            "{r:?}"
+        );
+    }
+}
 
+#[test]
+fn a_runner_that_does_not_watch_its_parent_fails() {
     let r = misbehaving("orphan", "2", &["behaviour/parent_death"]);
     assert_fails(
         &r,
         "behaviour/parent_death",
         "required",
         "does not watch its parent",
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(120),
-        "{:?}",
-        started.elapsed()
     );
 }
 
