@@ -9,6 +9,9 @@
 #
 #   tests/e2e/run.sh                              # both runners, both protocol versions
 #   tests/e2e/run.sh --protocol 1 --lang python   # a subset
+#   tests/e2e/run.sh --peers                      # also RRQ's own Python runners (rrq==0.9.9 and
+#                                                 # 0.11.1 from PyPI), their known failures pinned
+#                                                 # (conformance/peers/run.sh; about 1.5 min more)
 #   RRQ_E2E_OUT=DIR tests/e2e/run.sh              # keep each run's JSON lines and stderr in DIR
 #
 # Self-contained: run it from anywhere. It builds the suite, and sets up what the runners need
@@ -20,8 +23,10 @@ cd "$root"
 
 protocols=(1 2)
 langs=(python typescript)
+peers=0
 while [ $# -gt 0 ]; do
   case "$1" in
+    --peers) peers=1; shift ;;
     --protocol) IFS=, read -r -a protocols <<< "$2"; shift 2 ;;
     --lang) IFS=, read -r -a langs <<< "$2"; shift 2 ;;
     *) echo "tests/e2e/run.sh: unknown option $1" >&2; exit 2 ;;
@@ -67,4 +72,7 @@ for protocol in "${protocols[@]}"; do
     "$suite" compare "${runs[@]}" | tail -n 30 || status=1
   fi
 done
+if [ "$peers" = 1 ]; then
+  conformance/peers/run.sh || status=1
+fi
 exit "$status"
