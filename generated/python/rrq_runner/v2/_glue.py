@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from .. import _runtime
+from .._frames import FrameError
+from .._json import MAX_NESTING_DEPTH, _too_deep
 from .._runtime import KIND_CANCEL, KIND_REQUEST, KIND_RESPONSE, Binding
 from ._codec import decode_message, encode_frame
 from ._messages import ERROR_MESSAGES, error_message
@@ -46,7 +48,14 @@ _STATUS: dict[str, OutcomeStatus] = {
 
 
 def _frame(outcome: ExecutionOutcome) -> bytes:
-    return encode_frame(Response(outcome))
+    frame = encode_frame(Response(outcome))
+    # An answer no decoder accepts is not sent (a handler's result nested past the limit, such as
+    # the echo of a request nested at it): the runtime answers an error instead.
+    if frame.count(b"[") + frame.count(b"{") > MAX_NESTING_DEPTH and _too_deep(frame[4:]):
+        raise FrameError(
+            "value", "$", f"expected JSON nested at most {MAX_NESTING_DEPTH} levels deep, got deeper nesting"
+        )
+    return frame
 
 
 def _failed(job_id: str | None, request_id: str | None, status: OutcomeStatus, message: str, error_type: str | None) -> bytes:
