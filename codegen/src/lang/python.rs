@@ -434,6 +434,8 @@ struct PyRoles {
     trace_enqueued: String,
     trace_carrier: String,
     trace_correlation: String,
+    /// Whether the protocol has a correlation context (its entries become span attributes).
+    has_correlation: bool,
     /// Messages by situation.
     msg_handler_not_found: PyMessage,
     msg_cancelled: PyMessage,
@@ -496,6 +498,7 @@ impl PyRoles {
             trace_enqueued: context_expr(&r.ctx_enqueue_time),
             trace_carrier: context_expr(&r.ctx_trace_context),
             trace_correlation: context_expr(&r.ctx_correlation_context),
+            has_correlation: r.ctx_correlation_context.is_some(),
             msg_handler_not_found: PyMessage::new(&r.msg_handler_not_found),
             msg_cancelled: PyMessage::new(&r.msg_cancelled),
             msg_shutting_down: PyMessage::new(&r.msg_shutting_down),
@@ -603,8 +606,9 @@ struct Ctx {
     trace_constants: Vec<ConstDef>,
     trace_attributes: Vec<ConstDef>,
     trace_outcomes: Vec<ConstDef>,
-    /// The span's name, as text (for the docs).
+    /// The span's name and its attributes with their meaning, as text (for the docs).
     trace_span_name: String,
+    trace_attribute_docs: Vec<(String, String)>,
     r: Option<PyRoles>,
 }
 
@@ -911,6 +915,7 @@ impl Ctx {
             trace_attributes: trace_consts(super::trace_attributes(), ""),
             trace_outcomes: trace_consts(super::trace_outcomes(), "OUTCOME_"),
             trace_span_name: super::TRACE_SPAN_NAME.into(),
+            trace_attribute_docs: super::trace_attributes().into_iter().map(|n| (n.value, n.doc.to_string())).collect(),
             r,
         })
     }
