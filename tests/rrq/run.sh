@@ -9,7 +9,8 @@
 #   - tests/rrq/.venv-0.9.9 and .venv-0.11.1: `pip install rrq==V` (the real orchestrator binary
 #     `rrq` and its producer client, from PyPI);
 #   - tests/rrq/.venv-runner: the interpreter of the Python runners, with orjson for the
-#     accelerated mode (RRQ_RUNNER_ACCELERATE=1), pinned as in tests/python;
+#     accelerated mode (RRQ_RUNNER_ACCELERATE=1) and the OpenTelemetry SDK for the otel_trace
+#     scenario, pinned as in tests/python;
 #   - Debian's redis-server (apt-get) when it is missing;
 #   - `npm ci` in tests/typescript (the TypeScript compiler examples/typescript/run.sh uses), and
 #     builds the TypeScript runner once so that RRQ does not wait for a compilation.
@@ -21,7 +22,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 python="${PYTHON:-python3}"
 releases=(0.9.9 0.11.1)
-runner_tools="orjson==3.13.0"
+runner_tools="orjson==3.13.0 opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2"  # as tests/python pins them (opentelemetry: the otel_trace scenario)
 static_tools="mypy==2.4.1 ruff==0.17.6"  # as tests/python pins them
 
 lifecycle=1
