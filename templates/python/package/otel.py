@@ -105,6 +105,13 @@ class _Tracing(_runtime.Tracing):
         now = time.time()
         started = time.monotonic()
         parent = _parent(facts.carrier)
+        span = self._tracer.start_span(SPAN_NAME, context=parent, kind=SpanKind.CONSUMER)
+        budget = None if facts.due is None else facts.due.timestamp() - now
+        if span.is_recording():  # not for a span sampled out, nor without an SDK
+            span.set_attributes(self._attributes(job_id, facts, now, budget))
+        return _JobSpan(span, parent, started, budget)
+
+    def _attributes(self, job_id: str, facts: TraceFacts, now: float, budget: float | None) -> dict[str, AttributeValue]:
         attributes: dict[str, AttributeValue] = {}
         if facts.correlation:
             # Under their own keys, as upstream writes them; the runner's attributes win.
@@ -118,15 +125,12 @@ class _Tracing(_runtime.Tracing):
             attributes[ATTEMPT] = facts.attempt
         if facts.worker:
             attributes[WORKER_ID] = facts.worker
-        budget = None
-        if facts.due is not None:
-            budget = facts.due.timestamp() - now
+        if facts.due is not None and budget is not None:
             attributes[DEADLINE] = format_timestamp(facts.due)[1:-1]
             attributes[DEADLINE_REMAINING_MS] = max(budget * 1000.0, 0.0)
         if facts.enqueued is not None:
             attributes[QUEUE_WAIT_MS] = max((now - facts.enqueued.timestamp()) * 1000.0, 0.0)
-        span = self._tracer.start_span(SPAN_NAME, context=parent, kind=SpanKind.CONSUMER, attributes=attributes)
-        return _JobSpan(span, parent, started, budget)
+        return attributes
 
 
 class _JobSpan(_runtime.JobSpan):
