@@ -31,6 +31,8 @@ pub struct Meta {
     pub version: Option<String>,
     /// Which orchestrators speak this protocol (e.g. `RRQ 0.9.x`), for the generated docs.
     pub orchestrators: Option<String>,
+    /// How those orchestrators hand a runner its address, for the generated docs.
+    pub runner_address: Option<String>,
     /// The generated package's name in kebab case (`rrq-runner`), if the schema names one.
     pub package_name: Option<String>,
     /// Version of the protocol crate; the generated packages take it as theirs (default
@@ -685,6 +687,7 @@ pub fn lower(schema: &Value) -> Result<Ir> {
         version: text("protocol_version")?,
         package_name: text("package_name")?,
         orchestrators: text("orchestrators")?,
+        runner_address: text("runner_address")?,
         package_version: text("package_version")?.unwrap_or_else(|| DEFAULT_PACKAGE_VERSION.to_string()),
         max_frame_len: number("max_frame_len", DEFAULT_MAX_FRAME_LEN)?,
         max_nesting_depth: number("max_nesting_depth", DEFAULT_MAX_NESTING_DEPTH)?,
@@ -762,10 +765,6 @@ mod tests {
 
     fn lower_err(schema: &Value) -> String {
         format!("{:#}", lower(schema).unwrap_err())
-    }
-
-    fn protocol() -> Ir {
-        lower(&crate::schema::builtin_version("1").unwrap().schema()).unwrap()
     }
 
     fn strukt<'a>(ir: &'a Ir, name: &str) -> &'a Struct {

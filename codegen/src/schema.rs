@@ -74,9 +74,11 @@ pub const BUILTIN_PACKAGE_NAME: &str = "rrq-runner";
 pub struct Builtin {
     /// The version's `protocol_version` (also the name of its output folder, `v<version>`).
     pub version: &'static str,
-    /// Which orchestrators speak the version (`x-rrq.orchestrators`).
+    /// Which orchestrators speak the version (`x-rrq.orchestrators`), and how they hand a
+    /// runner its address (`x-rrq.runner_address`).
     pub orchestrators: &'static str,
-    schema: fn(&str, &str) -> Value,
+    pub runner_address: &'static str,
+    schema: fn(&Builtin) -> Value,
     reencode: fn(&[u8]) -> Result<Vec<u8>, FrameError>,
     same_message: fn(&[u8], &[u8]) -> bool,
 }
@@ -84,7 +86,7 @@ pub struct Builtin {
 impl Builtin {
     /// The version's JSON Schema, as committed under `generated/v<version>/`.
     pub fn schema(&self) -> Value {
-        (self.schema)(self.version, self.orchestrators)
+        (self.schema)(self)
     }
 
     /// The reference's verdict on one frame: the canonical frame of the decoded message, or
@@ -104,10 +106,15 @@ impl Builtin {
     }
 }
 
-fn builtin<M: Message + JsonSchema + PartialEq>(version: &'static str, orchestrators: &'static str) -> Builtin {
+fn builtin<M: Message + JsonSchema + PartialEq>(
+    version: &'static str,
+    orchestrators: &'static str,
+    runner_address: &'static str,
+) -> Builtin {
     Builtin {
         version,
         orchestrators,
+        runner_address,
         schema: version_schema::<M>,
         reencode: |frame| frame::encode_frame(&frame::decode_frame::<M>(frame)?),
         same_message: |a, b| match (frame::decode_frame::<M>(a), frame::decode_frame::<M>(b)) {
@@ -120,8 +127,16 @@ fn builtin<M: Message + JsonSchema + PartialEq>(version: &'static str, orchestra
 /// Every protocol version built in, oldest first; the last is the latest.
 pub fn builtins() -> Vec<Builtin> {
     vec![
-        builtin::<rrq_protocol::v1::RunnerMessage>(rrq_protocol::v1::PROTOCOL_VERSION, rrq_protocol::v1::ORCHESTRATORS),
-        builtin::<rrq_protocol::v2::RunnerMessage>(rrq_protocol::v2::PROTOCOL_VERSION, rrq_protocol::v2::ORCHESTRATORS),
+        builtin::<rrq_protocol::v1::RunnerMessage>(
+            rrq_protocol::v1::PROTOCOL_VERSION,
+            rrq_protocol::v1::ORCHESTRATORS,
+            rrq_protocol::v1::RUNNER_ADDRESS,
+        ),
+        builtin::<rrq_protocol::v2::RunnerMessage>(
+            rrq_protocol::v2::PROTOCOL_VERSION,
+            rrq_protocol::v2::ORCHESTRATORS,
+            rrq_protocol::v2::RUNNER_ADDRESS,
+        ),
     ]
 }
 
@@ -136,13 +151,14 @@ pub fn latest_schema() -> Value {
 }
 
 /// The JSON Schema of one protocol version's `RunnerMessage` type.
-fn version_schema<M: JsonSchema>(version: &str, orchestrators: &str) -> Value {
+fn version_schema<M: JsonSchema>(builtin: &Builtin) -> Value {
     let mut out = schema_of::<M>();
     out.as_object_mut().expect("an object schema").insert(
         "x-rrq".into(),
         json!({
-            "protocol_version": version,
-            "orchestrators": orchestrators,
+            "protocol_version": builtin.version,
+            "orchestrators": builtin.orchestrators,
+            "runner_address": builtin.runner_address,
             "package_name": BUILTIN_PACKAGE_NAME,
             "package_version": rrq_protocol::PACKAGE_VERSION,
             "max_frame_len": rrq_protocol::MAX_FRAME_LEN,

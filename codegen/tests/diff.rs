@@ -465,6 +465,7 @@ fn tag_value_added_breaks_old_readers() {
     let new = edited(|s| {
         let mut ping = s["oneOf"][2].clone();
         ping["properties"]["type"]["const"] = json!("ping");
+        ping.as_object_mut().unwrap().remove("x-rrq-role"); // a role belongs to one variant
         array(s, "/oneOf").push(ping);
     });
     let change = only_change(&protocol_schema(), &new);
@@ -1321,9 +1322,9 @@ fn the_release_checklists_use_the_strict_rules() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     let releasing = readme.split("\n## Releasing").nth(1).expect("README has a Releasing section");
     let releasing = releasing.split("\n## ").next().unwrap();
-    assert!(releasing.contains("rrq-codegen diff --rules strict generated/v1/history/"), "{releasing}");
+    assert!(releasing.contains("rrq-codegen diff --rules strict generated/v<N>/history/"), "{releasing}");
     let doc = std::fs::read_to_string(repo().join("docs/COMPATIBILITY.md")).unwrap();
-    assert!(doc.contains("`rrq-codegen diff --rules strict generated/v1/history/<latest>.schema.json`"));
+    assert!(doc.contains("`rrq-codegen diff --rules strict generated/v<N>/history/<latest>.schema.json`"));
     let run = std::fs::read_to_string(repo().join("tests/diff/run.sh")).unwrap();
     assert!(run.contains(r#""$codegen" diff --rules strict "$latest""#), "tests/diff/run.sh checks the release with the strict rules");
 }

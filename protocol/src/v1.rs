@@ -20,6 +20,9 @@ pub const PROTOCOL_VERSION: &str = "1";
 /// The RRQ orchestrator releases that speak this version (for generated docs).
 pub const ORCHESTRATORS: &str = "RRQ 0.9.x";
 
+/// How those orchestrators hand a runner its address (for generated docs).
+pub const RUNNER_ADDRESS: &str = "sets `RRQ_RUNNER_TCP_SOCKET=HOST:PORT`; one connection per request";
+
 fn default_protocol_version() -> String {
     PROTOCOL_VERSION.to_string()
 }

@@ -20,6 +20,9 @@ pub const PROTOCOL_VERSION: &str = "2";
 /// The RRQ orchestrator releases that speak this version (for generated docs).
 pub const ORCHESTRATORS: &str = "RRQ 0.10.0 onward (0.11.1 is current)";
 
+/// How those orchestrators hand a runner its address (for generated docs).
+pub const RUNNER_ADDRESS: &str = "appends `--tcp-socket HOST:PORT` to the command; one persistent connection per runner, requests pipelined";
+
 fn default_protocol_version() -> String {
     PROTOCOL_VERSION.to_string()
 }

@@ -22,7 +22,8 @@ from typing import Any
 import jsonschema
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SCHEMA = json.loads((ROOT / "generated/schema/rrq-protocol.schema.json").read_text())
+SCHEMA: dict[str, Any] = {}
+"""The schema of the protocol version being checked (each of generated/v<N>/ in turn)."""
 
 
 def resolve(schema: dict[str, Any]) -> dict[str, Any]:
@@ -88,11 +89,22 @@ def parse_int(text: str) -> int | float:
 
 
 def main() -> int:
+    versions = sorted((ROOT / "generated").glob("v*/schema.json"))
+    if not versions:
+        print("no protocol version under generated/", file=sys.stderr)
+        return 1
+    return max(check(path.parent) for path in versions)
+
+
+def check(folder: pathlib.Path) -> int:
+    """Checks one protocol version's schema and corpus (`generated/v<N>/`)."""
+    SCHEMA.clear()
+    SCHEMA.update(json.loads((folder / "schema.json").read_text()))
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     validator = jsonschema.Draft202012Validator(SCHEMA)
     cases = [
         case
-        for path in sorted((ROOT / "generated/golden").glob("*.json"))
+        for path in sorted((folder / "golden").glob("*.json"))
         for case in json.loads(path.read_text())["cases"]
     ]
     if not cases:
@@ -120,7 +132,7 @@ def main() -> int:
                 f"({case.get('error', {}).get('message', '')})"
             )
     print(
-        f"schema vs Rust: {checked} documents compared, {checked - sum(excused.values()) - len(failures)} "
+        f"{folder.name}: schema vs Rust: {checked} documents compared, {checked - sum(excused.values()) - len(failures)} "
         f"agree, {skipped} frames without a document skipped; excused: {excused or 'none'}"
     )
     for failure in failures:

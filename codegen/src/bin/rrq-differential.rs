@@ -35,7 +35,8 @@ use std::path::{Path, PathBuf};
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
-    /// The built-in protocol version whose reference judges (default: the latest).
+    /// The built-in protocol version whose reference judges (default: the latest; with --skew,
+    /// the old schema's).
     #[arg(long, value_name = "VERSION")]
     protocol: Option<String>,
     /// Seed of the generator: the same seed gives the same inputs.
@@ -65,7 +66,14 @@ struct Args {
 fn main() -> Result<()> {
     let args = Args::parse();
     let builtins = rrq_codegen::schema::builtins();
-    let builtin = match &args.protocol {
+    // The skew check speaks the old release's protocol version unless told otherwise.
+    let skew_version = match (&args.protocol, &args.old_schema) {
+        (None, Some(path)) if args.skew.is_some() => {
+            read_json(path)?.pointer("/x-rrq/protocol_version").and_then(Value::as_str).map(str::to_string)
+        }
+        _ => None,
+    };
+    let builtin = match args.protocol.as_ref().or(skew_version.as_ref()) {
         None => *builtins.last().expect("a built-in version"),
         Some(v) => rrq_codegen::schema::builtin_version(v).ok_or_else(|| anyhow!("no built-in protocol version `{v}`"))?,
     };
@@ -228,7 +236,7 @@ fn from_golden(builtin: Builtin, dir: &Path, max_case_bytes: usize, out: &mut im
         "# Golden frames of rrq-protocol {} (protocol {}), with the verdicts its Rust reference gave them.",
         meta.package_version, builtin.version
     )?;
-    writeln!(out, "# Written by `rrq-differential --from-golden generated/golden` at the release; never edited.")?;
+    writeln!(out, "# Written by `rrq-differential --from-golden generated/v<N>/golden` at the release; never edited.")?;
     writeln!(out, "# Columns: name, frame (base64), accept, canonical frame (base64), - | name, frame, reject, error kind, error path (- for length/json).")?;
     writeln!(
         out,

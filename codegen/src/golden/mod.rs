@@ -1,6 +1,10 @@
-//! The golden frame corpus (`generated/golden/<group>.json`): frames written here as inputs only,
-//! with verdicts, canonical bytes and errors obtained by running the Rust reference
-//! (`rrq_protocol::decode_frame` / `encode_frame`) on them.
+//! The golden frame corpus (`generated/v<N>/golden/<group>.json`): frames built here as inputs
+//! only, from the IR of each protocol version, with verdicts, canonical bytes and errors
+//! obtained by running that version's Rust reference (`decode_frame` / `encode_frame`) on them.
+//!
+//! Building ([`build`]) reads only the IR: every case finds its target by type and role
+//! ([`targets`]), with field paths and values computed from the IR ([`fixtures`]), so no
+//! protocol field name is written in this module. Judging ([`corpus`]) needs the reference.
 //!
 //! Layout of one file (see `docs/PROTOCOL.md`, "The golden corpus"):
 //!
@@ -17,18 +21,23 @@
 //!
 //! Generation fails (rather than writing a corpus that would mislead other languages) when an
 //! accepted frame's canonical encoding does not decode back to the same bytes, when a verdict
-//! depends on the order of keys in the input objects, when a case name repeats, or when a
-//! fixture no longer covers every field of the schema.
+//! depends on the order of keys in the input objects, when a case name repeats, when a case
+//! family's only kind of target is missing from the schema, when an accepted case's canonical
+//! frame no longer holds the value the case tests (or changed any field of its input), or when
+//! a rejected case fails somewhere other than where it tests.
 
 mod fixtures;
-
-pub use fixtures::depth as json_depth;
 mod groups;
 mod systematic;
+pub mod targets;
 
+pub use fixtures::depth as json_depth;
+pub use fixtures::Path;
+
+use crate::ir::{Ir, Type, TypeDef};
 use crate::output::{GeneratedFile, Provenance};
-use anyhow::{anyhow, bail, ensure, Context, Result};
 use crate::schema::Builtin;
+use anyhow::{anyhow, bail, ensure, Context, Result};
 use rrq_protocol::{FrameError, FRAME_HEADER_LEN};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
@@ -44,14 +53,39 @@ pub fn base64_decode(text: &str) -> Result<Vec<u8>> {
     Ok(base64::engine::general_purpose::STANDARD.decode(text)?)
 }
 
+/// What an accepted case's canonical message must hold at a path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expected {
+    /// This JSON value: numbers compared by value (`3` and `3.0` are the same), and `null`
+    /// also matching a field the encoder omits.
+    Json(Value),
+    /// The value of this JSON text as the decoder reads it (the last of duplicate keys wins).
+    Text(String),
+    /// A timestamp: the same instant, whatever the offset it was written with.
+    Instant(String),
+}
+
+/// A value a case tests, and where: an accepted case's canonical message must still hold it
+/// there; a rejected case whose error has a path must fail at or under one of its paths.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expect {
+    pub path: Path,
+    pub value: Expected,
+}
+
 /// One input frame of the corpus, before the reference has judged it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Case {
     /// Unique within its group; the corpus name is `<group>/<slug>`.
     pub slug: String,
     pub description: String,
     /// The whole frame: header and body.
     pub frame: Vec<u8>,
+    /// The values the case tests, where (see [`Expect`]).
+    pub expects: Vec<Expect>,
+    /// The case is about the message as a whole (its layout, its envelope, its bytes), not
+    /// about one value: an accepted one is checked field by field against its input instead.
+    pub whole: bool,
 }
 
 impl Case {
@@ -60,7 +94,7 @@ impl Case {
         let body = body.as_ref();
         let mut frame = (body.len() as u32).to_be_bytes().to_vec();
         frame.extend_from_slice(body);
-        Case { slug: slug.into(), description: description.into(), frame }
+        Case { slug: slug.into(), description: description.into(), frame, expects: Vec::new(), whole: false }
     }
 
     /// A frame holding `value` as compact JSON, keys in the order the value holds them.
@@ -70,7 +104,34 @@ impl Case {
 
     /// Raw frame bytes, header included (for cases about the header itself).
     pub fn frame(slug: impl Into<String>, description: impl Into<String>, frame: impl Into<Vec<u8>>) -> Self {
-        Case { slug: slug.into(), description: description.into(), frame: frame.into() }
+        Case { slug: slug.into(), description: description.into(), frame: frame.into(), expects: Vec::new(), whole: false }
+    }
+
+    /// The case tests `value` at `path`.
+    pub fn holds(mut self, path: &[String], value: Expected) -> Self {
+        self.expects.push(Expect { path: path.to_vec(), value });
+        self
+    }
+
+    /// The case tests the JSON value `value` at `path`.
+    pub fn holds_json(self, path: &[String], value: Value) -> Self {
+        self.holds(path, Expected::Json(value))
+    }
+
+    /// The case tests the value of the JSON text `raw` at `path`.
+    pub fn holds_text(self, path: &[String], raw: impl Into<String>) -> Self {
+        self.holds(path, Expected::Text(raw.into()))
+    }
+
+    /// The case is about the message as a whole.
+    pub fn whole(mut self) -> Self {
+        self.whole = true;
+        self
+    }
+
+    /// The paths of the values the case tests, as the decoder's errors write them.
+    pub fn paths(&self) -> Vec<String> {
+        self.expects.iter().map(|e| targets::error_path(&e.path)).collect()
     }
 }
 
@@ -78,33 +139,50 @@ impl Case {
 #[derive(Debug, Clone)]
 pub struct Group {
     pub name: &'static str,
-    /// What the group is about.
     pub cases: Vec<Case>,
 }
 
-/// Every group, in corpus order. The systematic groups walk the IR lowered from the built-in
-/// schema, so a new field gets its wrong-type, `null` and missing cases without editing this.
-pub fn groups(builtin: Builtin) -> Result<Vec<Group>> {
-    let ir = crate::ir::lower(&builtin.schema())?;
-    let mut systematic = systematic::build(&ir)?;
+/// Every group, in corpus order, built from the IR alone (no reference judges them yet): the
+/// targets of every case are found in the IR by type and role, so a renamed field keeps its
+/// cases and a family whose only kind of target is gone fails here, naming it.
+pub fn build(ir: &Ir) -> Result<Vec<Group>> {
+    let ctx = targets::Ctx::new(ir)?;
+    let mut systematic = systematic::build(&ctx)?;
     let mut take = |name: &str| systematic.remove(name).unwrap_or_default();
     let groups = vec![
-        Group { name: "messages", cases: groups::messages() },
-        Group { name: "defaults", cases: [groups::defaults(), take("defaults")].concat() },
-        Group { name: "noncanonical", cases: groups::noncanonical() },
-        Group { name: "timestamps", cases: groups::timestamps() },
-        Group { name: "strings", cases: groups::strings() },
-        Group { name: "map_keys", cases: groups::map_keys() },
-        Group { name: "numbers", cases: [take("numbers"), groups::numbers()].concat() },
-        Group { name: "types", cases: [take("types"), groups::types()].concat() },
-        Group { name: "missing", cases: [take("missing"), groups::missing()].concat() },
-        Group { name: "envelope", cases: groups::envelope() },
-        Group { name: "duplicates", cases: groups::duplicates() },
-        Group { name: "frame", cases: groups::frame() },
-        Group { name: "limits", cases: groups::limits() },
+        Group { name: "messages", cases: groups::messages(&ctx)? },
+        Group { name: "defaults", cases: [groups::defaults(&ctx)?, take("defaults")].concat() },
+        Group { name: "noncanonical", cases: groups::noncanonical(&ctx)? },
+        Group { name: "timestamps", cases: groups::timestamps(&ctx)? },
+        Group { name: "strings", cases: groups::strings(&ctx)? },
+        Group { name: "map_keys", cases: groups::map_keys(&ctx)? },
+        Group { name: "numbers", cases: [take("numbers"), groups::numbers(&ctx)?].concat() },
+        Group { name: "types", cases: [take("types"), groups::types(&ctx)?].concat() },
+        Group { name: "missing", cases: [take("missing"), groups::missing(&ctx)?].concat() },
+        Group { name: "envelope", cases: groups::envelope(&ctx)? },
+        Group { name: "duplicates", cases: groups::duplicates(&ctx)? },
+        Group { name: "frame", cases: groups::frame(&ctx)? },
+        Group { name: "limits", cases: groups::limits(&ctx)? },
     ];
     ensure!(systematic.is_empty(), "systematic cases for unknown groups: {:?}", systematic.keys());
+    let mut names = BTreeSet::new();
+    for group in &groups {
+        ensure!(!group.cases.is_empty(), "golden group {} has no cases", group.name);
+        for case in &group.cases {
+            let name = format!("{}/{}", group.name, case.slug);
+            ensure!(
+                !case.slug.is_empty() && case.slug.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+                "case slug {name:?} must be ASCII letters, digits, `-`, `_` or `.`"
+            );
+            ensure!(names.insert(name.clone()), "duplicate case name {name}");
+        }
+    }
     Ok(groups)
+}
+
+/// Every group of a built-in version (its schema lowered, then [`build`]).
+pub fn groups(builtin: Builtin) -> Result<Vec<Group>> {
+    build(&crate::ir::lower(&builtin.schema())?)
 }
 
 /// What the reference decided about a case.
@@ -239,37 +317,196 @@ fn case_json(group: &str, case: &Case, verdict: &Verdict) -> Result<Value> {
 }
 
 /// A judged group: its cases with the reference's verdicts.
+#[derive(Debug)]
 pub struct JudgedGroup {
     pub name: &'static str,
     pub cases: Vec<(Case, Verdict)>,
 }
 
-/// Builds every group and judges every case, with the corpus-wide checks.
-pub fn corpus(builtin: Builtin) -> Result<Vec<JudgedGroup>> {
-    let mut names = BTreeSet::new();
+/// Parses JSON text without serde_json's recursion limit (the limit cases are as deep as the
+/// decoder allows, and a fragment of them sits deeper in the corpus files).
+fn parse_unbounded(text: &[u8]) -> Result<Value> {
+    let mut de = serde_json::Deserializer::from_slice(text);
+    de.disable_recursion_limit();
+    let value = serde::Deserialize::deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// Whether `actual` (absent: `None`) is `expected`: numbers by value, and an expected `null`
+/// also matching an omitted field (not an omitted key inside a dynamic object).
+fn same_json(expected: &Value, actual: Option<&Value>) -> bool {
+    fn same(a: &Value, b: &Value) -> bool {
+        match (a, b) {
+            (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
+                (Some(i), Some(j), _, _) => i == j,
+                (_, _, Some(i), Some(j)) => i == j,
+                _ => x.as_f64() == y.as_f64(),
+            },
+            (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
+            (Value::Object(x), Value::Object(y)) => {
+                x.len() == y.len() && x.iter().all(|(k, a)| y.get(k).is_some_and(|b| same(a, b)))
+            }
+            _ => a == b,
+        }
+    }
+    match actual {
+        None => expected.is_null(),
+        Some(actual) => same(expected, actual),
+    }
+}
+
+/// Whether `actual` is the instant `expected` (both strict RFC 3339).
+fn same_instant(expected: &str, actual: Option<&Value>) -> bool {
+    let Ok(expected) = rrq_protocol::timestamp::parse(expected) else { return false };
+    actual.and_then(Value::as_str).and_then(|a| rrq_protocol::timestamp::parse(a).ok()) == Some(expected)
+}
+
+/// Short text of a value for error messages.
+fn brief(value: Option<&Value>) -> String {
+    let text = value.map_or_else(|| "nothing (absent)".to_string(), |v| v.to_string());
+    match text.char_indices().nth(120) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
+    }
+}
+
+/// Where `actual` (absent: `None`) differs from `expected`, read as a value of type `ty`:
+/// timestamps compared as instants, structs field by field (a field `expected` lacks is not
+/// compared, one it gives as `null` may be omitted), anything else by [`same_json`]. `None`
+/// when they agree.
+fn differs(ir: &Ir, ty: Option<&Type>, expected: &Value, actual: Option<&Value>, path: &mut Path) -> Option<String> {
+    let strukt = match ty {
+        Some(Type::Named { name }) => match ir.get(name) {
+            Some(TypeDef::Struct(st)) => Some(st),
+            _ => None,
+        },
+        _ => None,
+    };
+    let same = match (ty, expected, strukt) {
+        (Some(Type::Timestamp), Value::String(text), _) => same_instant(text, actual),
+        (_, Value::Object(fields), Some(st)) => match actual {
+            Some(Value::Object(actual)) => {
+                for field in &st.fields {
+                    let Some(value) = fields.get(&field.name) else { continue };
+                    path.push(field.name.clone());
+                    let found = differs(ir, Some(&field.ty), value, actual.get(&field.name), path);
+                    path.pop();
+                    if found.is_some() {
+                        return found;
+                    }
+                }
+                true
+            }
+            _ => false,
+        },
+        _ => same_json(expected, actual),
+    };
+    (!same).then(|| format!("at `{}` expected {}, found {}", targets::error_path(path), brief(Some(expected)), brief(actual)))
+}
+
+/// The IR type of the value at `path` in `message` (a path through struct fields from the
+/// envelope's content), if the path stays within the IR.
+fn type_at(ir: &Ir, message: &Value, path: &[String]) -> Option<Type> {
+    let Some(TypeDef::Union(root)) = ir.get(&ir.root) else { return None };
+    let tag = message.get(&root.tag)?.as_str()?;
+    let variant = root.variants.iter().find(|v| v.tag_value == tag)?;
+    let (first, rest) = path.split_first()?;
+    if *first != root.content {
+        return None;
+    }
+    let mut ty = Type::Named { name: variant.ty.clone() };
+    for key in rest {
+        let Type::Named { name } = &ty else { return None };
+        let Some(TypeDef::Struct(st)) = ir.get(name) else { return None };
+        ty = st.fields.iter().find(|f| &f.name == key)?.ty.clone();
+    }
+    Some(ty)
+}
+
+/// The checks that tie a judged case to what it means to test (see [`Expect`]).
+fn check_expectations(ir: &Ir, name: &str, case: &Case, verdict: &Verdict) -> Result<()> {
+    match verdict {
+        Verdict::Accept { canonical } => {
+            ensure!(
+                case.whole || !case.expects.is_empty(),
+                "{name}: accepted, but the case records no value it tests (a case builder bug: give it `holds`, or mark it `whole`)"
+            );
+            let message = parse_unbounded(&canonical[FRAME_HEADER_LEN..])?;
+            for expect in &case.expects {
+                let ty = type_at(ir, &message, &expect.path);
+                let actual = fixtures::get(&message, &expect.path);
+                let mut path = expect.path.clone();
+                let found = match &expect.value {
+                    Expected::Json(value) => differs(ir, ty.as_ref(), value, actual, &mut path),
+                    Expected::Text(text) => {
+                        let value = parse_unbounded(text.as_bytes())
+                            .with_context(|| format!("{name}: the value it tests, {text:?}, is not JSON"))?;
+                        differs(ir, ty.as_ref(), &value, actual, &mut path)
+                    }
+                    Expected::Instant(text) => (!same_instant(text, actual))
+                        .then(|| format!("expected the instant {text}, found {}", brief(actual))),
+                };
+                if let Some(found) = found {
+                    bail!(
+                        "{name}: the canonical frame does not hold the value the case tests at `{}` ({found}): the target moved or the decoder ignores it, so the case no longer tests what it says",
+                        targets::error_path(&expect.path)
+                    );
+                }
+            }
+            // Nothing the decoder read may be lost or changed by the encoder.
+            let Some(TypeDef::Union(root)) = ir.get(&ir.root) else { bail!("the root of the IR is not a union") };
+            if let Ok(input) = parse_unbounded(&case.frame[FRAME_HEADER_LEN..]) {
+                if let Some(payload) = input.get(&root.content) {
+                    let mut path = vec![root.content.clone()];
+                    let ty = type_at(ir, &input, &path);
+                    if let Some(found) = differs(ir, ty.as_ref(), payload, message.get(&root.content), &mut path) {
+                        bail!("{name}: the canonical frame changed a value of the input: {found}");
+                    }
+                }
+            }
+        }
+        Verdict::Reject { path: Some(path), .. } if !case.expects.is_empty() => {
+            let within = |p: &str| p == "$" || path == p || path.starts_with(&format!("{p}.")) || path.starts_with(&format!("{p}["));
+            let paths = case.paths();
+            ensure!(
+                paths.iter().any(|p| within(p)),
+                "{name}: rejected at `{path}`, outside what the case tests ({}): the case does not test what it says",
+                paths.join(", ")
+            );
+        }
+        Verdict::Reject { .. } => {}
+    }
+    Ok(())
+}
+
+/// Judges cases built from `ir` (the schema of `builtin`) with the reference, with the
+/// corpus-wide checks: stable re-encoding, verdicts independent of key order, and every case's
+/// expectations (see [`Expect`]).
+pub fn judge_groups(builtin: Builtin, ir: &Ir, groups: Vec<Group>) -> Result<Vec<JudgedGroup>> {
     let mut judged = Vec::new();
-    for group in groups(builtin)? {
-        ensure!(!group.cases.is_empty(), "group {} has no cases", group.name);
+    for group in groups {
         let mut cases = Vec::new();
         for case in group.cases {
             let name = format!("{}/{}", group.name, case.slug);
-            if !names.insert(name.clone()) {
-                bail!("duplicate case name {name}");
-            }
-            ensure!(
-                !case.slug.is_empty() && case.slug.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
-                "case slug {name:?} must be ASCII letters, digits, `-`, `_` or `.`"
-            );
             let verdict = judge(builtin, &case.frame)?;
             if let Verdict::Accept { canonical } = &verdict {
                 check_stable(builtin, &name, &case.frame, canonical)?;
             }
             check_order_independent(builtin, &name, &case.frame, &verdict)?;
+            check_expectations(ir, &name, &case, &verdict)?;
             cases.push((case, verdict));
         }
         judged.push(JudgedGroup { name: group.name, cases });
     }
     Ok(judged)
+}
+
+/// Builds every group of a built-in version and judges every case, with the corpus-wide checks.
+pub fn corpus(builtin: Builtin) -> Result<Vec<JudgedGroup>> {
+    let ir = crate::ir::lower(&builtin.schema())?;
+    let groups = build(&ir).with_context(|| format!("building the golden corpus of protocol {}", builtin.version))?;
+    judge_groups(builtin, &ir, groups).with_context(|| format!("judging the golden corpus of protocol {}", builtin.version))
 }
 
 /// The corpus files of one built-in version, `<folder>golden/<group>.json`.

@@ -2,10 +2,11 @@
 //! message, a wrong JSON type, `null`, absence (a `missing` reject when required, a `defaults`
 //! accept otherwise), its default written out, wrong map values and array items, enum values
 //! in the wrong shape, integer bounds; and every struct given as a JSON array. A field added to
-//! the protocol gets its cases without editing this module; a fixture that lacks it fails
-//! generation.
+//! the protocol gets its cases without editing this module. The base messages are the maximal
+//! messages built from the IR ([`super::fixtures`]); one that lacks a field fails generation.
 
 use super::fixtures::{self, get, with, without};
+use super::targets::Ctx;
 use super::Case;
 use crate::ir::{Field, Ir, Struct, Type, TypeDef};
 use anyhow::{anyhow, bail, ensure, Result};
@@ -15,22 +16,11 @@ use std::collections::{BTreeMap, BTreeSet};
 type Groups = BTreeMap<&'static str, Vec<Case>>;
 
 /// The systematic cases, by group name.
-pub fn build(ir: &Ir) -> Result<Groups> {
-    let Some(TypeDef::Union(root)) = ir.get(&ir.root) else {
-        bail!("the root type {} is not a tagged union", ir.root);
-    };
-    let mut walk = Walk { ir, groups: Groups::new(), visited: BTreeSet::new() };
-    for variant in &root.variants {
-        let base = fixtures::maximal(&variant.tag_value).ok_or_else(|| {
-            anyhow!("no maximal fixture for message type {:?}: add one to golden/fixtures.rs", variant.tag_value)
-        })?;
-        ensure!(
-            get(&base, &[&root.tag]) == Some(&json!(variant.tag_value)),
-            "the fixture for {:?} has the wrong `{}`",
-            variant.tag_value,
-            root.tag
-        );
-        let site = Site { tag: &variant.tag_value, base, path: vec![root.content.clone()] };
+pub fn build(ctx: &Ctx) -> Result<Groups> {
+    let mut walk = Walk { ir: ctx.ir, groups: Groups::new(), visited: BTreeSet::new() };
+    for variant in &ctx.root.variants {
+        let base = ctx.fx.maximal(variant)?;
+        let site = Site { tag: &variant.tag_value, base, path: vec![ctx.root.content.clone()] };
         walk.structure(&site, &variant.ty)?;
     }
     Ok(walk.groups)
@@ -77,7 +67,7 @@ struct Walk<'a> {
 }
 
 /// How a type reads in a case description.
-fn describe(ty: &Type) -> String {
+pub fn describe(ty: &Type) -> String {
     match ty {
         Type::Bool => "a boolean".into(),
         Type::String => "a string".into(),
@@ -97,6 +87,12 @@ fn describe(ty: &Type) -> String {
 impl Walk<'_> {
     fn push(&mut self, group: &'static str, case: Case) {
         self.groups.entry(group).or_default().push(case);
+    }
+
+    /// A case setting the field at `path` of `base` to `value` (which the case tests there).
+    fn set(&mut self, group: &'static str, slug: String, description: String, base: &Value, path: &[String], value: Value) {
+        let case = Case::value(slug, description, &with(base.clone(), path, value.clone())).holds_json(path, value);
+        self.push(group, case);
     }
 
     /// A JSON value of the wrong type for `ty`, with what it is; none for any-JSON.
@@ -133,12 +129,12 @@ impl Walk<'_> {
         let positional: Vec<Value> =
             st.fields.iter().map(|f| here.get(&f.name).cloned().unwrap_or(Value::Null)).collect();
         let slug = site.slug(&site.path);
-        let case = with(site.base.clone(), &site.keys(), Value::Array(positional));
+        let case = with(site.base.clone(), &site.keys(), Value::Array(positional.clone()));
         self.push("types", Case::value(
             format!("{slug}-as-array"),
             format!("`{}` ({name}) given as a JSON array of its field values in declaration order", Site::dotted(&site.path)),
             &case,
-        ));
+        ).holds_json(&site.path, Value::Array(positional)));
 
         for field in &st.fields {
             self.field(site, name, field)?;
@@ -170,50 +166,26 @@ impl Walk<'_> {
         let base = &site.base;
 
         if let Some((value, what)) = self.wrong(&field.ty)? {
-            self.push("types", Case::value(
-                format!("{slug}-wrong-type"),
-                format!("`{dotted}` ({expected}) given {what}"),
-                &with(base.clone(), &keys, value),
-            ));
+            self.set("types", format!("{slug}-wrong-type"), format!("`{dotted}` ({expected}) given {what}"), base, &path, value);
         }
-        self.push("types", Case::value(
-            format!("{slug}-null"),
-            format!(
+        self.set("types", format!("{slug}-null"), format!(
                 "`{dotted}` ({expected}; {}) given null",
                 if field.nullable { "nullable" } else { "not nullable" }
-            ),
-            &with(base.clone(), &keys, Value::Null),
-        ));
+            ), base, &path, Value::Null);
 
         // Wrong items of arrays and values of maps, when they are typed.
         match &field.ty {
             Type::Array { items } if **items != Type::Any => {
                 if let Some((value, what)) = self.wrong(items)? {
-                    self.push("types", Case::value(
-                        format!("{slug}-item-wrong-type"),
-                        format!("an item of `{dotted}` ({}) given {what}", describe(items)),
-                        &with(base.clone(), &keys, json!([value])),
-                    ));
+                    self.set("types", format!("{slug}-item-wrong-type"), format!("an item of `{dotted}` ({}) given {what}", describe(items)), base, &path, json!([value]));
                 }
-                self.push("types", Case::value(
-                    format!("{slug}-item-null"),
-                    format!("an item of `{dotted}` ({}) given null", describe(items)),
-                    &with(base.clone(), &keys, json!([null])),
-                ));
+                self.set("types", format!("{slug}-item-null"), format!("an item of `{dotted}` ({}) given null", describe(items)), base, &path, json!([null]));
             }
             Type::Map { values } if **values != Type::Any => {
                 if let Some((value, what)) = self.wrong(values)? {
-                    self.push("types", Case::value(
-                        format!("{slug}-value-wrong-type"),
-                        format!("a value of the map `{dotted}` ({}) given {what}", describe(values)),
-                        &with(base.clone(), &keys, json!({"key": value})),
-                    ));
+                    self.set("types", format!("{slug}-value-wrong-type"), format!("a value of the map `{dotted}` ({}) given {what}", describe(values)), base, &path, json!({"key": value}));
                 }
-                self.push("types", Case::value(
-                    format!("{slug}-value-null"),
-                    format!("a value of the map `{dotted}` ({}) given null", describe(values)),
-                    &with(base.clone(), &keys, json!({"key": null})),
-                ));
+                self.set("types", format!("{slug}-value-null"), format!("a value of the map `{dotted}` ({}) given null", describe(values)), base, &path, json!({"key": null}));
             }
             _ => {}
         }
@@ -222,32 +194,12 @@ impl Walk<'_> {
         if let Type::Named { name } = &field.ty {
             if let Some(TypeDef::Enum(e)) = self.ir.get(name) {
                 let first = &e.values.first().ok_or_else(|| anyhow!("enum {name} has no values"))?.value;
-                self.push("types", Case::value(
-                    format!("{slug}-as-map"),
-                    format!("`{dotted}` ({name}) given as {{\"{first}\": null}}, serde's externally tagged form of a unit variant"),
-                    &with(base.clone(), &keys, json!({ first.as_str(): null })),
-                ));
-                self.push("types", Case::value(
-                    format!("{slug}-as-array"),
-                    format!("`{dotted}` ({name}) given as [\"{first}\"]"),
-                    &with(base.clone(), &keys, json!([first])),
-                ));
-                self.push("types", Case::value(
-                    format!("{slug}-unknown-value"),
-                    format!("`{dotted}` ({name}) given a string that is not one of its values"),
-                    &with(base.clone(), &keys, json!("bogus")),
-                ));
-                self.push("types", Case::value(
-                    format!("{slug}-wrong-case"),
-                    format!("`{dotted}` ({name}) given {:?} (its value {first:?} in upper case)", first.to_uppercase()),
-                    &with(base.clone(), &keys, json!(first.to_uppercase())),
-                ));
+                self.set("types", format!("{slug}-as-map"), format!("`{dotted}` ({name}) given as {{\"{first}\": null}}, serde's externally tagged form of a unit variant"), base, &path, json!({ first.as_str(): null }));
+                self.set("types", format!("{slug}-as-array"), format!("`{dotted}` ({name}) given as [\"{first}\"]"), base, &path, json!([first]));
+                self.set("types", format!("{slug}-unknown-value"), format!("`{dotted}` ({name}) given a string that is not one of its values"), base, &path, json!("bogus"));
+                self.set("types", format!("{slug}-wrong-case"), format!("`{dotted}` ({name}) given {:?} (its value {first:?} in upper case)", first.to_uppercase()), base, &path, json!(first.to_uppercase()));
                 for value in &e.values {
-                    self.push("types", Case::value(
-                        format!("{slug}-{}", value.value),
-                        format!("`{dotted}` ({name}) given its value {:?}", value.value),
-                        &with(base.clone(), &keys, json!(value.value)),
-                    ));
+                    self.set("types", format!("{slug}-{}", value.value), format!("`{dotted}` ({name}) given its value {:?}", value.value), base, &path, json!(value.value));
                 }
             }
         }
@@ -262,11 +214,7 @@ impl Walk<'_> {
                 let beyond = if label == "min" { bound - 1 } else { bound + 1 };
                 for (suffix, n) in [("", bound), ("-beyond", beyond)] {
                     if let Some(value) = number(n) {
-                        self.push("numbers", Case::value(
-                            format!("{slug}-{label}{suffix}"),
-                            format!("`{dotted}` ({expected}) given {n}"),
-                            &with(base.clone(), &keys, value),
-                        ));
+                        self.set("numbers", format!("{slug}-{label}{suffix}"), format!("`{dotted}` ({expected}) given {n}"), base, &path, value);
                     }
                 }
             }
@@ -275,7 +223,7 @@ impl Walk<'_> {
                 format!("{slug}-integral-float"),
                 format!("`{dotted}` ({expected}) given {integral:.1}, a float with a zero fraction"),
                 fixtures::splice(base, &keys, &format!("{integral:.1}")),
-            ));
+            ).holds_text(&path, format!("{integral:.1}")));
         }
 
         // Absence, and the default written out.
@@ -284,7 +232,7 @@ impl Walk<'_> {
                 slug.clone(),
                 format!("required field `{dotted}` absent"),
                 &without(base.clone(), &keys),
-            ));
+            ).holds_json(&path, Value::Null));
         } else {
             self.push("defaults", Case::value(
                 format!("{slug}-absent"),
@@ -296,14 +244,10 @@ impl Walk<'_> {
                     }
                 ),
                 &without(base.clone(), &keys),
-            ));
+            ).holds_json(&path, field.default.clone().unwrap_or(Value::Null)));
         }
         if let Some(default) = field.default.as_ref().filter(|d| !d.is_null()) {
-            self.push("defaults", Case::value(
-                format!("{slug}-explicit-default"),
-                format!("`{dotted}` given its default value {default} explicitly"),
-                &with(base.clone(), &keys, default.clone()),
-            ));
+            self.set("defaults", format!("{slug}-explicit-default"), format!("`{dotted}` given its default value {default} explicitly"), base, &path, default.clone());
         }
         Ok(())
     }

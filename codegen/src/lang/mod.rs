@@ -125,6 +125,17 @@ pub fn frame_messages(ir: &Ir) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The protocol version a schema declares (`x-rrq.protocol_version`), if any.
+pub fn spoken_version(ir: &Ir) -> Option<&str> {
+    ir.meta.version.as_deref()
+}
+
+/// Which orchestrator releases speak the protocol and how they hand a runner its address
+/// (`x-rrq.orchestrators`, `x-rrq.runner_address`), for the generated READMEs.
+pub fn rrq_releases(ir: &Ir) -> Option<(&str, &str)> {
+    Some((ir.meta.orchestrators.as_deref()?, ir.meta.runner_address.as_deref()?))
+}
+
 // ---------------------------------------------------------------------------------------------
 // OpenTelemetry: what every language's tracing integration writes
 

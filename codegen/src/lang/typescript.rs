@@ -1,23 +1,44 @@
-//! TypeScript bindings (`generated/typescript/`): the npm package `rrq-runner`.
+//! TypeScript bindings (`generated/typescript/`): one npm package (named after the package,
+//! `rrq-runner` for the built-in protocol) serving every protocol version of the package.
+//!
+//! Layout: the IR-independent modules (`json`, `errors`, `values`, `timestamp`, `frame`, and
+//! with runner roles `runtime` and `cli`) are rendered once under `src/`; each protocol's
+//! modules (`protocol`, `codec`, `messages`, `index`, and with runner roles `glue`: the
+//! binding the shared runtime uses) under `src/v<N>/` (subpath export `<package>/v<N>`), or
+//! under `src/` for a lone schema without a protocol version. The top level re-exports the
+//! latest protocol.
 //!
 //! This module holds the logic: it maps IR types to TypeScript types (a decoded shape with
 //! defaults filled in, and an `…Init` shape with optional fields for encoding), writes the
-//! per-type reader (validator) and writer (canonical encoder) expressions, and resolves the
-//! names the runner runtime needs from the IR. The templates under `templates/typescript/`
-//! hold only TypeScript idiom and loop over the structs prepared here.
+//! per-type reader (validator) and writer (canonical encoder) expressions, and maps the runner
+//! roles ([`Roles`]) to TypeScript names. The templates under `templates/typescript/` hold only
+//! TypeScript idiom and loop over the structs prepared here; no protocol field is named here or
+//! there.
 
-use super::{expectation, field_expectation, frame_messages, integer_bounds, one_of, tag_expectation, Roles, RuntimeMessage};
+use super::{
+    expectation, field_expectation, frame_messages, integer_bounds, one_of, rrq_releases, spoken_version, tag_expectation,
+    Roles, RuntimeMessage, FRAME_MESSAGES,
+};
 use crate::ir::{EnumValue, Field, Ir, Type, TypeDef};
 use crate::output::GeneratedFile;
-use crate::Package;
+use crate::{Package, Protocol};
 use anyhow::{anyhow, bail, Context, Result};
 use askama::Template;
 use serde_json::Value;
 
 /// Folder of the package under `generated/`.
 const ROOT: &str = "typescript";
-/// Name of the npm package.
-const PACKAGE_NAME: &str = "rrq-runner";
+
+/// A generated file whose text ends with exactly one newline (askama drops the template's).
+fn text_file(path: String, mut text: String) -> GeneratedFile {
+    while text.ends_with("\n\n") {
+        text.pop();
+    }
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    GeneratedFile::new(path, text)
+}
 /// Largest integer a JavaScript `number` holds exactly.
 const MAX_SAFE: i128 = (1 << 53) - 1;
 /// Properties every JavaScript object inherits: a field of that name is read as an own property.
@@ -254,9 +275,9 @@ struct FieldTs {
     prop: String,
     /// Wire name as a string literal.
     key: String,
-    /// Decoded declaration, e.g. `job_id: string` or `result?: JsonValue`.
+    /// Decoded declaration, e.g. `name: string` or `value?: JsonValue`.
     decoded_decl: String,
-    /// Encoding-input declaration, e.g. `deadline?: Timestamp | Date | null`.
+    /// Encoding-input declaration, e.g. `when?: Timestamp | Date | null`.
     init_decl: String,
     /// Reads the raw value `v` (maybe `undefined`) of this field from object `o` at `path`.
     read: String,
@@ -341,6 +362,9 @@ impl FieldTs {
             let read = format!("v === null ? {none} : {present}");
             let decl = if field.always_written { format!("{p}: {decoded} | null") } else { format!("{p}?: {decoded}") };
             (decl, read)
+        } else if !field.required && default.is_none() {
+            // Optional without a default, and not nullable: absent is no value, `null` is refused.
+            (format!("{p}?: {decoded}"), present.clone())
         } else {
             (format!("{p}: {decoded}"), present.clone())
         };
@@ -348,6 +372,8 @@ impl FieldTs {
             format!("v === undefined ? {default} : {read_present}")
         } else if field.nullable {
             format!("v === undefined ? {none} : {read_present}")
+        } else if !field.required {
+            format!("v === undefined ? undefined : {read_present}")
         } else {
             format!("v === undefined ? missing(path, {key}, {expected}) : {read_present}")
         };
@@ -407,99 +433,169 @@ fn enum_ts(name: &str, doc: &str, values: &[EnumValue]) -> EnumTs {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The runner runtime's view of the protocol
+// Names the package's API reserves
+
+/// Names a schema's type may not have: the package's own exports next to the protocol types,
+/// the helpers a `read…` / `write…` function would collide with, and globals the generated
+/// code uses.
+const RESERVED_TYPE_NAMES: &[&str] = &[
+    // exports of every version module
+    "FrameError", "FrameErrorKind", "FrameReader", "DecodeOptions", "Timestamp", "JsonFloat", "JsonValue", "JsonInput",
+    "JsonObject", "ParseOptions", "ErrorMessage", "Registry", "Runner", "RetryError", "Handler", "Binding", "Address",
+    "RunnerOptions", "ServeOptions", "Path", "Key",
+    // read…/write… helpers of values.ts
+    "Bool", "String", "SafeInteger", "Integer", "Float", "AnyArray", "AnyMap", "Array", "Map", "Str", "Any",
+    // globals and utility types the generated code refers to
+    "Date", "Record", "Uint8Array", "Object", "Error", "Promise", "Partial", "Required", "ReadonlyArray", "Symbol",
+    "Number", "Boolean", "BigInt", "Function", "JSON", "Math", "Set", "AbortSignal", "TextDecoder", "Buffer",
+];
+
+/// JavaScript's reserved words (no type, enum or namespace may be named so).
+const RESERVED_WORDS: &[&str] = &[
+    "break", "case", "catch", "class", "const", "continue", "debugger", "default", "delete", "do", "else", "enum",
+    "export", "extends", "false", "finally", "for", "function", "if", "import", "in", "instanceof", "new", "null",
+    "return", "super", "switch", "this", "throw", "true", "try", "typeof", "var", "void", "while", "with", "yield",
+    "let", "static", "implements", "interface", "package", "private", "protected", "public", "await", "any",
+    "boolean", "number", "string", "symbol", "bigint", "never", "unknown", "object", "undefined", "type",
+];
+
+/// Fails, naming the type, when a schema's type names cannot be TypeScript names of the package.
+fn check_names(ir: &Ir) -> Result<()> {
+    let names: Vec<&str> = ir.types.iter().map(TypeDef::name).collect();
+    for def in &ir.types {
+        let name = def.name();
+        if !is_identifier(name) || RESERVED_WORDS.contains(&name) {
+            bail!("type `{name}`: not a valid TypeScript type name (rename it in the schema's $defs)");
+        }
+        if RESERVED_TYPE_NAMES.contains(&name) || (name == "ErrorType" && !ir.meta.error_types.is_empty()) {
+            bail!("type `{name}`: the TypeScript package exports a name `{name}` of its own (rename the type in the schema)");
+        }
+        if has_init(ir, name) && names.contains(&format!("{name}Init").as_str()) {
+            bail!("type `{name}Init`: the TypeScript package names the encoding shape of `{name}` so (rename the type)");
+        }
+        if let TypeDef::Enum(e) = def {
+            let mut keys: Vec<String> = Vec::new();
+            for v in &e.values {
+                let key = pascal(&v.value);
+                if keys.contains(&key) {
+                    bail!("enum `{name}`: two values map to the TypeScript member name `{key}`");
+                }
+                keys.push(key);
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The runner runtime's view of one protocol version
+
+/// A wire name as TypeScript code uses it.
+struct Name {
+    /// Property key in an object literal or a type (`status`, `"a b"`).
+    key: String,
+    /// Member access appended to an expression (`.status`, `["a b"]`).
+    get: String,
+    /// Optional-chaining member access (`?.status`, `?.["a b"]`).
+    opt: String,
+    /// The wire name as a string literal.
+    lit: String,
+}
+
+fn name(wire: &str) -> Name {
+    let (get, opt) =
+        if is_identifier(wire) { (format!(".{wire}"), format!("?.{wire}")) } else { (format!("[{}]", lit(wire)), format!("?.[{}]", lit(wire))) };
+    Name { key: prop(wire), get, opt, lit: lit(wire) }
+}
 
 /// The runtime's roles ([`Roles`], shared with Python) in TypeScript names: property names,
-/// string literals of tags, statuses and message names.
+/// string literals of tags, statuses and message names. The template of the version's binding
+/// (`glue.ts`) writes only these.
 struct Glue {
+    /// The version as text for documents (`"1"`).
+    version_text: String,
     root: String,
-    tag_prop: String,
-    content_prop: String,
-    content_key: String,
+    request_type: String,
+    outcome_type: String,
+    cancel_type: String,
+    tag: Name,
+    content: Name,
     /// Variant tag literals by role.
     run_tag: String,
     reply_tag: String,
     stop_tag: String,
-    request_type: String,
-    outcome_type: String,
-    cancel_type: String,
-    /// Property accessors on a request.
-    req_protocol_version: String,
-    req_request_id: String,
-    req_job_id: String,
-    /// String literals of the request's id keys (read from undecodable bodies).
-    req_request_id_key: String,
-    req_job_id_key: String,
-    req_function_name: String,
-    req_context: String,
-    /// The handler's input properties `(wire name literal, property)`, and the input map's.
-    req_inputs: Vec<(String, String)>,
-    req_input_map: Option<String>,
-    ctx_deadline: String,
-    ctx_job_id: String,
-    /// Property names of an outcome and its error.
-    out_job_id: String,
-    out_request_id: String,
-    out_status: String,
-    out_result: String,
-    out_error: String,
-    out_retry_after: String,
-    err_message: String,
-    err_type: String,
+    /// Fields of a request.
+    req_protocol_version: Name,
+    req_request_id: Name,
+    req_job_id: Name,
+    req_function_name: Name,
+    req_context: Name,
+    /// The handler's input fields, and the input map's (named inputs), if any.
+    req_inputs: Vec<Name>,
+    req_input_map: Option<Name>,
+    /// Fields of the context.
+    ctx_deadline: Name,
+    ctx_job_id: Name,
+    /// Fields of an outcome and its error.
+    out_job_id: Name,
+    out_request_id: Name,
+    out_status: Name,
+    out_result: Name,
+    out_error: Name,
+    out_retry_after: Name,
+    err_message: Name,
+    err_type: Name,
     /// Status literals.
     status_success: String,
     status_retry: String,
     status_timeout: String,
     status_error: String,
-    /// Cancel properties.
-    cancel_job_id: String,
-    cancel_request_id: String,
-    cancel_hard_kill: String,
-    /// Messages by situation: `(role, name literal, error type literal)`.
+    /// Fields of a cancel.
+    cancel_job_id: Name,
+    cancel_request_id: Name,
+    cancel_hard_kill: Name,
+    /// Messages by situation (the runtime's `MessageRole`): `(role, name literal, error type literal)`.
     messages: Vec<(String, String, String)>,
 }
 
 impl Glue {
-    fn new(ir: &Ir) -> Result<Self> {
-        let r = Roles::resolve(ir)?.ok_or_else(|| anyhow!("the schema declares no runner roles"))?;
+    fn new(r: &Roles, version: &str) -> Self {
         let message = |role: &str, m: &RuntimeMessage| (role.to_string(), lit(&m.name), lit(&m.error_type));
-        Ok(Glue {
+        Glue {
+            version_text: lit(version),
             root: r.root.clone(),
-            tag_prop: prop(&r.tag),
-            content_prop: prop(&r.content),
-            content_key: lit(&r.content),
-            run_tag: lit(&r.request_tag),
-            reply_tag: lit(&r.response_tag),
-            stop_tag: lit(&r.cancel_tag),
             request_type: r.request.clone(),
             outcome_type: r.outcome.clone(),
             cancel_type: r.cancel.clone(),
-            req_protocol_version: prop(&r.req_protocol_version),
-            req_request_id: prop(&r.req_request_id),
-            req_job_id: prop(&r.req_job_id),
-            req_request_id_key: lit(&r.req_request_id),
-            req_job_id_key: lit(&r.req_job_id),
-            req_function_name: prop(&r.req_function_name),
-            req_context: prop(&r.req_context),
-            req_inputs: r.req_inputs.iter().map(|f| (lit(f), prop(f))).collect(),
-            req_input_map: r.req_input_map.as_deref().map(prop),
-            ctx_deadline: prop(&r.ctx_deadline),
-            ctx_job_id: prop(&r.ctx_job_id),
-            out_job_id: prop(&r.out_job_id),
-            out_request_id: prop(&r.out_request_id),
-            out_status: prop(&r.out_status),
-            out_result: prop(&r.out_result),
-            out_error: prop(&r.out_error),
-            out_retry_after: prop(&r.out_retry_after),
-            err_message: prop(&r.err_message),
-            err_type: prop(&r.err_type),
+            tag: name(&r.tag),
+            content: name(&r.content),
+            run_tag: lit(&r.request_tag),
+            reply_tag: lit(&r.response_tag),
+            stop_tag: lit(&r.cancel_tag),
+            req_protocol_version: name(&r.req_protocol_version),
+            req_request_id: name(&r.req_request_id),
+            req_job_id: name(&r.req_job_id),
+            req_function_name: name(&r.req_function_name),
+            req_context: name(&r.req_context),
+            req_inputs: r.req_inputs.iter().map(|f| name(f)).collect(),
+            req_input_map: r.req_input_map.as_deref().map(name),
+            ctx_deadline: name(&r.ctx_deadline),
+            ctx_job_id: name(&r.ctx_job_id),
+            out_job_id: name(&r.out_job_id),
+            out_request_id: name(&r.out_request_id),
+            out_status: name(&r.out_status),
+            out_result: name(&r.out_result),
+            out_error: name(&r.out_error),
+            out_retry_after: name(&r.out_retry_after),
+            err_message: name(&r.err_message),
+            err_type: name(&r.err_type),
             status_success: lit(&r.st_success),
             status_retry: lit(&r.st_retry),
             status_timeout: lit(&r.st_timeout),
             status_error: lit(&r.st_error),
-            cancel_job_id: prop(&r.cancel_job_id),
-            cancel_request_id: prop(&r.cancel_request_id),
-            cancel_hard_kill: prop(&r.cancel_hard_kill),
+            cancel_job_id: name(&r.cancel_job_id),
+            cancel_request_id: name(&r.cancel_request_id),
+            cancel_hard_kill: name(&r.cancel_hard_kill),
             messages: vec![
                 message("notFound", &r.msg_handler_not_found),
                 message("cancelled", &r.msg_cancelled),
@@ -511,7 +607,7 @@ impl Glue {
                 message("unsupportedVersion", &r.msg_unsupported_protocol_version),
                 message("unexpected", &r.msg_unexpected_message),
             ],
-        })
+        }
     }
 }
 
@@ -522,11 +618,14 @@ impl Glue {
 #[template(path = "typescript/src/protocol.ts", escape = "none")]
 struct ProtocolTemplate<'a> {
     header: &'a str,
-    protocol_version: String,
+    up: &'a str,
+    /// What the module holds, for its doc comment.
+    what: String,
+    version: Option<String>,
     max_frame_len: u64,
     max_nesting_depth: u64,
     frame_header_len: usize,
-    error_types: EnumTs,
+    error_types: Option<EnumTs>,
     enums: Vec<EnumTs>,
     structs: Vec<StructTs>,
     unions: Vec<UnionTs>,
@@ -536,6 +635,7 @@ struct ProtocolTemplate<'a> {
 #[template(path = "typescript/src/codec.ts", escape = "none")]
 struct CodecTemplate<'a> {
     header: &'a str,
+    up: &'a str,
     root: String,
     /// The expectation of the whole message, as a literal.
     root_expected: String,
@@ -549,9 +649,10 @@ struct CodecTemplate<'a> {
 #[template(path = "typescript/src/messages.ts", escape = "none")]
 struct MessagesTemplate<'a> {
     header: &'a str,
+    up: &'a str,
     /// `(name, template, error type)` literals of `x-rrq.error_messages`.
     error_messages: Vec<(String, String, String)>,
-    /// `(name, text)` literals of the frame-level error texts.
+    /// `(name, text)` literals of the frame-level error texts, this version's limits filled in.
     frame_messages: Vec<(String, String)>,
 }
 
@@ -559,7 +660,117 @@ struct MessagesTemplate<'a> {
 #[template(path = "typescript/src/glue.ts", escape = "none")]
 struct GlueTemplate<'a> {
     header: &'a str,
+    up: &'a str,
     g: &'a Glue,
+}
+
+#[derive(Template)]
+#[template(path = "typescript/src/version-index.ts", escape = "none")]
+struct VersionIndexTemplate<'a> {
+    header: &'a str,
+    up: &'a str,
+    /// The module's doc comment lines (each starting with ` * `).
+    doc: String,
+    runtime: bool,
+    version_text: String,
+    request_type: String,
+    outcome_type: String,
+}
+
+#[derive(Template)]
+#[template(path = "typescript/src/index.ts", escape = "none")]
+struct IndexTemplate<'a> {
+    header: &'a str,
+    package: &'a str,
+    summary: &'a str,
+    latest: &'a str,
+    latest_text: String,
+    /// `(module, description)` of every version.
+    versions: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "typescript/src/frame.ts", escape = "none")]
+struct FrameTemplate<'a> {
+    header: &'a str,
+    header_len: usize,
+    /// `(name, text)` literals of the frame-level texts, placeholders kept.
+    texts: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "typescript/src/runtime.ts", escape = "none")]
+struct RuntimeTemplate<'a> {
+    header: &'a str,
+    package_lit: String,
+}
+
+#[derive(Template)]
+#[template(path = "typescript/src/cli.ts", escape = "none")]
+struct CliTemplate<'a> {
+    header: &'a str,
+    package_lit: String,
+}
+
+/// The parent watch (`lifecycle.ts`), rendered with the runtime.
+#[derive(Template)]
+#[template(path = "typescript/src/lifecycle.ts", escape = "none")]
+struct LifecycleTs<'a> {
+    header: &'a str,
+}
+
+/// One protocol version in the README.
+struct VersionDoc {
+    /// Where it is imported from (`rrq-runner/v1`; the package for a lone unversioned schema).
+    import: String,
+    /// Its namespace on the top level (`v1`).
+    namespace: String,
+    latest: bool,
+    /// `protocol "1"`, or `unversioned`.
+    version_label: String,
+    /// The RRQ releases that speak it (built-in versions), else `—`.
+    releases: String,
+    /// How those releases hand over the runner's address (empty: not known).
+    address: String,
+    /// `(type, first line of its doc)`.
+    types: Vec<(String, String)>,
+    /// The types users handle most.
+    api_types: Vec<String>,
+    root: String,
+    request_type: String,
+    first_struct: String,
+    /// Example handler expressions, from the runner roles.
+    echo: String,
+    option_seconds: String,
+    option_message: String,
+    option_retry: String,
+    custom_outcome: String,
+    status_success_text: String,
+    /// Example `FrameError` paths of this schema.
+    example_paths: Vec<String>,
+    error_types: Vec<String>,
+    /// Fields holding dynamic JSON values.
+    any_fields: Vec<String>,
+    bounded_example: Option<String>,
+    max_frame_len: u64,
+    max_nesting_depth: u64,
+}
+
+/// The runner's answers in the README, as wire text (of the latest version).
+struct RuntimeDoc {
+    busy: String,
+    content: String,
+    job_key: String,
+    request_key: String,
+    st_error: String,
+    st_timeout: String,
+    invalid_frame: String,
+    response_tag: String,
+    unexpected: String,
+    unsupported: String,
+    not_found: String,
+    force_key: String,
+    cancelled: String,
 }
 
 #[derive(Template)]
@@ -568,14 +779,10 @@ struct ReadmeTemplate<'a> {
     header: &'a str,
     package: &'a str,
     version: &'a str,
-    protocol_version: &'a str,
-    max_frame_len: u64,
-    max_nesting_depth: u64,
-    g: &'a Glue,
-    /// The runtime's roles as plain wire names (for the text).
-    r: &'a Roles,
-    types: Vec<(String, String)>,
-    error_types: &'a EnumTs,
+    runtime: bool,
+    versions: &'a [VersionDoc],
+    latest: &'a VersionDoc,
+    runtime_doc: Option<RuntimeDoc>,
 }
 
 #[derive(Template)]
@@ -583,6 +790,9 @@ struct ReadmeTemplate<'a> {
 struct PackageTemplate<'a> {
     package: &'a str,
     version: &'a str,
+    description: String,
+    modules: Vec<String>,
+    runtime: bool,
     provenance: String,
 }
 
@@ -597,7 +807,7 @@ macro_rules! idiom_files {
             }
         )*
         fn idiom(header: &str) -> Result<Vec<GeneratedFile>> {
-            Ok(vec![$(GeneratedFile::new(format!("{ROOT}/{}", $path.trim_start_matches("typescript/")), $ty { header }.render()?)),*])
+            Ok(vec![$(text_file(format!("{ROOT}/{}", $path.trim_start_matches("typescript/")), $ty { header }.render()?)),*])
         }
     };
 }
@@ -607,9 +817,6 @@ idiom_files! {
     JsonTs => "typescript/src/json.ts",
     TimestampTs => "typescript/src/timestamp.ts",
     ValuesTs => "typescript/src/values.ts",
-    RuntimeTs => "typescript/src/runtime.ts",
-    CliTs => "typescript/src/cli.ts",
-    IndexTs => "typescript/src/index.ts",
     TsconfigJson => "typescript/tsconfig.json",
 }
 
@@ -662,28 +869,54 @@ fn structs_unions_enums(ir: &Ir) -> Result<(Vec<StructTs>, Vec<UnionTs>, Vec<Enu
     Ok((structs, unions, enums))
 }
 
-/// Renders the npm package; every path starts with `typescript/`.
-pub fn render(package: &Package) -> Result<Vec<GeneratedFile>> {
-    let latest = package.latest();
-    let (ir, provenance) = (&latest.ir, &latest.provenance(package));
-    let header = provenance.header("//");
-    let glue = Glue::new(ir)?;
-    let error_types = enum_ts("ErrorType", "The `error.type` values the runner reports itself, with their meaning.", &ir.meta.error_types);
-    let mut files = idiom(&header)?;
+fn error_types_ts(ir: &Ir) -> Option<EnumTs> {
+    (!ir.meta.error_types.is_empty())
+        .then(|| enum_ts("ErrorType", "The `error.type` values the runner reports itself, with their meaning.", &ir.meta.error_types))
+}
 
+/// `protocol "1"`, or `unversioned`.
+fn version_label(ir: &Ir) -> String {
+    match spoken_version(ir) {
+        Some(v) => format!("protocol {}", lit(v)),
+        None => "unversioned".to_string(),
+    }
+}
+
+/// Where a protocol's modules go (`typescript/src/v1/`) and the way up to the shared ones.
+fn module_dir(protocol: &Protocol) -> (String, &'static str) {
+    match &protocol.module {
+        Some(m) => (format!("{ROOT}/src/{m}/"), "../"),
+        None => (format!("{ROOT}/src/"), "./"),
+    }
+}
+
+/// Renders one protocol's modules.
+fn render_protocol(package: &Package, protocol: &Protocol, runtime: bool) -> Result<Vec<GeneratedFile>> {
+    let ir = &protocol.ir;
+    check_names(ir)?;
+    let header = protocol.provenance(package).header("//");
+    let (dir, up) = module_dir(protocol);
+    let mut files = Vec::new();
+
+    let what = match spoken_version(ir) {
+        Some(v) => format!("protocol version {}", lit(v)),
+        None => format!("the `{}` protocol", ir.root),
+    };
     let (structs, unions, enums) = structs_unions_enums(ir)?;
-    let protocol = ProtocolTemplate {
+    let protocol_ts = ProtocolTemplate {
         header: &header,
-        protocol_version: lit(ir.meta.version.as_deref().unwrap_or_default()),
+        up,
+        what,
+        version: spoken_version(ir).map(lit),
         max_frame_len: ir.meta.max_frame_len,
         max_nesting_depth: ir.meta.max_nesting_depth,
         frame_header_len: rrq_protocol::FRAME_HEADER_LEN,
-        error_types: enum_ts("ErrorType", "The `error.type` values the runner reports itself, with their meaning.", &ir.meta.error_types),
+        error_types: error_types_ts(ir),
         enums,
         structs,
         unions,
     };
-    files.push(GeneratedFile::new(format!("{ROOT}/src/protocol.ts"), protocol.render()?));
+    files.push(text_file(format!("{dir}protocol.ts"), protocol_ts.render()?));
 
     let (structs, unions, enums) = structs_unions_enums(ir)?;
     let mut names: Vec<String> = Vec::new();
@@ -695,6 +928,7 @@ pub fn render(package: &Package) -> Result<Vec<GeneratedFile>> {
     }
     let codec = CodecTemplate {
         header: &header,
+        up,
         root: ir.root.clone(),
         root_expected: lit(&expectation(ir, &Type::Named { name: ir.root.clone() })?),
         type_imports: names.join(", "),
@@ -702,91 +936,542 @@ pub fn render(package: &Package) -> Result<Vec<GeneratedFile>> {
         structs,
         unions,
     };
-    files.push(GeneratedFile::new(format!("{ROOT}/src/codec.ts"), codec.render()?));
+    files.push(text_file(format!("{dir}codec.ts"), codec.render()?));
 
-    files.push(GeneratedFile::new(format!("{ROOT}/src/glue.ts"), GlueTemplate { header: &header, g: &glue }.render()?));
     let messages = MessagesTemplate {
         header: &header,
+        up,
         error_messages: ir.meta.error_messages.iter().map(|m| (lit(&m.name), lit(&m.template), lit(&m.error_type))).collect(),
         frame_messages: frame_messages(ir).iter().map(|(name, text)| (lit(name), lit(text))).collect(),
     };
-    files.push(GeneratedFile::new(format!("{ROOT}/src/messages.ts"), messages.render()?));
+    files.push(text_file(format!("{dir}messages.ts"), messages.render()?));
 
-    let readme = ReadmeTemplate {
-        header: &provenance.header(""),
-        package: PACKAGE_NAME,
-        version: &ir.meta.package_version,
-        protocol_version: ir.meta.version.as_deref().unwrap_or_default(),
+    let roles = if runtime { protocol.roles.as_ref() } else { None };
+    if let Some(roles) = roles {
+        let glue = Glue::new(roles, spoken_version(ir).unwrap_or_default());
+        files.push(text_file(format!("{dir}glue.ts"), GlueTemplate { header: &header, up, g: &glue }.render()?));
+    }
+    let import = match &protocol.module {
+        Some(m) => format!("{}/{m}", package.name),
+        None => package.name.clone(),
+    };
+    let mut doc = match spoken_version(ir) {
+        Some(v) => format!(" * `{import}`: protocol version {}", lit(v)),
+        None => format!(" * `{import}`: the `{}` protocol", ir.root),
+    };
+    if let Some((releases, _)) = rrq_releases(ir) {
+        doc.push_str(&format!(", spoken by {releases}"));
+    }
+    doc.push_str(if roles.is_some() {
+        ": its types, codec (validators, canonical encoder, frames) and a\n * `Registry` of handlers served in this version by the shared runtime."
+    } else {
+        ": its types, validators, canonical encoder and frame codec (the schema\n * declares no runner roles: no runtime)."
+    });
+    let index = VersionIndexTemplate {
+        header: &header,
+        up,
+        doc,
+        runtime: roles.is_some(),
+        version_text: spoken_version(ir).map(lit).unwrap_or_default(),
+        request_type: roles.map(|r| r.request.clone()).unwrap_or_default(),
+        outcome_type: roles.map(|r| r.outcome.clone()).unwrap_or_default(),
+    };
+    files.push(text_file(format!("{dir}index.ts"), index.render()?));
+    Ok(files)
+}
+
+/// The first line of a doc text.
+fn first_line(doc: &str) -> String {
+    doc.lines().next().unwrap_or("").to_string()
+}
+
+fn contains_any(ty: &Type) -> bool {
+    match ty {
+        Type::Any => true,
+        Type::Array { items } => contains_any(items),
+        Type::Map { values } => contains_any(values),
+        _ => false,
+    }
+}
+
+/// A path segment as `FrameError` paths write it.
+fn path_segment(path: &str, key: &str) -> String {
+    let plain = key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    match (plain, path.is_empty()) {
+        (true, true) => key.to_string(),
+        (true, false) => format!("{path}.{key}"),
+        (false, _) => format!("{path}[{}]", lit(key)),
+    }
+}
+
+/// Example `FrameError` paths in this schema: a bounded integer, a map entry, an array item
+/// (the first of each found from the root, depth first).
+fn example_paths(ir: &Ir) -> (Option<String>, Vec<String>) {
+    fn walk(ir: &Ir, name: &str, path: &str, depth: usize, found: &mut [Option<String>; 3]) {
+        if depth > 8 {
+            return;
+        }
+        match ir.get(name) {
+            Some(TypeDef::Union(u)) => {
+                for v in &u.variants {
+                    walk(ir, &v.ty, &path_segment(path, &u.content), depth + 1, found);
+                }
+            }
+            Some(TypeDef::Struct(s)) => {
+                for f in &s.fields {
+                    let at = path_segment(path, &f.name);
+                    match &f.ty {
+                        Type::Integer { min, max } if (min.is_some() || max.is_some()) && found[0].is_none() => found[0] = Some(at),
+                        Type::Map { .. } if found[1].is_none() => found[1] = Some(format!("{at}[\"a b\"]")),
+                        Type::Array { .. } if found[2].is_none() => found[2] = Some(format!("{at}[2]")),
+                        Type::Named { name } => walk(ir, name, &at, depth + 1, found),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found: [Option<String>; 3] = [None, None, None];
+    walk(ir, &ir.root, "", 0, &mut found);
+    let bounded = found[0].clone();
+    (bounded, found.into_iter().flatten().collect())
+}
+
+fn version_doc(package: &Package, protocol: &Protocol, runtime: bool) -> VersionDoc {
+    let ir = &protocol.ir;
+    let roles = if runtime { protocol.roles.as_ref() } else { None };
+    let (import, namespace) = match &protocol.module {
+        Some(m) => (format!("{}/{m}", package.name), m.clone()),
+        None => (package.name.clone(), String::new()),
+    };
+    let release = rrq_releases(ir);
+    let doc_of = |t: &TypeDef| match t {
+        TypeDef::Struct(s) => first_line(&s.doc),
+        TypeDef::Enum(e) => first_line(&e.doc),
+        TypeDef::Union(u) => first_line(&u.doc),
+    };
+    let types: Vec<(String, String)> = ir.types.iter().map(|t| (t.name().to_string(), doc_of(t))).collect();
+    let api_types = match roles {
+        Some(r) => vec![&r.request, &r.context, &r.outcome, &r.error, &r.cancel, &r.status, &r.root].into_iter().cloned().collect(),
+        None => ir.types.iter().map(|t| t.name().to_string()).collect(),
+    };
+    let first_struct = ir
+        .types
+        .iter()
+        .find_map(|t| match t {
+            TypeDef::Struct(s) => Some(s.name.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| ir.root.clone());
+    let mut any_fields: Vec<String> = Vec::new();
+    for t in &ir.types {
+        if let TypeDef::Struct(s) = t {
+            for f in &s.fields {
+                if contains_any(&f.ty) && !any_fields.contains(&f.name) {
+                    any_fields.push(f.name.clone());
+                }
+            }
+        }
+    }
+    let (bounded_example, example_paths) = example_paths(ir);
+    let (echo, option_seconds, option_message, option_retry, custom_outcome, status_success_text) = match roles {
+        Some(r) => {
+            let inputs: Vec<String> = r.req_inputs.iter().map(|f| format!("{}: request{}", prop(f), name(f).get)).collect();
+            let option = |key: &str, default: &str| match &r.req_input_map {
+                Some(m) => format!("request{}{} ?? {default}", name(m).get, name(key).get),
+                None => default.to_string(),
+            };
+            (
+                format!("{{ {} }}", inputs.join(", ")),
+                option("seconds", "1"),
+                option("message", "\"failed on purpose\""),
+                option("seconds", "5"),
+                format!("{{ {}: {}, {}: 30 }}", prop(&r.out_status), lit(&r.st_retry), prop(&r.out_retry_after)),
+                r.st_success.clone(),
+            )
+        }
+        None => Default::default(),
+    };
+    VersionDoc {
+        import,
+        namespace,
+        latest: std::ptr::eq(protocol, package.latest()),
+        version_label: version_label(ir),
+        releases: release.map(|(r, _)| r.to_string()).unwrap_or_else(|| "—".to_string()),
+        address: release.map(|(_, a)| a.to_string()).unwrap_or_default(),
+        types,
+        api_types,
+        root: ir.root.clone(),
+        request_type: roles.map(|r| r.request.clone()).unwrap_or_default(),
+        first_struct,
+        echo,
+        option_seconds,
+        option_message,
+        option_retry,
+        custom_outcome,
+        status_success_text,
+        example_paths,
+        error_types: ir.meta.error_types.iter().map(|t| t.value.clone()).collect(),
+        any_fields,
+        bounded_example,
         max_frame_len: ir.meta.max_frame_len,
         max_nesting_depth: ir.meta.max_nesting_depth,
-        g: &glue,
-        r: &Roles::resolve(ir)?.ok_or_else(|| anyhow!("the schema declares no runner roles"))?,
-        types: ir
-            .types
-            .iter()
-            .map(|t| {
-                let doc = match t {
-                    TypeDef::Struct(s) => &s.doc,
-                    TypeDef::Enum(e) => &e.doc,
-                    TypeDef::Union(u) => &u.doc,
-                };
-                (t.name().to_string(), doc.lines().next().unwrap_or("").to_string())
-            })
-            .collect(),
-        error_types: &error_types,
+    }
+}
+
+fn runtime_doc(r: &Roles) -> RuntimeDoc {
+    RuntimeDoc {
+        busy: r.msg_busy.error_type.clone(),
+        content: r.content.clone(),
+        job_key: r.req_job_id.clone(),
+        request_key: r.req_request_id.clone(),
+        st_error: r.st_error.clone(),
+        st_timeout: r.st_timeout.clone(),
+        invalid_frame: r.msg_invalid_frame.error_type.clone(),
+        response_tag: r.response_tag.clone(),
+        unexpected: r.msg_unexpected_message.error_type.clone(),
+        unsupported: r.msg_unsupported_protocol_version.error_type.clone(),
+        not_found: r.msg_handler_not_found.error_type.clone(),
+        force_key: r.cancel_hard_kill.clone(),
+        cancelled: r.msg_cancelled.error_type.clone(),
+    }
+}
+
+/// Renders the npm package; every path starts with `typescript/`.
+pub fn render(package: &Package) -> Result<Vec<GeneratedFile>> {
+    let runtime = package.has_runtime();
+    let provenance = package.provenance();
+    let header = provenance.header("//");
+    let latest = package.latest();
+    let package_lit = lit(&package.name);
+
+    // Shared, IR-independent modules: once for every version.
+    let mut files = idiom(&header)?;
+    let frame = FrameTemplate {
+        header: &header,
+        header_len: rrq_protocol::FRAME_HEADER_LEN,
+        texts: FRAME_MESSAGES.iter().map(|(name, text)| (lit(name), lit(text))).collect(),
     };
-    files.push(GeneratedFile::new(format!("{ROOT}/README.md"), readme.render()?));
+    files.push(text_file(format!("{ROOT}/src/frame.ts"), frame.render()?));
+    if runtime {
+        let rt = RuntimeTemplate { header: &header, package_lit: package_lit.clone() };
+        files.push(text_file(format!("{ROOT}/src/runtime.ts"), rt.render()?));
+        let cli = CliTemplate { header: &header, package_lit: package_lit.clone() };
+        files.push(text_file(format!("{ROOT}/src/cli.ts"), cli.render()?));
+        files.push(text_file(format!("{ROOT}/src/lifecycle.ts"), LifecycleTs { header: &header }.render()?));
+    }
+
+    // Each version's modules.
+    for protocol in &package.protocols {
+        files.extend(render_protocol(package, protocol, runtime).with_context(|| format!("TypeScript bindings of `{}`", protocol.ir.root))?);
+    }
+    let versioned: Vec<&Protocol> = package.protocols.iter().filter(|p| p.module.is_some()).collect();
+    let summary = if runtime {
+        "RRQ runner bindings generated from the protocol's schemas — for each protocol version its types, a codec byte-identical to the Rust reference and a registry of handlers, served by one shared runner runtime."
+    } else {
+        "bindings generated from the schemas — for each protocol version its types, validators, canonical encoder and frame codec."
+    };
+    if let Some(latest_module) = &latest.module {
+        let versions = versioned
+            .iter()
+            .map(|p| {
+                let mut text = version_label(&p.ir);
+                if let Some((releases, _)) = rrq_releases(&p.ir) {
+                    text.push_str(&format!(" ({releases})"));
+                }
+                (p.module.clone().unwrap_or_default(), text)
+            })
+            .collect();
+        let index = IndexTemplate {
+            header: &header,
+            package: &package.name,
+            summary,
+            latest: latest_module,
+            latest_text: spoken_version(&latest.ir).map(lit).unwrap_or_default(),
+            versions,
+        };
+        files.push(text_file(format!("{ROOT}/src/index.ts"), index.render()?));
+    }
+
+    let docs: Vec<VersionDoc> = package.protocols.iter().map(|p| version_doc(package, p, runtime)).collect();
+    let readme = ReadmeTemplate {
+        header: &provenance.header(""),
+        package: &package.name,
+        version: &package.version,
+        runtime,
+        versions: &docs,
+        latest: docs.last().expect("a package has at least one protocol"),
+        runtime_doc: if runtime { latest.roles.as_ref().map(runtime_doc) } else { None },
+    };
+    files.push(text_file(format!("{ROOT}/README.md"), readme.render()?));
 
     let mut provenance_json = serde_json::to_string_pretty(&provenance.json())?;
     provenance_json = provenance_json.replace('\n', "\n  ");
-    let package = PackageTemplate { package: PACKAGE_NAME, version: &ir.meta.package_version, provenance: provenance_json };
-    files.push(GeneratedFile::new(format!("{ROOT}/package.json"), package.render()? + "\n"));
+    let description = if runtime {
+        "RRQ runner bindings generated from the RRQ protocol schemas (one subpath per protocol version): protocol types, a canonical codec byte-identical to the Rust reference, and a node:net runner runtime.".to_string()
+    } else {
+        format!("Bindings generated from the {} schema: types, validators, a canonical encoder and a frame codec.", latest.ir.root)
+    };
+    let package_json = PackageTemplate {
+        package: &package.name,
+        version: &package.version,
+        description: lit(&description),
+        modules: versioned.iter().filter_map(|p| p.module.clone()).collect(),
+        runtime,
+        provenance: provenance_json,
+    };
+    files.push(text_file(format!("{ROOT}/package.json"), package_json.render()?));
     Ok(files)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ir::FieldRole;
+    use serde_json::json;
+
+    /// The foreign schema the TypeScript suite renders and builds (tests/typescript/foreign):
+    /// no x-rrq, u64 and i64, an enum, nested arrays, maps, a nullable timestamp.
+    const LEDGER: &str = include_str!("../../../tests/typescript/foreign/ledger.schema.json");
+
+    fn ledger() -> Value {
+        serde_json::from_str(LEDGER).unwrap()
+    }
 
     fn file<'a>(files: &'a [GeneratedFile], path: &str) -> &'a str {
         let f = files.iter().find(|f| f.path.to_str() == Some(path)).unwrap_or_else(|| panic!("no {path}"));
         std::str::from_utf8(&f.contents).unwrap()
     }
 
-    /// A field added to a copy of the schema shows up in the types, the reader and the writer,
+    fn paths(files: &[GeneratedFile]) -> Vec<String> {
+        files.iter().map(|f| f.path.to_string_lossy().into_owned()).collect()
+    }
+
+    fn builtin_package() -> Package {
+        Package::new(&crate::Source::BuiltIn, &crate::Options::default()).unwrap()
+    }
+
+    #[test]
+    fn a_foreign_schema_without_x_rrq_renders_the_codec_only() {
+        let package = Package::for_schema(&ledger()).unwrap();
+        assert_eq!(package.name, "ledger-event");
+        let files = render(&package).unwrap();
+        let all = paths(&files);
+        for shared in ["json.ts", "errors.ts", "values.ts", "timestamp.ts", "frame.ts"] {
+            assert!(all.contains(&format!("typescript/src/{shared}")), "{shared}");
+        }
+        // A lone schema without a protocol version: its modules at src/, no runtime.
+        for module in ["protocol.ts", "codec.ts", "messages.ts", "index.ts"] {
+            assert!(all.contains(&format!("typescript/src/{module}")), "{module}");
+        }
+        for absent in ["runtime.ts", "cli.ts", "glue.ts"] {
+            assert!(!all.iter().any(|p| p.ends_with(absent)), "{absent}: {all:?}");
+        }
+        let manifest: Value = serde_json::from_str(file(&files, "typescript/package.json")).unwrap();
+        assert_eq!(manifest["name"], "ledger-event");
+        assert!(manifest.get("bin").is_none());
+        assert_eq!(manifest["exports"].as_object().unwrap().keys().collect::<Vec<_>>(), [".", "./package.json"]);
+        let index = file(&files, "typescript/src/index.ts");
+        assert!(!index.contains("Registry") && !index.contains("runtime.js"), "{index}");
+        assert!(file(&files, "typescript/README.md").contains("no runner runtime"));
+
+        let protocol = file(&files, "typescript/src/protocol.ts");
+        assert!(!protocol.contains("PROTOCOL_VERSION") && !protocol.contains("ErrorType"), "no version, no error types");
+        assert!(protocol.contains("account: number | bigint;"), "u64 beyond 2^53");
+        assert!(protocol.contains("amount: number | bigint;"), "i64");
+        assert!(protocol.contains("booked_at?: Timestamp;"), "a nullable timestamp the wire omits");
+        assert!(protocol.contains("rate?: number;"), "optional, not nullable, no default");
+        assert!(protocol.contains("matrix: Array<Array<number>>;"));
+        assert!(protocol.contains("buckets?: { [key: string]: Array<number> };"));
+        assert!(protocol.contains("export type Side = \"debit\" | \"credit\" | \"memo-only\";"));
+        assert!(protocol.contains("MemoOnly: \"memo-only\""));
+
+        let codec = file(&files, "typescript/src/codec.ts");
+        assert!(codec.contains(r#"readInteger(v, path, "account", 0n, 18446744073709551615n, "integer in 0..=18446744073709551615")"#));
+        assert!(codec.contains(r#"readInteger(v, path, "amount", -9223372036854775808n, 9223372036854775807n,"#));
+        assert!(codec.contains(r#"readArray(v, path, "matrix", "array", (x0, p0, i0) => readArray(x0, p0, i0, "array", (x1, p1, i1) => readSafeInteger(x1, p1, i1, 0, 255, "integer in 0..=255")))"#));
+        assert!(codec.contains(r#"readMap(v, path, "buckets", "object", (x0, p0, k0) => readArray(x0, p0, k0, "array", (x1, p1, i1) => readFloat(x1, p1, i1, "number")))"#));
+        assert!(codec.contains("or null\")"), "the nullable timestamp's expectation");
+        assert!(codec.contains(r#"v === undefined ? undefined : readFloat(v, path, "rate", "number")"#));
+        assert!(codec.contains(r#"from "./values.js""#), "modules at the root import their neighbours");
+    }
+
+    #[test]
+    fn every_builtin_version_gets_its_modules_and_one_shared_runtime() {
+        let package = builtin_package();
+        assert_eq!(package.name, crate::schema::BUILTIN_PACKAGE_NAME);
+        let files = render(&package).unwrap();
+        let all = paths(&files);
+        for shared in ["json.ts", "errors.ts", "values.ts", "timestamp.ts", "frame.ts", "runtime.ts", "cli.ts", "index.ts"] {
+            let path = format!("typescript/src/{shared}");
+            assert_eq!(all.iter().filter(|p| **p == path).count(), 1, "{path}");
+            assert!(!all.iter().any(|p| p.ends_with(&format!("/v1/{shared}")) && shared != "index.ts"), "{shared} is not copied per version");
+        }
+        let manifest: Value = serde_json::from_str(file(&files, "typescript/package.json")).unwrap();
+        assert_eq!(manifest["name"], package.name.as_str());
+        assert_eq!(manifest["bin"][package.name.as_str()], "dist/cli.js");
+        let runtime = file(&files, "typescript/src/runtime.ts");
+        assert!(!runtime.contains("glue.js") && !runtime.contains("from \"./v"), "the runtime imports no version");
+        let readme = file(&files, "typescript/README.md");
+        let top = file(&files, "typescript/src/index.ts");
+        for protocol in &package.protocols {
+            let module = protocol.module.as_deref().unwrap();
+            let version = spoken_version(&protocol.ir).unwrap();
+            assert_eq!(manifest["exports"][format!("./{module}")]["import"], format!("./dist/{module}/index.js"));
+            for per in ["protocol.ts", "codec.ts", "messages.ts", "glue.ts", "index.ts"] {
+                assert!(all.contains(&format!("typescript/src/{module}/{per}")), "{module}/{per}");
+            }
+            assert!(file(&files, &format!("typescript/src/{module}/protocol.ts")).contains(&format!("export const PROTOCOL_VERSION = {};", lit(version))));
+            let (releases, _) = rrq_releases(&protocol.ir).expect("every built-in version has its RRQ releases");
+            assert!(readme.contains(&format!("| `{}/{module}`", package.name)) && readme.contains(releases), "{module} in the README");
+            assert!(top.contains(&format!("export * as {module} from \"./{module}/index.js\";")));
+
+            // The binding reads every runner role from the IR: each one's wire name is there.
+            let roles = protocol.roles.as_ref().unwrap();
+            let glue = file(&files, &format!("typescript/src/{module}/glue.ts"));
+            for wire in [&roles.req_request_id, &roles.req_job_id, &roles.req_function_name, &roles.ctx_deadline, &roles.cancel_hard_kill, &roles.out_retry_after] {
+                assert!(glue.contains(&name(wire).get), "{module}: {wire}");
+            }
+            let inputs: Vec<String> = roles.req_inputs.iter().map(|f| lit(f)).collect();
+            assert!(glue.contains(&format!("export const INPUTS: readonly string[] = [{}];", inputs.join(", "))), "{module} inputs");
+            let index = file(&files, &format!("typescript/src/{module}/index.ts"));
+            assert!(index.contains(&format!("export class Registry extends AnyRegistry<{}, {}Init>", roles.request, roles.outcome)));
+        }
+        let latest = package.latest().module.as_deref().unwrap();
+        assert!(top.contains(&format!("export * from \"./{latest}/index.js\";")));
+    }
+
+    #[test]
+    fn the_package_name_names_the_package_its_command_and_its_imports() {
+        let options = crate::Options { package: Some("billing-runner".into()) };
+        let package = Package::new(&crate::Source::BuiltIn, &options).unwrap();
+        let files = render(&package).unwrap();
+        let manifest: Value = serde_json::from_str(file(&files, "typescript/package.json")).unwrap();
+        assert_eq!(manifest["name"], "billing-runner");
+        assert_eq!(manifest["bin"]["billing-runner"], "dist/cli.js");
+        assert!(file(&files, "typescript/src/cli.ts").contains("const NAME = \"billing-runner\";"));
+        assert!(file(&files, "typescript/src/runtime.ts").contains("const NAME = \"billing-runner\";"));
+        let readme = file(&files, "typescript/README.md");
+        assert!(readme.starts_with("<!--") && readme.contains("# billing-runner "));
+        assert!(readme.contains("npx billing-runner --handlers") && readme.contains("from \"billing-runner/v1\""));
+        assert!(!files.iter().any(|f| String::from_utf8_lossy(&f.contents).contains(crate::schema::BUILTIN_PACKAGE_NAME)), "no trace of the default name");
+    }
+
+    /// Every field of every struct renamed (`x_` + name), the runner roles kept: the bindings
+    /// follow the roles, and no former name is left in the binding or the runtime.
+    #[test]
+    fn renamed_fields_keep_their_roles_and_leave_no_trace() {
+        for builtin in crate::schema::builtins() {
+            let original = builtin.schema();
+            let ir = crate::ir::lower(&original).unwrap();
+            let mut renamed = original.clone();
+            for def in renamed["$defs"].as_object_mut().unwrap().values_mut() {
+                let Some(object) = def.as_object_mut() else { continue };
+                if let Some(Value::Object(properties)) = object.get("properties") {
+                    let properties: serde_json::Map<String, Value> =
+                        properties.iter().map(|(k, v)| (format!("x_{k}"), v.clone())).collect();
+                    object.insert("properties".into(), Value::Object(properties));
+                    for list in ["required", "x-rrq-always-written"] {
+                        if let Some(Value::Array(names)) = object.get_mut(list) {
+                            for n in names.iter_mut() {
+                                *n = Value::String(format!("x_{}", n.as_str().unwrap()));
+                            }
+                        }
+                    }
+                }
+            }
+            let files = render(&Package::for_schema(&renamed).unwrap()).unwrap();
+            let module = format!("v{}", builtin.version);
+            let glue = file(&files, &format!("typescript/src/{module}/glue.ts"));
+            // The shared modules do not depend on the schema at all.
+            let before = render(&Package::for_schema(&original).unwrap()).unwrap();
+            for shared in ["runtime.ts", "cli.ts", "json.ts", "values.ts", "frame.ts", "errors.ts", "timestamp.ts"] {
+                let path = format!("typescript/src/{shared}");
+                let strip = |text: &str| text.lines().skip(2).collect::<Vec<_>>().join("\n");
+                assert_eq!(strip(file(&files, &path)), strip(file(&before, &path)), "{path}");
+            }
+            let Some(TypeDef::Union(root)) = ir.get(&ir.root) else { panic!("a union root") };
+            // The envelope's tag and content keys are not struct fields: they are not renamed.
+            let envelope = [name(&root.tag).get, name(&root.content).get];
+            let mut checked = 0;
+            for def in &ir.types {
+                if let TypeDef::Struct(s) = def {
+                    for f in s.fields.iter().filter(|f| f.role.is_some()) {
+                        let renamed_access = name(&format!("x_{}", f.name)).get;
+                        let former = name(&f.name).get;
+                        // `.x_name` contains `_name`, never `.name`.
+                        if !envelope.contains(&former) {
+                            assert!(!glue.replace(&renamed_access, "").contains(&former), "{module}: `{former}` left in glue.ts");
+                        }
+                        if f.role != Some(FieldRole::Attempt) && f.role != Some(FieldRole::EnqueueTime) && f.role != Some(FieldRole::QueueName)
+                            && f.role != Some(FieldRole::WorkerId) && f.role != Some(FieldRole::TraceContext) && f.role != Some(FieldRole::CorrelationContext)
+                        {
+                            assert!(glue.contains(&renamed_access) || glue.contains(&lit(&format!("x_{}", f.name))), "{module}: {renamed_access} used");
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+            assert!(checked >= 15, "{module}: {checked} role fields checked");
+        }
+    }
+
+    /// A field added to a copy of a schema shows up in the types, the reader and the writer,
     /// with no template change.
     #[test]
-    fn new_schema_field_changes_the_output() {
-        let schema = crate::schema::builtin_version("1").unwrap().schema();
-        let base = render(&crate::Package::for_schema(&schema).unwrap()).unwrap();
-        let mut changed = schema.clone();
-        let context = changed["$defs"]["ExecutionContext"].as_object_mut().unwrap();
-        context["properties"].as_object_mut().unwrap().insert(
+    fn a_new_schema_field_changes_the_output() {
+        let base = render(&Package::for_schema(&ledger()).unwrap()).unwrap();
+        let mut changed = ledger();
+        let posting = changed["$defs"]["Posting"].as_object_mut().unwrap();
+        posting["properties"].as_object_mut().unwrap().insert(
             "priority_class".into(),
-            serde_json::json!({"description": "Scheduling class of the job.", "type": "integer", "format": "uint8", "minimum": 0, "maximum": 255}),
+            json!({"description": "Scheduling class of the posting.", "type": "integer", "format": "uint8", "minimum": 0, "maximum": 255}),
         );
-        context["required"].as_array_mut().unwrap().push("priority_class".into());
-        if let Some(written) = context.get_mut("x-rrq-always-written").and_then(Value::as_array_mut) {
-            written.push("priority_class".into());
-        }
-        let files = render(&crate::Package::for_schema(&changed).unwrap()).unwrap();
+        posting["required"].as_array_mut().unwrap().push("priority_class".into());
+        let files = render(&Package::for_schema(&changed).unwrap()).unwrap();
         let protocol = file(&files, "typescript/src/protocol.ts");
         let codec = file(&files, "typescript/src/codec.ts");
         assert!(!file(&base, "typescript/src/protocol.ts").contains("priority_class"));
-        assert!(protocol.contains("Scheduling class of the job."));
+        assert!(protocol.contains("Scheduling class of the posting."));
         assert!(protocol.contains("priority_class: number;"));
         assert!(codec.contains("readSafeInteger(v, path, \"priority_class\", 0, 255, \"integer in 0..=255\")"));
         assert!(codec.contains(r#"out += sep + "\"priority_class\":""#));
     }
 
     #[test]
-    fn unknown_runtime_names_are_a_clear_error() {
-        let mut schema = crate::schema::builtin_version("1").unwrap().schema();
-        schema["$defs"]["ExecutionRequest"]["properties"].as_object_mut().unwrap().remove("function_name");
-        let required = schema["$defs"]["ExecutionRequest"]["required"].as_array_mut().unwrap();
-        required.retain(|v| v != "function_name");
-        let err = render(&crate::Package::for_schema(&schema).unwrap()).err().unwrap();
-        assert!(err.to_string().contains("function_name"), "{err}");
+    fn a_missing_role_is_a_clear_error() {
+        for builtin in crate::schema::builtins() {
+            let mut schema = builtin.schema();
+            let role = crate::ir::ROLE_KEY;
+            for def in schema["$defs"].as_object_mut().unwrap().values_mut() {
+                if let Some(Value::Object(properties)) = def.get_mut("properties") {
+                    for property in properties.values_mut() {
+                        if property.get(role).and_then(Value::as_str) == Some(FieldRole::FunctionName.as_str()) {
+                            property.as_object_mut().unwrap().remove(role);
+                        }
+                    }
+                }
+            }
+            let err = Package::for_schema(&schema).err().expect("a schema missing a role").to_string();
+            assert!(err.contains(FieldRole::FunctionName.as_str()), "{err}");
+        }
+    }
+
+    #[test]
+    fn type_names_the_package_cannot_export_are_refused() {
+        for bad in ["Registry", "Map", "Date", "class"] {
+            let mut schema = ledger();
+            let defs = schema["$defs"].as_object_mut().unwrap();
+            defs.insert(bad.into(), json!({"type": "object", "properties": {"a": {"type": "string"}}}));
+            defs["Batch"]["properties"].as_object_mut().unwrap().insert("b".into(), json!({"$ref": format!("#/$defs/{bad}")}));
+            let err = render(&Package::for_schema(&schema).unwrap()).err().unwrap();
+            assert!(format!("{err:#}").contains(&format!("`{bad}`")), "{bad}: {err:#}");
+        }
+        let mut schema = ledger();
+        schema["$defs"]["Side"]["enum"] = json!(["a-b", "a_b"]);
+        let err = render(&Package::for_schema(&schema).unwrap()).err().unwrap();
+        assert!(format!("{err:#}").contains("`AB`"), "{err:#}");
     }
 
     #[test]
@@ -795,7 +1480,21 @@ mod tests {
         assert_eq!(access("o", "type"), "o.type");
         assert_eq!(access("o", "a b"), "o[\"a b\"]");
         assert_eq!(access("o", "constructor"), "own(o, \"constructor\")");
+        assert_eq!(name("a b").get, "[\"a b\"]");
+        assert_eq!(name("a b").opt, "?.[\"a b\"]");
+        assert_eq!(name("status").key, "status");
         assert_eq!(int_literal(1 << 60), "1152921504606846976n");
         assert_eq!(jsdoc("a */ b", ""), "/**\n * a *\\/ b\n */\n");
+        assert_eq!(path_segment("", "payload"), "payload");
+        assert_eq!(path_segment("payload", "a b"), "payload[\"a b\"]");
+    }
+
+    #[test]
+    fn every_file_ends_with_one_newline() {
+        for files in [render(&builtin_package()).unwrap(), render(&Package::for_schema(&ledger()).unwrap()).unwrap()] {
+            for f in &files {
+                assert!(f.contents.ends_with(b"\n") && !f.contents.ends_with(b"\n\n"), "{}", f.path.display());
+            }
+        }
     }
 }

@@ -1,8 +1,13 @@
 #!/usr/bin/env node
-{{ header }}{% raw %}
+{{ header }}
+/** The command's name (the package's). */
+const NAME = {{ package_lit }};
+{% raw %}
 /**
- * `rrq-runner --handlers ./handlers.js [--tcp-socket HOST:PORT] [--max-in-flight N]`: loads a
- * module whose default export (or `registry` export) is a {@link Registry} and serves it.
+ * `<package> --handlers ./handlers.js [--tcp-socket HOST:PORT] [--max-in-flight N] [--verbose]`:
+ * loads a module whose default export (or `registry` export) is a {@link Registry} of any of the
+ * package's protocol versions and serves it, in that version. Prints nothing on a normal start
+ * (`--verbose`: one `listening on HOST:PORT` line on standard error).
  *
  * @module
  */
@@ -11,17 +16,25 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { serve, type Registry } from "./runtime.js";
 
-const USAGE = "usage: rrq-runner --handlers ./handlers.js [--tcp-socket HOST:PORT] [--max-in-flight N]\n" +
-  "  the handlers module's default export (or `registry` export) must be a Registry;\n" +
-  "  the address defaults to the RRQ_RUNNER_TCP_SOCKET environment variable.";
+const USAGE = `usage: ${NAME} --handlers ./handlers.js [--tcp-socket HOST:PORT] [--max-in-flight N] [--verbose]\n` +
+  "  the handlers module's default export (or `registry` export) must be a Registry (of any protocol version);\n" +
+  "  the address defaults to the RRQ_RUNNER_TCP_SOCKET environment variable;\n" +
+  "  --verbose prints the address listened on (standard error).";
 
 function fail(message: string, status: number): never {
-  process.stderr.write(`rrq-runner: ${message}\n`);
+  process.stderr.write(`${NAME}: ${message}\n`);
   process.exit(status);
 }
 
-function parse(argv: string[]): { handlers: string; address?: string; maxInFlight?: number } {
-  const options: { handlers?: string; address?: string; maxInFlight?: number } = {};
+interface CliOptions {
+  handlers: string;
+  address?: string;
+  maxInFlight?: number;
+  verbose: boolean;
+}
+
+function parse(argv: string[]): CliOptions {
+  const options: Partial<CliOptions> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const [name, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
@@ -43,6 +56,11 @@ function parse(argv: string[]): { handlers: string; address?: string; maxInFligh
         options.maxInFlight = n;
         break;
       }
+      case "-v":
+      case "--verbose":
+        if (inline !== undefined) fail(`--verbose takes no value\n${USAGE}`, 2);
+        options.verbose = true;
+        break;
       case "-h":
       case "--help":
         process.stdout.write(USAGE + "\n");
@@ -52,15 +70,21 @@ function parse(argv: string[]): { handlers: string; address?: string; maxInFligh
     }
   }
   if (options.handlers === undefined) fail(`--handlers is required\n${USAGE}`, 2);
-  return { ...options, handlers: options.handlers };
+  return { ...options, handlers: options.handlers, verbose: options.verbose ?? false };
 }
 
+/** A registry of any protocol version (of this package or another copy of it). */
 function isRegistry(value: unknown): value is Registry {
-  return typeof value === "object" && value !== null &&
-    typeof (value as Registry).get === "function" && typeof (value as Registry).register === "function";
+  if (typeof value !== "object" || value === null) return false;
+  const r = value as Partial<Registry>;
+  return typeof r.get === "function" && typeof r.register === "function" &&
+    typeof r.binding === "object" && r.binding !== null && typeof r.binding.protocolVersion === "string";
 }
+
 
 async function main(): Promise<void> {
+  // Read first: a parent that dies while the handlers module loads is still noticed.
+  const parentPid = process.ppid;
   const options = parse(process.argv.slice(2));
   let module: Record<string, unknown>;
   try {
@@ -74,6 +98,8 @@ async function main(): Promise<void> {
     await serve(registry, {
       ...(options.address === undefined ? {} : { address: options.address }),
       ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }),
+      verbose: options.verbose,
+      parentPid,
     });
   } catch (error) {
     fail((error as Error).message, 1);

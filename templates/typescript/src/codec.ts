@@ -15,10 +15,11 @@
  */
 
 import * as buffer from "node:buffer";
-import { FrameError, type Path } from "./errors.js";
-import { parseJson, writeAny, type JsonValue, type ParseOptions } from "./json.js";
-import { FRAME_MESSAGES, formatMessage } from "./messages.js";
-import { FRAME_HEADER_LEN, MAX_FRAME_LEN, MAX_NESTING_DEPTH } from "./protocol.js";
+import { FrameError, type Path } from "{{ up }}errors.js";
+import { bodyOf, FrameReader as StreamReader, frameOf } from "{{ up }}frame.js";
+import { parseJson, writeAny, type JsonValue, type ParseOptions } from "{{ up }}json.js";
+import { FRAME_MESSAGES } from "./messages.js";
+import { MAX_FRAME_LEN, MAX_NESTING_DEPTH } from "./protocol.js";
 import type { {{ type_imports }} } from "./protocol.js";
 import {
   child,
@@ -44,7 +45,7 @@ import {
   writeMap,
   writeStr,
   writeTimestamp,
-} from "./values.js";
+} from "{{ up }}values.js";
 
 // Not every schema uses every helper.
 void [own, readAnyArray, readAnyMap, readArray, readBool, readFloat, readInteger, readMap, readSafeInteger, readString, readTimestamp];
@@ -220,28 +221,12 @@ export function encodeMessage(message: {{ root }}Init): Uint8Array {
   return buffer.Buffer.from(encodeMessageText(message), "utf8");
 }
 
-/** The big-endian length header at `at`. */
-function readLength(bytes: Uint8Array, at: number): number {
-  return (((bytes[at] as number) << 24) | ((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number)) >>> 0;
-}
-
-function checkLength(length: number): void {
-  if (length === 0) throw new FrameError("length", null, FRAME_MESSAGES.length_zero);
-  if (length > MAX_FRAME_LEN) throw new FrameError("length", null, formatMessage(FRAME_MESSAGES.length_too_long, { length }));
-}
-
 /**
  * Encodes a message as one frame: the big-endian length header, then the canonical body.
  * @throws FrameError when the message does not fit the protocol types or the frame is too long
  */
 export function encodeFrame(message: {{ root }}Init): Uint8Array {
-  const text = encodeMessageText(message);
-  const length = buffer.Buffer.byteLength(text, "utf8");
-  checkLength(length);
-  const frame = buffer.Buffer.allocUnsafe(FRAME_HEADER_LEN + length);
-  frame.writeUInt32BE(length, 0);
-  frame.write(text, FRAME_HEADER_LEN, "utf8");
-  return frame;
+  return frameOf(encodeMessageText(message), MAX_FRAME_LEN);
 }
 
 /**
@@ -249,86 +234,18 @@ export function encodeFrame(message: {{ root }}Init): Uint8Array {
  * @throws FrameError
  */
 export function decodeFrame(frame: Uint8Array, options?: DecodeOptions): {{ root }} {
-  if (frame.length < FRAME_HEADER_LEN) {
-    throw new FrameError("length", null, formatMessage(FRAME_MESSAGES.length_header, { header_len: FRAME_HEADER_LEN, got: frame.length }));
-  }
-  const length = readLength(frame, 0);
-  checkLength(length);
-  const actual = frame.length - FRAME_HEADER_LEN;
-  if (actual !== length) {
-    throw new FrameError("length", null, formatMessage(FRAME_MESSAGES.length_mismatch, { length, got: actual }));
-  }
-  return decodeMessage(frame.subarray(FRAME_HEADER_LEN), options);
+  return decodeMessage(bodyOf(frame, MAX_FRAME_LEN), options);
 }
 
 /**
- * Reads frames from a byte stream: push chunks as they arrive, take complete bodies. Each
- * header is checked as soon as its four bytes are in, before any byte of its body is kept; a
- * bad header fails that push and every later one (the stream is out of step: close it).
+ * Reads frames from a byte stream: push chunks as they arrive, take complete bodies (or
+ * decoded messages). Each header is checked against `MAX_FRAME_LEN` as soon as its four bytes
+ * are in, before any byte of its body is kept; a bad header fails that push and every later
+ * one (the stream is out of step: close it).
  */
-export class FrameReader {
-  private readonly header = new Uint8Array(FRAME_HEADER_LEN);
-  private headerFill = 0;
-  private bodyLength = -1;
-  private parts: Uint8Array[] = [];
-  private bodyFill = 0;
-  private ready: Uint8Array[] = [];
-  private failure: FrameError | null = null;
-
-  /** Bytes received and not yet returned as bodies. */
-  get buffered(): number {
-    let total = this.headerFill + this.bodyFill;
-    for (const body of this.ready) total += FRAME_HEADER_LEN + body.length;
-    return total;
-  }
-
-  /** Whether a frame has started but is not complete. */
-  get partial(): boolean {
-    return this.headerFill > 0;
-  }
-
-  /**
-   * Appends bytes from the stream.
-   * @throws FrameError (kind `length`) on a header announcing 0 or more than MAX_FRAME_LEN bytes
-   */
-  push(chunk: Uint8Array): void {
-    if (this.failure) throw this.failure;
-    let offset = 0;
-    while (offset < chunk.length) {
-      if (this.bodyLength < 0) {
-        const take = Math.min(FRAME_HEADER_LEN - this.headerFill, chunk.length - offset);
-        this.header.set(chunk.subarray(offset, offset + take), this.headerFill);
-        this.headerFill += take;
-        offset += take;
-        if (this.headerFill < FRAME_HEADER_LEN) break;
-        const length = readLength(this.header, 0);
-        try {
-          checkLength(length);
-        } catch (error) {
-          this.failure = error as FrameError;
-          throw error;
-        }
-        this.bodyLength = length;
-      } else {
-        const take = Math.min(this.bodyLength - this.bodyFill, chunk.length - offset);
-        this.parts.push(chunk.subarray(offset, offset + take));
-        this.bodyFill += take;
-        offset += take;
-        if (this.bodyFill === this.bodyLength) {
-          const parts = this.parts;
-          this.ready.push(parts.length === 1 ? (parts[0] as Uint8Array) : buffer.Buffer.concat(parts, this.bodyLength));
-          this.parts = [];
-          this.bodyFill = 0;
-          this.bodyLength = -1;
-          this.headerFill = 0;
-        }
-      }
-    }
-  }
-
-  /** The next complete body, or `undefined`. */
-  next(): Uint8Array | undefined {
-    return this.ready.shift();
+export class FrameReader extends StreamReader {
+  constructor() {
+    super(MAX_FRAME_LEN);
   }
 
   /** The next complete message (decoded), or `undefined`; a body that fails throws. */

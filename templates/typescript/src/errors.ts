@@ -27,8 +27,8 @@ export type Path = null | { readonly up: Path; readonly key: string | number };
 const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * Formats a path as the Rust crate does: `payload.context.attempt`, `payload.args[2]`,
- * `payload.kwargs["a b"]`, or `$` for the message itself. `key`, when given, is appended.
+ * Formats a path as the Rust crate does: `payload.context.attempt`, `payload.items[2]`,
+ * `payload.labels["a b"]`, or `$` for the message itself. `key`, when given, is appended.
  */
 export function pathOf(path: Path, key: string | number | null = null): string {
   const keys: (string | number)[] = key === null ? [] : [key];
@@ -51,7 +51,7 @@ export function pathOf(path: Path, key: string | number | null = null): string {
 export class FrameError extends Error {
   /** Which rule the frame broke. */
   readonly kind: FrameErrorKind;
-  /** Where: `payload.context.attempt`, `payload.kwargs["a b"]`, or `$`. */
+  /** Where: `payload.context.attempt`, `payload.labels["a b"]`, or `$`. */
   readonly path: string;
 
   constructor(kind: FrameErrorKind, path: string | null, detail: string) {

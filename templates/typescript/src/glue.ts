@@ -1,15 +1,23 @@
 {{ header }}
 /**
- * The runner runtime's view of the protocol, generated from the schema: which message variant
- * asks for what, where the ids are, and how outcomes are built. `runtime.ts` uses only this.
+ * Protocol version {{ g.version_text }}'s binding to the shared runner runtime (`{{ up }}runtime.ts`),
+ * generated from the schema's runner roles: which message variant asks for what, where the ids
+ * are, and how outcomes are built. The runtime knows a protocol version only through
+ * {@link binding}, which every {@link Registry} of this version carries.
+ *
+ * The other exports are for tools and tests (building requests and cancels, reading outcomes).
  *
  * @module
  */
 
-import { PROTOCOL_VERSION, type {{ g.root }}, type {{ g.root }}Init, type {{ g.request_type }}, type {{ g.outcome_type }}, type {{ g.outcome_type }}Init, type {{ g.cancel_type }} } from "./protocol.js";
-import { lenientStrings, type JsonInput } from "./json.js";
+import { decodeMessage, encodeFrame } from "./codec.js";
 import { errorMessage } from "./messages.js";
-import type { Timestamp } from "./timestamp.js";
+import { MAX_FRAME_LEN, PROTOCOL_VERSION, type {{ g.root }}, type {{ g.root }}Init, type {{ g.request_type }}, type {{ g.request_type }}Init, type {{ g.outcome_type }}, type {{ g.outcome_type }}Init, type {{ g.cancel_type }} } from "./protocol.js";
+import { lenientStrings, type JsonInput } from "{{ up }}json.js";
+import type { Timestamp } from "{{ up }}timestamp.js";
+import type { Binding, CancelFacts, FailureStatus, Ids, Incoming, MessageRole, RequestFacts } from "{{ up }}runtime.js";
+
+export type { CancelFacts, FailureStatus, Ids, MessageRole, RequestFacts };
 
 /** A request to run a handler. */
 export type Request = {{ g.request_type }};
@@ -25,65 +33,74 @@ export type Message = {{ g.root }};
 /** The tag of a response message (named in the error a runner answers one with). */
 export const REPLY_TAG = {{ g.reply_tag }};
 
-/** The protocol version this runner speaks. */
+/** The protocol version this binding speaks. */
 export const SPOKEN_VERSION: string = PROTOCOL_VERSION;
 
-/** The ids an outcome echoes. */
-export interface Ids {
-  jobId?: string | undefined;
-  requestId?: string | undefined;
-}
+/** The wire names of the handler's input fields, in declaration order. */
+export const INPUTS: readonly string[] = [{% for i in g.req_inputs %}{% if !loop.first %}, {% endif %}{{ i.lit }}{% endfor %}];
 
-/** What a decoded message asks of the runner. */
-export type Incoming =
+/** The wire name of the first input field that is a map (named inputs), if any. */
+export const INPUT_MAP: string | undefined = {% match g.req_input_map %}{% when Some with (m) %}{{ m.lit }}{% when None %}undefined{% endmatch %};
+
+/** What a decoded message is, for tools: a request to run, a cancel, or a response. */
+export type Classified =
   | { kind: "run"; request: Request }
   | { kind: "stop"; cancel: Cancel }
   | { kind: "reply"; ids: Ids; outcome: Outcome };
 
-export function classify(message: Message): Incoming {
-  switch (message.{{ g.tag_prop }}) {
+export function classify(message: Message): Classified {
+  switch (message{{ g.tag.get }}) {
     case {{ g.run_tag }}:
-      return { kind: "run", request: message.{{ g.content_prop }} };
+      return { kind: "run", request: message{{ g.content.get }} };
     case {{ g.stop_tag }}:
-      return { kind: "stop", cancel: message.{{ g.content_prop }} };
+      return { kind: "stop", cancel: message{{ g.content.get }} };
     case {{ g.reply_tag }}: {
-      const outcome = message.{{ g.content_prop }};
-      return { kind: "reply", ids: { jobId: outcome.{{ g.out_job_id }} ?? undefined, requestId: outcome.{{ g.out_request_id }} ?? undefined }, outcome };
+      const outcome = message{{ g.content.get }};
+      return { kind: "reply", ids: outcomeIds(outcome), outcome };
     }
   }
 }
 
-/** The facts of a request the runtime acts on. */
-export interface RequestFacts {
-  ids: Required<Ids>;
-  functionName: string;
-  protocolVersion: string;
-  deadline: Timestamp | null;
+function outcomeIds(outcome: Outcome): Ids {
+  return { jobId: outcome{{ g.out_job_id.get }} ?? undefined, requestId: outcome{{ g.out_request_id.get }} ?? undefined };
 }
 
+/** Decodes one frame body and says what it asks of the runner (the runtime's entry point). */
+export function read(body: Uint8Array): Incoming<Request> {
+  const message = decodeMessage(body);
+  switch (message{{ g.tag.get }}) {
+    case {{ g.run_tag }}:
+      return { kind: "run", request: message{{ g.content.get }} };
+    case {{ g.stop_tag }}:
+      return { kind: "stop", cancel: cancelFacts(message{{ g.content.get }}) };
+    case {{ g.reply_tag }}:
+      return { kind: "reply", ids: outcomeIds(message{{ g.content.get }}) };
+  }
+}
+
+/** The facts of a request the runtime acts on. */
 export function requestFacts(request: Request): RequestFacts {
   return {
-    ids: { jobId: request.{{ g.req_job_id }}, requestId: request.{{ g.req_request_id }} },
-    functionName: request.{{ g.req_function_name }},
-    protocolVersion: request.{{ g.req_protocol_version }},
-    deadline: request.{{ g.req_context }}.{{ g.ctx_deadline }} ?? null,
+    ids: { jobId: request{{ g.req_job_id.get }}, requestId: request{{ g.req_request_id.get }} },
+    functionName: request{{ g.req_function_name.get }},
+    protocolVersion: request{{ g.req_protocol_version.get }},
+    due: request{{ g.req_context.get }}{{ g.ctx_deadline.get }} ?? null,
   };
 }
 
 /** Which requests a cancellation targets. */
-export interface CancelFacts {
-  jobId: string;
-  requestId: string | undefined;
-  hardKill: boolean;
-}
-
 export function cancelFacts(cancel: Cancel): CancelFacts {
   return {
-    jobId: cancel.{{ g.cancel_job_id }},
-    requestId: cancel.{{ g.cancel_request_id }} ?? undefined,
-    hardKill: cancel.{{ g.cancel_hard_kill }},
+    jobId: cancel{{ g.cancel_job_id.get }},
+    requestId: cancel{{ g.cancel_request_id.get }} ?? undefined,
+    hardKill: cancel{{ g.cancel_hard_kill.get }},
   };
 }
+
+/** Where {@link idsOfBody} finds the ids: the keys of the job and request ids in the member `content`. */
+export const ID_KEYS = { content: {{ g.content.lit }}, jobId: {{ g.req_job_id.lit }}, requestId: {{ g.req_request_id.lit }} } as const;
+
+const ID_KEY_LIST: readonly string[] = [ID_KEYS.jobId, ID_KEYS.requestId];
 
 /**
  * The ids the answer to an undecodable body echoes (the answering rule, the same in every
@@ -91,17 +108,14 @@ export function cancelFacts(cancel: Cancel): CancelFacts {
  * Unicode scalar values; none when the body is not JSON under that reading.
  */
 export function idsOfBody(body: Uint8Array): Ids {
-  const found = lenientStrings(body, ID_KEYS.content, [ID_KEYS.jobId, ID_KEYS.requestId]);
+  const found = lenientStrings(body, ID_KEYS.content, ID_KEY_LIST);
   return { jobId: found?.get(ID_KEYS.jobId), requestId: found?.get(ID_KEYS.requestId) };
 }
 
-/** Where {@link idsOfBody} finds the ids: the keys of the job and request ids in the member `content`. */
-export const ID_KEYS = { content: {{ g.content_key }}, jobId: {{ g.req_job_id_key }}, requestId: {{ g.req_request_id_key }} } as const;
-
 /** The ids an outcome carries, those that are strings. */
 export function idsOfOutcome(outcome: OutcomeInit): Ids {
-  const jobId: unknown = outcome.{{ g.out_job_id }};
-  const requestId: unknown = outcome.{{ g.out_request_id }};
+  const jobId: unknown = outcome{{ g.out_job_id.get }};
+  const requestId: unknown = outcome{{ g.out_request_id.get }};
   return {
     jobId: typeof jobId === "string" ? jobId : undefined,
     requestId: typeof requestId === "string" ? requestId : undefined,
@@ -110,27 +124,29 @@ export function idsOfOutcome(outcome: OutcomeInit): Ids {
 
 /** The message carrying an outcome back. */
 export function reply(outcome: OutcomeInit): {{ g.root }}Init {
-  return { {{ g.tag_prop }}: {{ g.reply_tag }}, {{ g.content_prop }}: outcome };
+  return { {{ g.tag.key }}: {{ g.reply_tag }}, {{ g.content.key }}: outcome };
+}
+
+/** The response frame of an outcome. */
+export function encodeReply(outcome: OutcomeInit): Uint8Array {
+  return encodeFrame({ {{ g.tag.key }}: {{ g.reply_tag }}, {{ g.content.key }}: outcome });
 }
 
 /** A successful outcome carrying `result` (`undefined` and `null` mean no result: omitted). */
 export function success(ids: Ids, result: unknown): OutcomeInit {
-  return { {{ g.out_job_id }}: ids.jobId, {{ g.out_request_id }}: ids.requestId, {{ g.out_status }}: {{ g.status_success }}, {{ g.out_result }}: result as JsonInput | undefined };
+  return { {{ g.out_job_id.key }}: ids.jobId, {{ g.out_request_id.key }}: ids.requestId, {{ g.out_status.key }}: {{ g.status_success }}, {{ g.out_result.key }}: result as JsonInput | undefined };
 }
 
-/** How a request failed. */
-export type FailureStatus = "retry" | "timeout" | "error";
-
-const STATUS = { retry: {{ g.status_retry }}, timeout: {{ g.status_timeout }}, error: {{ g.status_error }} } as const;
+const STATUS = { retry: {{ g.status_retry }}, timeout: {{ g.status_timeout }}, error: {{ g.status_error }} } as const satisfies Record<FailureStatus, string>;
 
 /** A failed outcome. */
 export function failure(ids: Ids, status: FailureStatus, message: string, errorType?: string, retryAfterSeconds?: number): OutcomeInit {
   return {
-    {{ g.out_job_id }}: ids.jobId,
-    {{ g.out_request_id }}: ids.requestId,
-    {{ g.out_status }}: STATUS[status],
-    {{ g.out_error }}: { {{ g.err_message }}: message, {{ g.err_type }}: errorType },
-    {{ g.out_retry_after }}: retryAfterSeconds,
+    {{ g.out_job_id.key }}: ids.jobId,
+    {{ g.out_request_id.key }}: ids.requestId,
+    {{ g.out_status.key }}: STATUS[status],
+    {{ g.out_error.key }}: { {{ g.err_message.key }}: message, {{ g.err_type.key }}: errorType },
+    {{ g.out_retry_after.key }}: retryAfterSeconds,
   };
 }
 
@@ -138,8 +154,8 @@ export function failure(ids: Ids, status: FailureStatus, message: string, errorT
 export function withIds(outcome: OutcomeInit, ids: Ids): OutcomeInit {
   return {
     ...outcome,
-    {{ g.out_job_id }}: outcome.{{ g.out_job_id }} ?? ids.jobId,
-    {{ g.out_request_id }}: outcome.{{ g.out_request_id }} ?? ids.requestId,
+    {{ g.out_job_id.key }}: outcome{{ g.out_job_id.get }} ?? ids.jobId,
+    {{ g.out_request_id.key }}: outcome{{ g.out_request_id.get }} ?? ids.requestId,
   };
 }
 
@@ -148,17 +164,14 @@ export const MessageNames = {
 {%- for (role, name, _) in g.messages %}
   {{ role }}: {{ name }},
 {%- endfor %}
-} as const;
-
-/** A situation the runtime reports with one of its own messages. */
-export type MessageRole = keyof typeof MessageNames;
+} as const satisfies Record<MessageRole, string>;
 
 /** The error types the runtime reports, by situation. */
 export const Failures = {
 {%- for (role, _, error_type) in g.messages %}
   {{ role }}: {{ error_type }},
 {%- endfor %}
-} as const;
+} as const satisfies Record<MessageRole, string>;
 
 /** The message and error type the runtime writes in situation `role`. */
 export function runnerError(role: MessageRole, values: { readonly [name: string]: string | number | bigint } = {}): { message: string; errorType: string } {
@@ -167,6 +180,22 @@ export function runnerError(role: MessageRole, values: { readonly [name: string]
 
 /** The outcome statuses, by role. */
 export const Statuses = { success: {{ g.status_success }}, ...STATUS } as const;
+
+/** This protocol version's binding: what the shared runtime calls (see {@link Binding}). */
+export const binding: Binding<Request, OutcomeInit> = {
+  protocolVersion: PROTOCOL_VERSION,
+  maxFrameLen: MAX_FRAME_LEN,
+  replyTag: REPLY_TAG,
+  read,
+  requestFacts,
+  idsOfBody,
+  encodeReply,
+  success,
+  failure,
+  withIds,
+  idsOfOutcome,
+  message: runnerError,
+};
 
 /** What an outcome says, in the runtime's terms (for tools and tests). */
 export interface OutcomeFacts {
@@ -179,15 +208,20 @@ export interface OutcomeFacts {
 }
 
 export function outcomeFacts(outcome: Outcome): OutcomeFacts {
-  const error = outcome.{{ g.out_error }};
+  const error = outcome{{ g.out_error.get }};
   return {
-    ids: { jobId: outcome.{{ g.out_job_id }} ?? undefined, requestId: outcome.{{ g.out_request_id }} ?? undefined },
-    status: outcome.{{ g.out_status }},
-    result: outcome.{{ g.out_result }},
-    message: error?.{{ g.err_message }},
-    errorType: error?.{{ g.err_type }} ?? undefined,
-    retryAfterSeconds: outcome.{{ g.out_retry_after }} ?? undefined,
+    ids: outcomeIds(outcome),
+    status: outcome{{ g.out_status.get }},
+    result: outcome{{ g.out_result.get }},
+    message: error{{ g.err_message.opt }},
+    errorType: error{{ g.err_type.opt }} ?? undefined,
+    retryAfterSeconds: outcome{{ g.out_retry_after.get }} ?? undefined,
   };
+}
+
+/** The handler inputs of a request, by wire name (see {@link INPUTS}). */
+export function inputsOf(request: Request): { [field: string]: unknown } {
+  return { {% for i in g.req_inputs %}{% if !loop.first %}, {% endif %}[{{ i.lit }}]: request{{ i.get }}{% endfor %} };
 }
 
 /** What to change in a request (for tools and tests): see {@link requestWith}. */
@@ -196,32 +230,38 @@ export interface RequestChanges {
   requestId?: string;
   functionName?: string;
   protocolVersion?: string;
-  deadline?: Timestamp | null;
+  /** The context's deadline (`null`: none). */
+  due?: Timestamp | null;
+  /** Handler inputs by wire name (of {@link INPUTS}); others are refused. */
+  inputs?: { readonly [field: string]: JsonInput };
 }
 
 /** A request message: `request` with `changes` applied (the job id also in its context). */
 export function requestWith(request: Request, changes: RequestChanges): {{ g.root }}Init {
-  const context = { ...request.{{ g.req_context }} };
-  if (changes.jobId !== undefined) context.{{ g.ctx_job_id }} = changes.jobId;
-  if (changes.deadline !== undefined) context.{{ g.ctx_deadline }} = changes.deadline;
-  return {
-    {{ g.tag_prop }}: {{ g.run_tag }},
-    {{ g.content_prop }}: {
-      ...request,
-      {{ g.req_job_id }}: changes.jobId ?? request.{{ g.req_job_id }},
-      {{ g.req_request_id }}: changes.requestId ?? request.{{ g.req_request_id }},
-      {{ g.req_function_name }}: changes.functionName ?? request.{{ g.req_function_name }},
-      {{ g.req_protocol_version }}: changes.protocolVersion ?? request.{{ g.req_protocol_version }},
-      {{ g.req_context }}: context,
-    },
+  const context = { ...request{{ g.req_context.get }} };
+  if (changes.jobId !== undefined) context{{ g.ctx_job_id.get }} = changes.jobId;
+  if (changes.due !== undefined) context{{ g.ctx_deadline.get }} = changes.due;
+  const inputs = changes.inputs ?? {};
+  for (const name of Object.keys(inputs)) {
+    if (!INPUTS.includes(name)) throw new Error(`${JSON.stringify(name)} is not a handler input (inputs: ${INPUTS.join(", ")})`);
+  }
+  const content: {{ g.request_type }}Init = {
+    ...request,
+    ...(inputs as Partial<{{ g.request_type }}Init>),
+    {{ g.req_job_id.key }}: changes.jobId ?? request{{ g.req_job_id.get }},
+    {{ g.req_request_id.key }}: changes.requestId ?? request{{ g.req_request_id.get }},
+    {{ g.req_function_name.key }}: changes.functionName ?? request{{ g.req_function_name.get }},
+    {{ g.req_protocol_version.key }}: changes.protocolVersion ?? request{{ g.req_protocol_version.get }},
+    {{ g.req_context.key }}: context,
   };
+  return { {{ g.tag.key }}: {{ g.run_tag }}, {{ g.content.key }}: content };
 }
 
 /** A cancel message. */
 export function cancelMessage(target: { jobId: string; requestId?: string; hardKill?: boolean }): {{ g.root }}Init {
   return {
-    {{ g.tag_prop }}: {{ g.stop_tag }},
-    {{ g.content_prop }}: { {{ g.cancel_job_id }}: target.jobId, {{ g.cancel_request_id }}: target.requestId, {{ g.cancel_hard_kill }}: target.hardKill ?? false },
+    {{ g.tag.key }}: {{ g.stop_tag }},
+    {{ g.content.key }}: { {{ g.cancel_job_id.key }}: target.jobId, {{ g.cancel_request_id.key }}: target.requestId, {{ g.cancel_hard_kill.key }}: target.hardKill ?? false },
   };
 }
 

@@ -1,45 +1,17 @@
-{{ header }}{% raw %}
+{{ header }}
 /**
- * `rrq-runner`: RRQ runner bindings generated from the RRQ protocol schema — the protocol
- * types, a codec byte-identical to the Rust reference, and a runner runtime.
+ * `{{ package }}`: {{ summary }}
+ *
+ * The top level is protocol version {{ latest_text }} (`{{ package }}/{{ latest }}`); every version has
+ * its own subpath:
+{%- for (module, text) in versions %}
+ * - `{{ package }}/{{ module }}`: {{ text }}
+{%- endfor %}
  *
  * @module
  */
 
-export * from "./protocol.js";
-export {
-  decodeFrame,
-  decodeMessage,
-  encodeFrame,
-  encodeMessage,
-  encodeMessageText,
-  FrameReader,
-  type DecodeOptions,
-} from "./codec.js";
-export { FrameError, type FrameErrorKind } from "./errors.js";
-export {
-  compareCodePoints,
-  fastPathApplies,
-  formatFloat,
-  JsonFloat,
-  type JsonInput,
-  type JsonObject,
-  type JsonValue,
-  type ParseOptions,
-} from "./json.js";
-export { ERROR_MESSAGES, errorMessage, FRAME_MESSAGES, formatMessage, type ErrorMessage } from "./messages.js";
-export { Timestamp } from "./timestamp.js";
-export {
-  isLoopback,
-  outcome,
-  parseAddress,
-  Registry,
-  RetryError,
-  Runner,
-  serve,
-  type Address,
-  type Handler,
-  type RunnerOptions,
-  type ServeOptions,
-} from "./runtime.js";
-{% endraw %}
+export * from "./{{ latest }}/index.js";
+{%- for (module, _) in versions %}
+export * as {{ module }} from "./{{ module }}/index.js";
+{%- endfor %}

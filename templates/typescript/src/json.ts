@@ -15,7 +15,7 @@
  */
 
 import { FrameError, pathOf, type Path } from "./errors.js";
-import { FRAME_MESSAGES } from "./messages.js";
+import { FRAME_TEXTS, formatMessage } from "./frame.js";
 
 /**
  * A JSON float whose value is integral (`1.0`, `-0.0`, `1e+16`): kept apart from integers so
@@ -279,8 +279,8 @@ export function parseJson(text: string, maxDepth: number, options?: ParseOptions
 /** Why a body is not a JSON document the protocol accepts (one fixed message each). */
 type JsonCause = "bom" | "syntax" | "depth" | "surrogate" | "number";
 
-function jsonError(cause: JsonCause): FrameError {
-  return new FrameError("json", null, FRAME_MESSAGES[`json_${cause}`]);
+function jsonError(cause: JsonCause, maxDepth: number): FrameError {
+  return new FrameError("json", null, formatMessage(FRAME_TEXTS[`json_${cause}`], { max_nesting_depth: maxDepth }));
 }
 
 function defineKey(object: Record<string, unknown>, key: string, value: unknown): void {
@@ -302,7 +302,7 @@ class ExactParser {
   ) {}
 
   document(): unknown {
-    if (this.text.charCodeAt(0) === 0xfeff) throw jsonError("bom");
+    if (this.text.charCodeAt(0) === 0xfeff) throw jsonError("bom", this.maxDepth);
     this.ws();
     const value = this.value();
     this.ws();
@@ -312,7 +312,7 @@ class ExactParser {
 
   /** The error of the first problem met (reading in document order), of cause `cause`. */
   private fail(cause: JsonCause): FrameError {
-    return jsonError(cause);
+    return jsonError(cause, this.maxDepth);
   }
 
   private ws(): void {

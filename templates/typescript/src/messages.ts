@@ -1,11 +1,16 @@
 {{ header }}
 /**
- * The texts the runner writes, identical in every language: the messages of the errors it
- * reports itself (`x-rrq.error_messages` of the protocol's schema) and the texts of frame-level
- * {@link FrameError}s. `{placeholder}`s are filled in by {@link formatMessage}.
+ * The texts this protocol version's runner writes, identical in every language: the messages
+ * of the errors it reports itself (`x-rrq.error_messages` of the schema) and the texts of
+ * frame-level {@link FrameError}s with this version's limits filled in. `{placeholder}`s are
+ * filled in by {@link formatMessage}.
  *
  * @module
  */
+
+import { formatMessage } from "{{ up }}frame.js";
+
+export { formatMessage };
 
 /** A message the runner writes in an error it reports itself. */
 export interface ErrorMessage {
@@ -28,19 +33,6 @@ export const FRAME_MESSAGES = {
   [{{ name }}]: {{ text }},
 {%- endfor %}
 } as const;
-
-const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-
-/**
- * `template` with each `{name}` replaced by `String(values[name])` (unknown names are left as
- * they are; replaced text is never scanned again).
- */
-export function formatMessage(template: string, values: { readonly [name: string]: string | number | bigint } = {}): string {
-  if (!template.includes("{")) return template;
-  return template.replace(PLACEHOLDER, (whole: string, name: string) =>
-    Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole,
-  );
-}
 
 /** The runner's error message `name` with its placeholders filled in. */
 export function errorMessage(name: string, values: { readonly [name: string]: string | number | bigint } = {}): string {

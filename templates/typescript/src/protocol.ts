@@ -1,6 +1,6 @@
 {{ header }}
 /**
- * The protocol's types and constants, generated from the RRQ protocol schema.
+ * The types and constants of {{ what }}, generated from its schema.
  *
  * Each struct has two shapes: `Name` is what the decoder returns (defaults filled in, a field
  * the wire writes as `null` typed `T | null`, a field the wire omits typed optional), and
@@ -9,12 +9,12 @@
  * @module
  */
 
-import type { JsonFloat, JsonInput, JsonValue } from "./json.js";
-import type { Timestamp } from "./timestamp.js";
-
-/** Version of the wire protocol this package speaks; sent in every request and cancel. */
-export const PROTOCOL_VERSION = {{ protocol_version }};
-
+import type { JsonFloat, JsonInput, JsonValue } from "{{ up }}json.js";
+import type { Timestamp } from "{{ up }}timestamp.js";
+{% match version %}{% when Some with (v) %}
+/** Version of the wire protocol of this module; sent in every request and cancel. */
+export const PROTOCOL_VERSION = {{ v }};
+{% when None %}{% endmatch %}
 /** Largest accepted frame body, in bytes; longer frames are rejected from their header. */
 export const MAX_FRAME_LEN = {{ max_frame_len }};
 
@@ -26,7 +26,7 @@ export const MAX_NESTING_DEPTH = {{ max_nesting_depth }};
 
 /** Length of the frame header: a big-endian unsigned 32-bit body length. */
 export const FRAME_HEADER_LEN = {{ frame_header_len }};
-
+{% match error_types %}{% when Some with (error_types) %}
 {{ error_types.doc }}export const {{ error_types.name }} = {
 {%- for m in error_types.members %}
 {{ m.doc }}  {{ m.key }}: {{ m.value }},
@@ -34,7 +34,8 @@ export const FRAME_HEADER_LEN = {{ frame_header_len }};
 } as const;
 
 {{ error_types.doc }}export type {{ error_types.name }} = (typeof {{ error_types.name }})[keyof typeof {{ error_types.name }}];
-{% for e in enums %}
+{% when None %}{% endmatch %}
+{%- for e in enums %}
 {{ e.doc }}export type {{ e.name }} = {{ e.union }};
 
 {{ e.doc }}export const {{ e.name }} = {

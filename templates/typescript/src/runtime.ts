@@ -1,6 +1,14 @@
-{{ header }}{% raw %}
+{{ header }}
+/** The package's name, at the start of every line the runner logs. */
+const NAME = {{ package_lit }};
+{% raw %}
 /**
- * The runner runtime: a {@link Registry} of handlers served over loopback TCP (`node:net`).
+ * The runner runtime, shared by every protocol version of the package: a {@link Registry} of
+ * handlers served over loopback TCP (`node:net`).
+ *
+ * The runtime knows no protocol version itself: each version's module (`v1/`, `v2/`, …) has a
+ * {@link Binding} generated from its schema's runner roles, and that version's `Registry` carries
+ * it; a {@link Runner} speaks the version of the registry it serves.
  *
  * Per request: a protocol-version check, the handler lookup, the deadline (a request whose
  * deadline has passed is answered `timeout` without running; otherwise the handler's
@@ -12,9 +20,86 @@
  */
 
 import * as net from "node:net";
-import { decodeMessage, encodeFrame, FrameReader } from "./codec.js";
 import { FrameError } from "./errors.js";
-import * as glue from "./glue.js";
+import { FrameReader } from "./frame.js";
+import { watchParent } from "./lifecycle.js";
+import type { Timestamp } from "./timestamp.js";
+
+/** The ids an outcome echoes. */
+export interface Ids {
+  jobId?: string | undefined;
+  requestId?: string | undefined;
+}
+
+/** The facts of a request the runtime acts on. */
+export interface RequestFacts {
+  ids: Required<Ids>;
+  functionName: string;
+  protocolVersion: string;
+  /** When the request's result is no longer wanted (the context's deadline), if ever. */
+  due: Timestamp | null;
+}
+
+/** Which requests a cancellation targets: by request id when given, else every request of the job. */
+export interface CancelFacts {
+  jobId: string;
+  requestId: string | undefined;
+  hardKill: boolean;
+}
+
+/** What a decoded frame asks of the runner. */
+export type Incoming<Req> =
+  | { kind: "run"; request: Req }
+  | { kind: "stop"; cancel: CancelFacts }
+  | { kind: "reply"; ids: Ids };
+
+/** How a request failed. */
+export type FailureStatus = "retry" | "timeout" | "error";
+
+/** The situations the runtime answers with one of its own messages (`x-rrq.error_messages`). */
+export type MessageRole =
+  | "notFound"
+  | "cancelled"
+  | "shuttingDown"
+  | "deadlinePassed"
+  | "deadlineExceeded"
+  | "busy"
+  | "invalidFrame"
+  | "unsupportedVersion"
+  | "unexpected";
+
+/**
+ * A protocol version as the runtime sees it: generated for each version (`v1/glue.ts`, …) from
+ * its schema's runner roles, and carried by that version's {@link Registry}. `Req` is the
+ * version's decoded request, `Out` its outcome as given for encoding. One object per version,
+ * made once: the runtime calls its methods and allocates nothing for the indirection.
+ */
+export interface Binding<Req = unknown, Out = unknown> {
+  /** The protocol version spoken: requests of another version are answered `unsupportedVersion`. */
+  readonly protocolVersion: string;
+  /** Longest frame body accepted, in bytes (checked from each header). */
+  readonly maxFrameLen: number;
+  /** The tag of a response message (named when a runner is sent one). */
+  readonly replyTag: string;
+  /** Decodes a frame body (strictly) and says what it asks. @throws FrameError */
+  read(body: Uint8Array): Incoming<Req>;
+  /** The ids, function name, protocol version and deadline of a request. */
+  requestFacts(request: Req): RequestFacts;
+  /** The ids an undecodable body's answer echoes (the answering rule). */
+  idsOfBody(body: Uint8Array): Ids;
+  /** The response frame carrying `outcome`. @throws FrameError when it cannot be encoded */
+  encodeReply(outcome: Out): Uint8Array;
+  /** A `success` outcome with `result` (`undefined` and `null`: none). */
+  success(ids: Ids, result: unknown): Out;
+  /** A failed outcome. */
+  failure(ids: Ids, status: FailureStatus, message: string, errorType?: string, retryAfterSeconds?: number): Out;
+  /** A handler's own outcome with the request's ids filled in where it has none. */
+  withIds(outcome: Out, ids: Ids): Out;
+  /** The ids an outcome carries (those that are strings). */
+  idsOfOutcome(outcome: Out): Ids;
+  /** The runtime's own message and error type for `role`, its placeholders filled from `values`. */
+  message(role: MessageRole, values?: { readonly [name: string]: string | number | bigint }): { message: string; errorType: string };
+}
 
 /**
  * A job handler: gets the decoded request and an `AbortSignal` that aborts on cancel, on the
@@ -26,21 +111,32 @@ import * as glue from "./glue.js";
  * without the signal, which is then not created at all (it costs more than a small handler);
  * cancellation, deadlines and shutdown answer its request all the same.
  */
-export type Handler = (request: glue.Request, signal: AbortSignal) => unknown;
+export type Handler<Req = any> = (request: Req, signal: AbortSignal) => unknown;
 
-/** Handlers by function name. */
-export class Registry {
-  private readonly handlers = new Map<string, Handler>();
+/**
+ * Handlers by function name, for one protocol version: each version's module exports a
+ * `Registry` bound to its {@link Binding} (`new Registry()` from `…/v1` serves protocol "1").
+ */
+export class Registry<Req = any, Out = any> {
+  private readonly handlers = new Map<string, Handler<Req>>();
+
+  /** A registry of handlers for the protocol version of `binding`. */
+  constructor(readonly binding: Binding<Req, Out>) {}
+
+  /** The protocol version this registry's handlers are served with. */
+  get protocolVersion(): string {
+    return this.binding.protocolVersion;
+  }
 
   /** Registers `handler` under `name` (replacing any previous one); returns the registry. */
-  register(name: string, handler: Handler): this {
+  register(name: string, handler: Handler<Req>): this {
     if (typeof handler !== "function") throw new TypeError(`handler for ${JSON.stringify(name)} is not a function`);
     this.handlers.set(name, handler);
     return this;
   }
 
   /** The handler registered under `name`. */
-  get(name: string): Handler | undefined {
+  get(name: string): Handler<Req> | undefined {
     return this.handlers.get(name);
   }
 
@@ -73,7 +169,7 @@ const outcomes = new WeakSet<object>();
  * Marks an outcome for a handler to return as is (instead of as a `success` result); its job
  * and request ids are filled in from the request when absent.
  */
-export function outcome<T extends glue.OutcomeInit>(value: T): T {
+export function outcome<T extends object>(value: T): T {
   outcomes.add(value);
   return value;
 }
@@ -129,18 +225,18 @@ class Job {
   /** The handler's signal, when it takes one. */
   controller: AbortController | undefined = undefined;
   done = false;
-  /** The deadline in epoch milliseconds (`Infinity`: none), and the job's place in the deadline heap (-1: not in it). */
-  deadline = Infinity;
+  /** When the job is due in epoch milliseconds (`Infinity`: never), and its place in the heap (-1: not in it). */
+  due = Infinity;
   slot = -1;
 
   constructor(
     readonly connection: Connection,
-    readonly facts: glue.RequestFacts,
+    readonly facts: RequestFacts,
   ) {}
 }
 
-/** The jobs that have a deadline, earliest first (a binary heap that knows each job's place). */
-class DeadlineHeap {
+/** The jobs that are due some time, earliest first (a binary heap that knows each job's place). */
+class DueHeap {
   private readonly jobs: Job[] = [];
 
   get size(): number {
@@ -176,7 +272,7 @@ class DeadlineHeap {
     while (at > 0) {
       const parent = (at - 1) >> 1;
       const above = jobs[parent] as Job;
-      if (above.deadline <= job.deadline) break;
+      if (above.due <= job.due) break;
       jobs[at] = above;
       above.slot = at;
       at = parent;
@@ -193,9 +289,9 @@ class DeadlineHeap {
       let child = 2 * at + 1;
       if (child >= n) break;
       const right = child + 1;
-      if (right < n && (jobs[right] as Job).deadline < (jobs[child] as Job).deadline) child = right;
+      if (right < n && (jobs[right] as Job).due < (jobs[child] as Job).due) child = right;
       const below = jobs[child] as Job;
-      if (job.deadline <= below.deadline) break;
+      if (job.due <= below.due) break;
       jobs[at] = below;
       below.slot = at;
       at = child;
@@ -207,7 +303,7 @@ class DeadlineHeap {
 
 class Connection {
   readonly jobs = new Set<Job>();
-  private readonly reader = new FrameReader();
+  private readonly reader: FrameReader;
   private paused = false;
   closed = false;
   /** Response frames not yet handed to the socket: written together at the end of the tick. */
@@ -220,6 +316,7 @@ class Connection {
     private readonly runner: Runner,
     readonly socket: net.Socket,
   ) {
+    this.reader = new FrameReader(runner.binding.maxFrameLen);
     this.peer = formatAddress(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
@@ -235,7 +332,7 @@ class Connection {
     try {
       this.reader.push(chunk);
     } catch (error) {
-      this.runner.log(`rrq-runner: closing a connection: ${(error as Error).message}`);
+      this.runner.log(`${NAME}: closing a connection: ${(error as Error).message}`);
       this.socket.destroy();
       this.onClose();
       return;
@@ -298,9 +395,11 @@ function flushConnection(connection: Connection): void {
   connection.flush();
 }
 
-/** Serves a {@link Registry} on a loopback TCP address. */
+/** Serves a {@link Registry} on a loopback TCP address, in the registry's protocol version. */
 export class Runner {
   readonly highWaterMark: number;
+  /** The protocol version spoken: the registry's. */
+  readonly binding: Binding;
   private readonly maxInFlight: number;
   private readonly shutdownGraceMs: number;
   readonly log: (line: string) => void;
@@ -308,8 +407,8 @@ export class Runner {
   private readonly connections = new Set<Connection>();
   private readonly byRequest = new Map<string, Set<Job>>();
   private readonly byJob = new Map<string, Set<Job>>();
-  /** Jobs with a deadline, and the one timer armed for the earliest (`timerAt`: when it fires). */
-  private readonly deadlines = new DeadlineHeap();
+  /** Jobs that are due some time, and the one timer armed for the earliest (`timerAt`: when it fires). */
+  private readonly dueJobs = new DueHeap();
   private timer: ReturnType<typeof setTimeout> | undefined = undefined;
   private timerAt = Infinity;
   private readonly onTimer = (): void => this.expire();
@@ -320,6 +419,10 @@ export class Runner {
     private readonly registry: Registry,
     options: RunnerOptions = {},
   ) {
+    if (!(typeof registry?.binding === "object" && registry.binding !== null)) {
+      throw new TypeError("a Runner serves a Registry of one protocol version (new Registry() from the package or one of its version subpaths)");
+    }
+    this.binding = registry.binding as Binding;
     this.maxInFlight = options.maxInFlight ?? 1024;
     this.highWaterMark = options.highWaterMark ?? 1024 * 1024;
     this.shutdownGraceMs = options.shutdownGraceMs ?? 5000;
@@ -369,73 +472,74 @@ export class Runner {
 
   /** @internal One frame body from a connection. */
   handleBody(connection: Connection, body: Uint8Array): void {
-    let message: glue.Message;
+    const binding = this.binding;
+    let incoming: Incoming<unknown>;
     try {
-      message = decodeMessage(body);
+      incoming = binding.read(body);
     } catch (error) {
       const reason = error instanceof FrameError ? error.message : String(error);
       // The answering rule: the ids the lenient reading finds are echoed; with neither,
       // nothing is answered.
-      const ids = glue.idsOfBody(body);
+      const ids = binding.idsOfBody(body);
       if (ids.jobId !== undefined || ids.requestId !== undefined) {
-        this.send(connection, failure(ids, "error", "invalidFrame", { error: reason }));
+        this.send(connection, failure(binding, ids, "error", "invalidFrame", { error: reason }));
       } else {
-        this.log(`rrq-runner: ignoring an undecodable frame from ${connection.peer} (no readable ids): ${reason}`);
+        this.log(`${NAME}: ignoring an undecodable frame from ${connection.peer} (no readable ids): ${reason}`);
       }
       return;
     }
-    const incoming = glue.classify(message);
     switch (incoming.kind) {
       case "run":
         this.start(connection, incoming.request);
         break;
       case "stop":
-        this.cancel(glue.cancelFacts(incoming.cancel));
+        this.cancel(incoming.cancel);
         break;
       case "reply":
-        this.send(connection, failure(incoming.ids, "error", "unexpected", { type: glue.REPLY_TAG }));
+        this.send(connection, failure(binding, incoming.ids, "error", "unexpected", { type: binding.replyTag }));
         break;
     }
   }
 
-  private start(connection: Connection, request: glue.Request): void {
-    const facts = glue.requestFacts(request);
-    const { ids } = facts;
-    if (facts.protocolVersion !== glue.SPOKEN_VERSION) {
-      const values = { received: facts.protocolVersion, supported: glue.SPOKEN_VERSION };
-      this.send(connection, failure(ids, "error", "unsupportedVersion", values));
+  private start(connection: Connection, request: unknown): void {
+    const binding = this.binding;
+    const facts = binding.requestFacts(request);
+    const { ids, due } = facts;
+    if (facts.protocolVersion !== binding.protocolVersion) {
+      const values = { received: facts.protocolVersion, supported: binding.protocolVersion };
+      this.send(connection, failure(binding, ids, "error", "unsupportedVersion", values));
       return;
     }
     const handler = this.registry.get(facts.functionName);
     if (handler === undefined) {
-      this.send(connection, failure(ids, "error", "notFound", { function_name: facts.functionName }));
+      this.send(connection, failure(binding, ids, "error", "notFound", { function: facts.functionName }));
       return;
     }
-    if (facts.deadline !== null && facts.deadline.epochMilliseconds <= Date.now()) {
-      this.send(connection, failure(ids, "timeout", "deadlinePassed", { deadline: facts.deadline.toString() }));
+    if (due !== null && due.epochMilliseconds <= Date.now()) {
+      this.send(connection, failure(binding, ids, "timeout", "deadlinePassed", { when: due.toString() }));
       return;
     }
     if (this.stopping) {
-      this.send(connection, failure(ids, "error", "shuttingDown"));
+      this.send(connection, failure(binding, ids, "error", "shuttingDown"));
       return;
     }
     if (connection.jobs.size >= this.maxInFlight) {
-      this.send(connection, failure(ids, "error", "busy", { limit: this.maxInFlight }));
+      this.send(connection, failure(binding, ids, "error", "busy", { limit: this.maxInFlight }));
       return;
     }
     const job = new Job(connection, facts);
     connection.jobs.add(job);
     index(this.byRequest, ids.requestId, job);
     index(this.byJob, ids.jobId, job);
-    if (facts.deadline !== null) {
-      job.deadline = facts.deadline.epochMilliseconds;
-      this.deadlines.add(job);
-      if (job.deadline < this.timerAt) this.arm(job.deadline);
+    if (due !== null) {
+      job.due = due.epochMilliseconds;
+      this.dueJobs.add(job);
+      if (job.due < this.timerAt) this.arm(job.due);
     }
     let result: unknown;
     try {
       if (handler.length === 1) {
-        result = (handler as (request: glue.Request) => unknown)(request);
+        result = (handler as (request: unknown) => unknown)(request);
       } else {
         job.controller = new AbortController();
         result = handler(request, job.controller.signal);
@@ -446,8 +550,8 @@ export class Runner {
     }
     if (((typeof result === "object" && result !== null) || typeof result === "function") && typeof (result as { then?: unknown }).then === "function") {
       Promise.resolve(result).then(
-        (value) => this.settle(job, resultOutcome(ids, value)),
-        (error: unknown) => this.settle(job, errorOutcome(ids, error)),
+        (value) => this.settle(job, resultOutcome(binding, ids, value)),
+        (error: unknown) => this.settle(job, errorOutcome(binding, ids, error)),
       );
     } else {
       this.later(job, result, true);
@@ -459,9 +563,10 @@ export class Runner {
   private readonly settleLater = (): void => {
     const batch = this.settling;
     this.settling = [];
+    const binding = this.binding;
     for (const { job, value, ok } of batch) {
       const ids = job.facts.ids;
-      this.settle(job, ok ? resultOutcome(ids, value) : errorOutcome(ids, value));
+      this.settle(job, ok ? resultOutcome(binding, ids, value) : errorOutcome(binding, ids, value));
     }
   };
 
@@ -474,7 +579,7 @@ export class Runner {
     this.settling.push({ job, value, ok });
   }
 
-  /** Arms the runner's one deadline timer for `at` (epoch milliseconds). */
+  /** Arms the runner's one timer for `at` (epoch milliseconds). */
   private arm(at: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timerAt = at;
@@ -482,36 +587,36 @@ export class Runner {
     this.timer.unref();
   }
 
-  /** The timer fired: every job whose deadline has passed is answered `timeout`; re-armed for the next. */
+  /** The timer fired: every job now due is answered `timeout`; re-armed for the next. */
   private expire(): void {
     this.timer = undefined;
     this.timerAt = Infinity;
     const now = Date.now();
-    for (let job = this.deadlines.peek(); job !== undefined; job = this.deadlines.peek()) {
-      if (job.deadline > now) {
-        this.arm(job.deadline);
+    for (let job = this.dueJobs.peek(); job !== undefined; job = this.dueJobs.peek()) {
+      if (job.due > now) {
+        this.arm(job.due);
         return;
       }
-      const outcome = failure(job.facts.ids, "timeout", "deadlineExceeded", { deadline: job.facts.deadline?.toString() ?? "" });
+      const outcome = failure(this.binding, job.facts.ids, "timeout", "deadlineExceeded", { when: job.facts.due?.toString() ?? "" });
       this.settle(job, outcome, abortReason("the request's deadline passed", "TimeoutError"));
     }
   }
 
-  private cancel(target: glue.CancelFacts): void {
+  private cancel(target: CancelFacts): void {
     const jobs = target.requestId !== undefined ? this.byRequest.get(target.requestId) : this.byJob.get(target.jobId);
     if (jobs === undefined) return;
     // A hard kill is handled like a cancel: the handler's signal is aborted at once.
     for (const job of [...jobs]) {
-      const outcome = failure(job.facts.ids, "error", "cancelled");
+      const outcome = failure(this.binding, job.facts.ids, "error", "cancelled");
       this.settle(job, outcome, abortReason("the request was cancelled", "AbortError"));
     }
   }
 
   /** Answers a job once: `outcome` (or nothing when `null`); aborts its signal when `reason`. */
-  private settle(job: Job, outcome: glue.OutcomeInit | null, reason?: Error): void {
+  private settle(job: Job, outcome: unknown, reason?: Error): void {
     if (job.done) return;
     job.done = true;
-    this.deadlines.remove(job);
+    this.dueJobs.remove(job);
     job.connection.jobs.delete(job);
     unindex(this.byRequest, job.facts.ids.requestId, job);
     unindex(this.byJob, job.facts.ids.jobId, job);
@@ -519,18 +624,19 @@ export class Runner {
     if (outcome !== null) this.send(job.connection, outcome);
   }
 
-  private send(connection: Connection, outcome: glue.OutcomeInit): void {
+  private send(connection: Connection, outcome: unknown): void {
+    const binding = this.binding;
     let frame: Uint8Array;
     try {
-      frame = encodeFrame(glue.reply(outcome));
+      frame = binding.encodeReply(outcome);
     } catch (error) {
       // A result or outcome that cannot be encoded: answer with an error instead.
       const reason = error instanceof Error ? error.message : String(error);
-      const ids = glue.idsOfOutcome(outcome);
+      const ids = binding.idsOfOutcome(outcome);
       try {
-        frame = encodeFrame(glue.reply(glue.failure(ids, "error", `the handler's answer cannot be sent: ${reason}`, "FrameError")));
+        frame = binding.encodeReply(binding.failure(ids, "error", `the handler's answer cannot be sent: ${reason}`, "FrameError"));
       } catch (again) {
-        this.log(`rrq-runner: dropping a response that cannot be encoded: ${(again as Error).message}`);
+        this.log(`${NAME}: dropping a response that cannot be encoded: ${(again as Error).message}`);
         return;
       }
     }
@@ -547,7 +653,7 @@ export class Runner {
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       for (const connection of this.connections) {
         for (const job of [...connection.jobs]) {
-          const outcome = failure(job.facts.ids, "error", "shuttingDown");
+          const outcome = failure(this.binding, job.facts.ids, "error", "shuttingDown");
           this.settle(job, outcome, abortReason("the runner is shutting down", "AbortError"));
         }
       }
@@ -578,9 +684,9 @@ export class Runner {
 }
 
 /** An outcome of status `status` carrying the runner's own message for situation `role`. */
-function failure(ids: glue.Ids, status: glue.FailureStatus, role: glue.MessageRole, values: { [name: string]: string | number } = {}): glue.OutcomeInit {
-  const { message, errorType } = glue.runnerError(role, values);
-  return glue.failure(ids, status, message, errorType);
+function failure(binding: Binding, ids: Ids, status: FailureStatus, role: MessageRole, values: { [name: string]: string | number } = {}): unknown {
+  const { message, errorType } = binding.message(role, values);
+  return binding.failure(ids, status, message, errorType);
 }
 
 function index(map: Map<string, Set<Job>>, key: string, job: Job): void {
@@ -596,36 +702,46 @@ function unindex(map: Map<string, Set<Job>>, key: string, job: Job): void {
   if (set.size === 0) map.delete(key);
 }
 
-function resultOutcome(ids: Required<glue.Ids>, value: unknown): glue.OutcomeInit {
+function resultOutcome(binding: Binding, ids: Ids, value: unknown): unknown {
   if (typeof value === "object" && value !== null && outcomes.has(value)) {
-    return glue.withIds(value as glue.OutcomeInit, ids);
+    return binding.withIds(value, ids);
   }
   // `undefined` and `null` are no result: the outcome has none (as the reference encodes it).
-  return glue.success(ids, value);
+  return binding.success(ids, value);
 }
 
-function errorOutcome(ids: Required<glue.Ids>, error: unknown): glue.OutcomeInit {
-  if (error instanceof RetryError) return glue.failure(ids, "retry", error.message, undefined, error.retryAfterSeconds);
+function errorOutcome(binding: Binding, ids: Ids, error: unknown): unknown {
+  if (error instanceof RetryError) return binding.failure(ids, "retry", error.message, undefined, error.retryAfterSeconds);
   if (error instanceof Error) {
     const ctor = (error.constructor as { name?: unknown } | undefined)?.name;
     const type = error.name !== "Error" || typeof ctor !== "string" || ctor === "" ? error.name : ctor;
-    return glue.failure(ids, "error", error.message, type);
+    return binding.failure(ids, "error", error.message, type);
   }
-  return glue.failure(ids, "error", String(error), typeof error);
+  return binding.failure(ids, "error", String(error), typeof error);
 }
 
 /** Options of {@link serve}. */
 export interface ServeOptions extends RunnerOptions {
   /** `HOST:PORT`; default: the `RRQ_RUNNER_TCP_SOCKET` environment variable. */
   address?: string;
-  /** Stop on SIGTERM and SIGINT, then exit the process with status 0 (default true). */
+  /**
+   * Stop on SIGTERM and SIGINT, and when the parent process dies (within a second: a killed
+   * orchestrator leaves no runner behind holding its port; see `lifecycle.ts`), then exit the
+   * process with status 0 (default true).
+   */
   handleSignals?: boolean;
+  /** The parent process to watch (default: `process.ppid` when `serve` is called). */
+  parentPid?: number;
+  /**
+   * Log `<package> listening on HOST:PORT` once listening (default false: a runner prints
+   * nothing on a normal start, since RRQ logs whatever a runner prints as a warning).
+   */
+  verbose?: boolean;
 }
 
 /**
- * Starts a {@link Runner} for `registry` on the given (or environment) address, prints
- * `rrq-runner listening on HOST:PORT` to standard error, and (by default) shuts down cleanly
- * and exits 0 on SIGTERM / SIGINT.
+ * Starts a {@link Runner} for `registry` on the given (or environment) address and (by
+ * default) shuts down cleanly and exits 0 on SIGTERM / SIGINT. Prints nothing unless `verbose`.
  */
 export async function serve(registry: Registry, options: ServeOptions = {}): Promise<Runner> {
   const address = options.address ?? process.env.RRQ_RUNNER_TCP_SOCKET;
@@ -638,9 +754,9 @@ export async function serve(registry: Registry, options: ServeOptions = {}): Pro
   // shutting down is noted and otherwise ignored (the first one's shutdown finishes).
   const handleSignals = options.handleSignals ?? true;
   let signalled = false;
-  const stop = (signal: NodeJS.Signals): void => {
+  const stop = (signal: NodeJS.Signals | "parent death"): void => {
     if (signalled) {
-      runner.log(`rrq-runner: ${signal} received while shutting down; still shutting down`);
+      runner.log(`${NAME}: ${signal} received while shutting down; still shutting down`);
       return;
     }
     signalled = true;
@@ -660,7 +776,11 @@ export async function serve(registry: Registry, options: ServeOptions = {}): Pro
     }
     throw error;
   }
-  runner.log(`rrq-runner listening on ${formatAddress(bound.host, bound.port)}`);
+  if (handleSignals) {
+    const parentPid = options.parentPid ?? process.ppid;
+    watchParent(() => stop("parent death"), { parentPid });
+  }
+  if (options.verbose === true) runner.log(`${NAME} listening on ${formatAddress(bound.host, bound.port)}`);
   return runner;
 }
 {% endraw %}
