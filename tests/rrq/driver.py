@@ -670,14 +670,17 @@ class Cell:
 
 
     async def s_otel_trace(self, worker: Worker | None) -> str:
-        """Tracing on (tests/rrq/otel_handlers.py): a job enqueued with a W3C trace context comes
+        """Tracing on (tests/rrq/otel_handlers.py, .mjs): a job enqueued with a W3C trace context comes
         out as one `rrq.runner` span of that trace, parented by the producer's span, with the
         handler running inside it; a job without one gets a root span; a failing job an error
         span. If the orchestrator does not forward the trace context, the span must be a root."""
         spans_dir = self.tmp / "otel-spans"
         spans_dir.mkdir(exist_ok=True)
-        cmd = [*self.cmd, "--handlers", f"otel_handlers:registry_v{self.release.protocol}"]
-        env = {**self.env, "PYTHONPATH": str(HERE), "RRQ_TEST_OTEL_DIR": str(spans_dir)}
+        if self.runner == "typescript":
+            cmd = [*self.cmd, "--handlers", str(HERE / "otel_handlers.mjs")]
+        else:
+            cmd = [*self.cmd, "--handlers", f"otel_handlers:registry_v{self.release.protocol}"]
+        env = {**self.env, "PYTHONPATH": str(HERE), "RRQ_TEST_OTEL_DIR": str(spans_dir), "RRQ_TEST_PROTOCOL": self.release.protocol}
         config = self.tmp / "otel.toml"
         config.write_text(config_toml(self.release, self.dsn, cmd, env, free_port_range(POOL_SIZE + 8)), encoding="utf-8")
         worker = self.start_worker(config, "otel")
@@ -743,7 +746,7 @@ QUICK_SCENARIOS = [name for name, _, quick in SCENARIOS if quick]
 #: Scenarios that start their own orchestrator (run after the shared one is stopped).
 OWN_WORKER = {"orchestrator_sigkill", "otel_trace"}
 #: Scenarios only some runners can run (the others' cells leave them out).
-ONLY_FOR = {"otel_trace": ("python", "python-accel")}
+ONLY_FOR = {"otel_trace": ("python", "python-accel", "typescript")}
 
 
 def function_of(job: dict[str, str]) -> str:

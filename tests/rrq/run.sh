@@ -12,7 +12,8 @@
 #     accelerated mode (RRQ_RUNNER_ACCELERATE=1) and the OpenTelemetry SDK for the otel_trace
 #     scenario, pinned as in tests/python;
 #   - Debian's redis-server (apt-get) when it is missing;
-#   - `npm ci` in tests/typescript (the TypeScript compiler examples/typescript/run.sh uses), and
+#   - `npm ci` in tests/typescript (the TypeScript compiler examples/typescript/run.sh uses, and the
+#     OpenTelemetry SDK of the otel_trace scenario), and
 #     builds the TypeScript runner once so that RRQ does not wait for a compilation.
 # It starts redis-server on a free loopback port and stops it on exit (also on failure), then runs
 # driver.py (the matrix) and lifecycle/test_lifecycle.py. Exit status 1 when anything failed.
@@ -70,8 +71,8 @@ if [ "$matrix" = 1 ]; then
   fi
 fi
 
-if [ ! -x "$root/tests/typescript/node_modules/.bin/tsc" ]; then
-  step "npm ci in tests/typescript (the TypeScript compiler)"
+if [ ! -x "$root/tests/typescript/node_modules/.bin/tsc" ] || [ ! -d "$root/tests/typescript/node_modules/@opentelemetry/sdk-trace-base" ]; then
+  step "npm ci in tests/typescript (the TypeScript compiler, the OpenTelemetry SDK of otel_trace)"
   (cd "$root/tests/typescript" && npm ci --no-audit --no-fund --silent)
 fi
 
