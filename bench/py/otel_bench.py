@@ -2,7 +2,10 @@
 """What the OpenTelemetry integration costs the Python runner per request (issue 15): tracing
 off against the runtime before the tracing hooks, and tracing on.
 
-    otel_bench.py PACKAGE_DIR [--baseline DIR] [--rounds N] [--requests N] [--json OUT] [--md OUT]
+    otel_bench.py PACKAGE_DIR [--baseline DIR] [--lang py|ts] [--rounds N] [--requests N] [--json OUT] [--md OUT]
+
+With ``--lang ts`` PACKAGE_DIR and DIR are built TypeScript packages (their ``dist``) and the
+runners are bench/ts/otel_runner.mjs (the same variants, with tests/typescript's OpenTelemetry).
 
 Runners, each its own process serving an echo handler (protocol 2, the latest):
   baseline  the package at --baseline (rendered before the tracing hooks existed), when given;
@@ -157,6 +160,7 @@ def main() -> None:
     parser.add_argument("--json")
     parser.add_argument("--md")
     parser.add_argument("--variants", default="baseline,off,on-api,on-sdk", help="runners to measure (default: all)")
+    parser.add_argument("--lang", choices=("py", "ts"), default="py")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -172,7 +176,11 @@ def main() -> None:
     env = dict(os.environ, RRQ_RUNNER_ACCELERATE=os.environ.get("RRQ_RUNNER_ACCELERATE", "1"), PYTHONDONTWRITEBYTECODE="1")
     try:
         for name, package in variants.items():
-            proc = subprocess.Popen([sys.executable, __file__, package, "--serve", name], stdout=subprocess.PIPE, text=True, env=env)
+            if args.lang == "ts":
+                command = ["node", str(Path(__file__).resolve().parents[1] / "ts" / "otel_runner.mjs"), package, name]
+            else:
+                command = [sys.executable, __file__, package, "--serve", name]
+            proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
             procs[name] = proc
             assert proc.stdout is not None
             ports[name] = int(proc.stdout.readline())
@@ -196,7 +204,8 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=10)
 
-    report: dict[str, Any] = {"rounds": args.rounds, "requests": args.requests, "python": sys.version.split()[0],
+    runtime = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip() if args.lang == "ts" else sys.version.split()[0]
+    report: dict[str, Any] = {"lang": args.lang, "rounds": args.rounds, "requests": args.requests, "runtime": runtime,
                               "accelerated": env["RRQ_RUNNER_ACCELERATE"] != "0", "modes": {}}
     for mode in MODES:
         rows = {}
@@ -215,10 +224,11 @@ def main() -> None:
             }
         report["modes"][mode] = rows
     lines = [
-        "# Python runner: the OpenTelemetry integration's cost per request",
+        f"# {'TypeScript' if args.lang == 'ts' else 'Python'} runner: the OpenTelemetry integration's cost per request",
         "",
         f"{args.rounds} rounds × {args.requests} requests per runner and mode, interleaved (order rotated each "
-        f"round); Python {report['python']}, accelerated={report['accelerated']}; every request carries a "
+        f"round); {'Node' if args.lang == 'ts' else 'Python'} {report['runtime']}"
+        f"{'' if args.lang == 'ts' else ', accelerated=' + str(report['accelerated'])}; every request carries a "
         "traceparent. CPU: the runner process's own CPU time per request (median over the rounds). × off: the "
         "median of each round's ratio to `off` in the same round, with its interquartile range.",
         "",
