@@ -238,6 +238,23 @@ for (const V of versions) {
       assert.equal(span.status.code, api.SpanStatusCode.UNSET);
     });
 
+    test("shutdown: the jobs in flight end cancelled", async () => {
+      const { runner: local, address: at } = await V.startRunner(registry);
+      const [span] = await traced(async () => {
+        const client = await V.connect(at);
+        const running = new Promise((resolve) => (started = resolve));
+        client.send(frame("wait").frame);
+        await running;
+        const reply = client.next();
+        await local.shutdown();
+        assert.equal((await reply).errorType, glue.Failures.shuttingDown);
+        client.close();
+        return settle(1);
+      });
+      assert.equal(span.attributes["rrq.outcome"], "cancelled");
+      assert.equal(span.attributes["rrq.error_type"], glue.Failures.shuttingDown);
+    });
+
     test("the handler's own spans are children of the runner's span", async () => {
       const spans = await traced(async () => {
         const reply = await call(frame("child", { carrier: { traceparent: TRACEPARENT } }));

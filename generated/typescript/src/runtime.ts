@@ -613,10 +613,10 @@ export class Runner {
     }
   }
 
-  /** A request's answer without a job (refused before its handler ran), and its span's end. */
-  private refuse(connection: Connection, outcome: unknown, span: JobSpan | null): void {
+  /** A request's answer without a job (refused before its handler ran), and its span's end (`reason`: as a job's). */
+  private refuse(connection: Connection, outcome: unknown, span: JobSpan | null, reason?: Error): void {
     const sent = this.send(connection, outcome);
-    if (span !== null) this.endSpan(span, sent, undefined, undefined);
+    if (span !== null) this.endSpan(span, sent, reason, undefined);
   }
 
   private run(connection: Connection, request: unknown, span: JobSpan | null): void {
@@ -638,7 +638,7 @@ export class Runner {
       return;
     }
     if (this.stopping) {
-      this.refuse(connection, failure(binding, ids, "error", "shuttingDown"), span);
+      this.refuse(connection, failure(binding, ids, "error", "shuttingDown"), span, abortReason("the runner is shutting down", "AbortError"));
       return;
     }
     if (connection.jobs.size >= this.maxInFlight) {
