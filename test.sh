@@ -22,17 +22,17 @@ tests/schema/run.sh
 step "python: generated package (mypy --strict, ruff, pytest in stdlib and accelerated mode, pip install)"
 tests/python/run.sh
 
-step "foreign schema (no x-rrq, no roles): codec rendered from the schema alone, type-checked, round-trips Rust frames"
-tests/foreign/run.sh
-
 step "typescript: generated package (tsc --strict, node:test, npm pack)"
 tests/typescript/run.sh
+
+step "foreign schema (no x-rrq, no roles): codec rendered from the schema alone, type-checked, Rust frames round-trip in Python and TypeScript"
+tests/foreign/run.sh
 
 step "schema: compatibility with the latest release (rrq-codegen diff) and version skew"
 tests/diff/run.sh
 
-step "differential fuzzing: Rust, Python (both modes) and TypeScript agree on IR-generated inputs"
-tests/differential/run.sh 20000
+step "differential fuzzing: Rust, Python (both modes) and TypeScript agree on IR-generated inputs (10 000 per protocol version)"
+tests/differential/run.sh 10000
 
 step "end to end: the Rust orchestrator drives the Python and TypeScript runners"
 tests/e2e/run.sh

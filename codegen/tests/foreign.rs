@@ -159,7 +159,7 @@ fn a_foreign_schema_without_x_rrq_renders_a_codec_that_round_trips_rust_frames()
     let frames: Vec<String> = messages().iter().map(|m| rrq_codegen::golden::base64_encode(&frame(m))).collect();
     std::fs::write(out.join("frames.txt"), frames.join("\n") + "\n").unwrap();
 
-    let rendered = render_all(&Source::Files(vec![bytes]), &[Lang::Python], &Options::default()).unwrap();
+    let rendered = render_all(&Source::Files(vec![bytes]), &Lang::ALL, &Options::default()).unwrap();
     assert_eq!(rendered.skipped.len(), 1, "says what it left out: {:?}", rendered.skipped);
     assert!(rendered.skipped[0].contains("no runner roles"), "{}", rendered.skipped[0]);
     let paths: Vec<String> = rendered.files.iter().map(|f| f.path.display().to_string()).collect();

@@ -125,7 +125,7 @@ pub fn frame_messages(ir: &Ir) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The protocol version a schema declares (`x-rrq.protocol_version`), if any.
+/// The protocol version a schema declares (its `x-rrq` object's version), if any.
 pub fn spoken_version(ir: &Ir) -> Option<&str> {
     ir.meta.version.as_deref()
 }
@@ -291,7 +291,7 @@ pub struct Roles {
     pub st_retry: String,
     pub st_timeout: String,
     pub st_error: String,
-    /// The protocol version the runtime speaks (the schema's `x-rrq.protocol_version`).
+    /// The protocol version the runtime speaks (declared in the schema's `x-rrq` object).
     pub version: String,
     /// Messages (and their error types) the runtime writes, by situation.
     pub msg_handler_not_found: RuntimeMessage,

@@ -567,7 +567,7 @@ struct Ctx {
     /// A field path the docs show as an example (the first struct field of the root's first variant).
     path_example: String,
     /// `PROTOCOL_VERSION`'s literal, if the schema has a version.
-    protocol_version: Option<String>,
+    version_literal: Option<String>,
     protocol_version_lit: String,
     /// What this protocol's codec imports from `_frames` (the helpers its code calls among them).
     codec_helpers: Vec<String>,
@@ -663,33 +663,27 @@ const CODEC_HELPERS: &[&str] = &[
     "_enc_list", "_enc_timestamp", "_new",
 ];
 
+/// What kind of name `n` is for isort-style orders: a constant (no lower case), a class (a
+/// capital first), or anything else.
+fn name_kind(n: &str) -> u8 {
+    if n.chars().all(|c| !c.is_ascii_lowercase()) {
+        0
+    } else if n.starts_with(|c: char| c.is_ascii_uppercase()) {
+        1
+    } else {
+        2
+    }
+}
+
 /// The order of names in a `from … import (…)` (ruff's isort, order-by-type): constants, then
 /// classes, then the rest, each sorted case-insensitively.
 fn sort_imports(names: &mut [String]) {
-    names.sort_by_key(|n| {
-        let class = if n.chars().all(|c| !c.is_ascii_lowercase()) {
-            0
-        } else if n.starts_with(|c: char| c.is_ascii_uppercase()) {
-            1
-        } else {
-            2
-        };
-        (class, n.to_ascii_lowercase())
-    });
+    names.sort_by_key(|n| (name_kind(n), n.to_ascii_lowercase()));
 }
 
-/// isort-style order (ruff's RUF022): constants, then classes, then the rest, each sorted.
+/// The order of `__all__` (ruff's RUF022): constants, then classes, then the rest, each sorted.
 fn sort_exports(names: &mut [String]) {
-    names.sort_by_key(|n| {
-        let class = if n.chars().all(|c| !c.is_ascii_lowercase()) {
-            0
-        } else if n.starts_with(|c: char| c.is_ascii_uppercase()) {
-            1
-        } else {
-            2
-        };
-        (class, n.clone())
-    });
+    names.sort_by_key(|n| (name_kind(n), n.clone()));
 }
 
 
@@ -878,7 +872,7 @@ impl Ctx {
             uses_any,
             module: protocol.module.clone(),
             version_text,
-            protocol_version: ir.meta.version.as_deref().map(py_str),
+            version_literal: ir.meta.version.as_deref().map(py_str),
             protocol_version_lit: py_str(ir.meta.version.as_deref().unwrap_or_default()),
             codec_helpers,
             glue_imports,
@@ -1284,7 +1278,7 @@ mod tests {
         assert_eq!(constant_name("handler_not_found"), "HANDLER_NOT_FOUND");
         assert_eq!(constant_name("camelCase"), "CAMEL_CASE");
         assert_eq!(pascal_name("request"), "Request");
-        assert_eq!(pascal_name("hard_kill"), "HardKill");
+        assert_eq!(pascal_name("dry_run"), "DryRun");
     }
 
     #[test]

@@ -50,7 +50,7 @@ class FrameError(ValueError):
     ``kind`` is one of ``"length"`` (the header), ``"json"`` (the body is not JSON the protocol
     accepts), ``"type"`` (a value of the wrong JSON type), ``"missing"`` (a required field is
     absent) or ``"value"`` (right type, value not allowed). ``path`` locates the value, e.g.
-    ``payload.context.attempt``, ``payload.kwargs["a b"]``, or ``$`` for the whole message.
+    ``payload.context.attempt``, ``payload.items["a b"]``, or ``$`` for the whole message.
     The message reads ``<path>: <expectation>, got <what>``.
     """
 

@@ -42,7 +42,7 @@ Nullable: TypeAlias = T | None
 Omittable: TypeAlias = T | None
 """A field that may be ``None``, written on the wire by leaving it out."""
 
-{%- if let Some(version) = c.protocol_version %}
+{%- if let Some(version) = c.version_literal %}
 PROTOCOL_VERSION: Final = {{ version }}
 """Version of the wire protocol these bindings speak."""
 {%- endif %}
