@@ -154,7 +154,7 @@ fn trace_name(key: &'static str, value: impl Into<String>, doc: &'static str) ->
 }
 
 /// The name upstream RRQ gives the attribute holding the value of a field with `role`: `rrq.` and
-/// the role's name in snake case (`job-id` → `rrq.job_id`).
+/// the role's name with `_` for `-` (role `attempt`: `rrq.attempt`).
 fn role_attribute(role: FieldRole) -> String {
     format!("rrq.{}", role.as_str().replace('-', "_"))
 }
