@@ -10,6 +10,8 @@ runners are bench/ts/otel_runner.mjs (the same variants, with tests/typescript's
 Runners, each its own process serving an echo handler (protocol 2, the latest):
   baseline  the package at --baseline (rendered before the tracing hooks existed), when given;
   off       PACKAGE_DIR, tracing never enabled (nothing of OpenTelemetry imported);
+  on-null   the runtime's tracing hook with an integration that does nothing (its span's context
+            a plain copy): what the runtime's traced path costs, OpenTelemetry aside;
   on-api    tracing on with opentelemetry-api alone (no SDK: spans do not record, the trace
             context still propagates to the handler);
   on-sdk    tracing on with opentelemetry-sdk: every span recorded and handed to a
@@ -45,6 +47,23 @@ def serve(variant: str, package: str) -> None:
     sys.path.insert(0, package)
     from rrq_runner import v2
 
+    if variant == "on-null":
+        import contextvars
+
+        from rrq_runner import _runtime
+
+        class NullSpan(_runtime.JobSpan):
+            def context(self) -> contextvars.Context:
+                return contextvars.copy_context()
+
+            def end(self, ending: _runtime.Ending) -> None:
+                pass
+
+        class NullTracing(_runtime.Tracing):
+            def start(self, job_id: str, request_id: str, facts: _runtime.TraceFacts) -> _runtime.JobSpan:
+                return NullSpan()
+
+        _runtime.set_tracing(NullTracing())
     if variant in ("on-api", "on-sdk"):
         from rrq_runner import otel
 
@@ -159,7 +178,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--json")
     parser.add_argument("--md")
-    parser.add_argument("--variants", default="baseline,off,on-api,on-sdk", help="runners to measure (default: all)")
+    parser.add_argument("--variants", default="baseline,off,on-null,on-api,on-sdk", help="runners to measure (default: all)")
     parser.add_argument("--lang", choices=("py", "ts"), default="py")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -1,8 +1,10 @@
 // A TypeScript runner for bench/py/otel_bench.py: serves `echo` and `cpu` (the process's CPU
 // seconds) with protocol 2 on a free loopback port and prints the port.
 //
-//   node bench/ts/otel_runner.mjs DIST VARIANT      (VARIANT: baseline, off, on-api, on-sdk)
+//   node bench/ts/otel_runner.mjs DIST VARIANT      (VARIANT: baseline, off, on-null, on-api, on-sdk)
 //
+// on-null: the runtime's tracing hook with an integration that does nothing (what the runtime's
+// traced path costs, OpenTelemetry aside).
 // on-api: tracing on with @opentelemetry/api, the W3C propagator and the AsyncLocalStorage
 // context manager (what NodeTracerProvider.register() installs) but no SDK: spans do not record.
 // on-sdk: the same with sdk-trace-base's BasicTracerProvider and a BatchSpanProcessor whose
@@ -13,6 +15,10 @@ import { pathToFileURL } from "node:url";
 
 const [dist, variant] = process.argv.slice(2);
 const v2 = await import(pathToFileURL(join(dist, "v2", "index.js")).href);
+if (variant === "on-null") {
+  const runtime = await import(pathToFileURL(join(dist, "runtime.js")).href);
+  runtime.setTracing({ start: () => ({ run: (fn) => fn(), end: () => {} }) });
+}
 if (variant === "on-api" || variant === "on-sdk") {
   const require = createRequire(new URL("../../tests/typescript/package.json", import.meta.url));
   const api = require("@opentelemetry/api");
