@@ -69,8 +69,9 @@ def enable(*, tracer_provider: trace.TracerProvider | None = None, service_name:
 
 
 def disable() -> None:
-    """Stops tracing the jobs that arrive from now on."""
-    _runtime.set_tracing(None)
+    """Stops tracing the jobs that arrive from now on (if this module traces them)."""
+    if is_enabled():
+        _runtime.set_tracing(None)
 
 
 def is_enabled() -> bool:
