@@ -411,7 +411,18 @@ def test_a_bad_trace_context_gives_a_root_span_and_a_successful_job(
 
 def test_correlation_context_entries_are_attributes(exporter: InMemorySpanExporter) -> None:
     if not has_role(CONTEXT, "correlation-context"):
-        pytest.skip(f"protocol {IR['meta']['version']} has no correlation context")
+        # A version without a correlation context (protocol 1): the span carries only the
+        # runner's own attributes.
+        async def plain() -> None:
+            async with running(registry()) as connect:
+                client = await connect()
+                await client.call(request_frame("echo", carrier={"traceparent": TRACEPARENT}))
+                await settle(exporter)
+
+        run(plain())
+        names = set(dict(only_span(exporter).attributes or {}))
+        assert all(n.startswith(("rrq.", "messaging.")) for n in names), names
+        return
 
     async def main() -> None:
         async with running(registry()) as connect:
