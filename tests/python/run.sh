@@ -4,13 +4,14 @@
 #   - mypy --strict and ruff check over generated/python;
 #   - the pytest suite (golden corpus, models, runtime over loopback, CLI) for every protocol
 #     version module (rrq_runner.v1, v2, ...), in stdlib mode and in accelerated (orjson) mode;
-#   - the package pip-installs into a fresh venv and `python -m rrq_runner --help` works from it.
+#   - the package pip-installs into a fresh venv and `python -m rrq_runner --help` works from it;
+#     without the `otel` extra nothing imports OpenTelemetry and `rrq_runner.otel` names the extra.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 VENV="$HERE/.venv"
 PYTHON="${PYTHON:-python3}"
-TOOLS="pytest==9.2.0 mypy==2.4.1 ruff==0.17.6 orjson==3.13.0"
+TOOLS="pytest==9.2.0 mypy==2.4.1 ruff==0.17.6 orjson==3.13.0 opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2"
 
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
@@ -50,8 +51,22 @@ cp -r generated/python "$SCRATCH/package"
 "$SCRATCH/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$SCRATCH/package"
 (cd "$SCRATCH" && "$SCRATCH/venv/bin/python" -m rrq_runner --help > /dev/null && "$SCRATCH/venv/bin/rrq-runner" --help > /dev/null)
 (cd "$SCRATCH" && "$SCRATCH/venv/bin/python" -c "
+import sys
 import rrq_runner, rrq_runner.v1, rrq_runner.v2
 assert not rrq_runner.ACCELERATED
 assert rrq_runner.Registry().version == rrq_runner.PROTOCOL_VERSION == rrq_runner.v2.PROTOCOL_VERSION
 assert rrq_runner.v1.Registry().version == rrq_runner.v1.PROTOCOL_VERSION
+assert not any(m.startswith('opentelemetry') for m in sys.modules)
+try:
+    import rrq_runner.otel
+except ImportError as exc:
+    assert 'rrq-runner[otel]' in str(exc), exc
+else:
+    raise AssertionError('rrq_runner.otel imported without opentelemetry-api')
 print('installed rrq-runner', rrq_runner.__version__, 'protocols', rrq_runner.v1.PROTOCOL_VERSION, rrq_runner.v2.PROTOCOL_VERSION)")
+"$SCRATCH/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$SCRATCH/package[otel]"
+(cd "$SCRATCH" && "$SCRATCH/venv/bin/python" -c "
+from rrq_runner import otel
+otel.enable()
+assert otel.is_enabled()
+print('installed rrq-runner[otel]: tracing enables')")

@@ -150,7 +150,16 @@ def registry() -> Registry:
     reg.register("outcome", lambda r: ExecutionOutcome(status=OutcomeStatus.SUCCESS, result=[1, 2]))
     reg.register("not_json", lambda r: {1, 2})
     reg.register("nothing", lambda r: None)
+    reg.register("nested", lambda r: nested(int(getattr(r, INPUT_MAP)["levels"])))
     return reg
+
+
+def nested(levels: int) -> Any:
+    """Lists `levels` deep: ``[[...]]``."""
+    value: Any = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
 
 
 def ir_message(name: str, **values: str) -> str:
@@ -202,6 +211,25 @@ def test_raise_retry_outcome_and_unencodable_result() -> None:
             outcome = await client.call(request("not_json"))
             assert outcome.status == OutcomeStatus.ERROR and outcome.error is not None
             assert "cannot be sent" in outcome.error.message
+    run(main())
+
+
+def test_an_answer_nested_past_the_limit_is_an_error() -> None:
+    # The envelope and the payload are two levels: a result of MAX_NESTING_DEPTH - 2 levels is
+    # the deepest answer a decoder accepts; one more and the runner answers an error instead of
+    # writing a frame nobody can read.
+    import rrq_proto
+
+    async def main() -> None:
+        async with running(registry()) as connect:
+            client = await connect()
+            deepest = rrq_proto.MAX_NESTING_DEPTH - 2
+            outcome = await client.call(request("nested", **options(levels=deepest)))
+            assert outcome.status == OutcomeStatus.SUCCESS and outcome.result == nested(deepest)
+            outcome = await client.call(request("nested", **options(levels=deepest + 1)))
+            assert_error(outcome, "FrameError")
+            assert outcome.error is not None and "cannot be sent" in outcome.error.message
+            assert "nested at most" in outcome.error.message
     run(main())
 
 

@@ -669,6 +669,63 @@ class Cell:
         )
 
 
+    async def s_otel_trace(self, worker: Worker | None) -> str:
+        """Tracing on (tests/rrq/otel_handlers.py, .mjs): a job enqueued with a W3C trace context comes
+        out as one `rrq.runner` span of that trace, parented by the producer's span, with the
+        handler running inside it; a job without one gets a root span; a failing job an error
+        span. If the orchestrator does not forward the trace context, the span must be a root."""
+        spans_dir = self.tmp / "otel-spans"
+        spans_dir.mkdir(exist_ok=True)
+        if self.runner == "typescript":
+            cmd = [*self.cmd, "--handlers", str(HERE / "otel_handlers.mjs")]
+        else:
+            cmd = [*self.cmd, "--handlers", f"otel_handlers:registry_v{self.release.protocol}"]
+        env = {**self.env, "PYTHONPATH": str(HERE), "RRQ_TEST_OTEL_DIR": str(spans_dir), "RRQ_TEST_PROTOCOL": self.release.protocol}
+        config = self.tmp / "otel.toml"
+        config.write_text(config_toml(self.release, self.dsn, cmd, env, free_port_range(POOL_SIZE + 8)), encoding="utf-8")
+        worker = self.start_worker(config, "otel")
+        failure = worker.wait_ready()
+        check(failure is None, f"the traced runner did not start: {failure}")
+        trace_id, parent_id = f"{random.getrandbits(128):032x}", f"{random.getrandbits(64):016x}"
+        carrier = {"traceparent": f"00-{trace_id}-{parent_id}-01"}
+        traced = await self.enqueue("trace_seen", {}, trace_context=carrier)
+        plain = await self.enqueue("echo", {"probe": "untraced"})
+        failing = await self.enqueue("fail", {"message": "traced failure"}, trace_context=carrier, max_retries=1)
+        jobs = {job_id: await self.wait_done(job_id, 15) for job_id in (traced, plain, failing)}
+        check(jobs[traced]["status"] == "COMPLETED", f"trace_seen: {brief(jobs[traced])}")
+        check(jobs[failing]["status"] == "FAILED", f"fail: {brief(jobs[failing])}")
+        seen = (await self.status(traced)).result
+        worker.stop()  # the runners are gone: every span was written when it ended
+        spans: dict[str, list[dict[str, Any]]] = {}
+        for path in spans_dir.glob("spans-*.jsonl"):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                span = json.loads(line)
+                if span["name"] == "rrq.runner":
+                    spans.setdefault(span["attributes"].get("rrq.job_id"), []).append(span)
+        for job_id in jobs:
+            check(len(spans.get(job_id, [])) == 1, f"{len(spans.get(job_id, []))} rrq.runner spans for job {function_of(jobs[job_id])}")
+        span, root, failed = spans[traced][0], spans[plain][0], spans[failing][0]
+        check(span["kind"] == "CONSUMER" and span["attributes"].get("rrq.outcome") == "success", f"traced span: {span}")
+        check(root["parent_id"] is None and root["trace_id"] != trace_id, f"the untraced job's span is not a root: {root}")
+        check(failed["status"] == "ERROR" and failed["attributes"].get("rrq.outcome") == "error", f"failing span: {failed}")
+        check(failed["attributes"].get("rrq.error_message", "").endswith("traced failure"), f"failing span: {failed}")
+        received = (seen or {}).get("carrier") or {}
+        if "traceparent" not in received:
+            check(span["parent_id"] is None, f"no trace context reached the runner, yet its span has a parent: {span}")
+            return f"RRQ {self.release.version} does not forward the trace context (received {received!r}): root spans"
+        check(span["trace_id"] == trace_id, f"the span is in trace {span['trace_id']}, the producer's is {trace_id}")
+        check(span["parent_id"] == parent_id, f"the span's parent is {span['parent_id']}, the producer's span is {parent_id}")
+        check(failed["trace_id"] == trace_id, "the failing job's span is not in the producer's trace")
+        check(seen.get("current_trace_id") == trace_id, f"the handler ran outside the span: {seen}")
+        attributes = span["attributes"]
+        check(attributes.get("rrq.worker_id") == jobs[traced].get("worker_id"), f"rrq.worker_id {attributes.get('rrq.worker_id')!r}")
+        return (
+            f"parented by the producer's span {parent_id} in trace {trace_id[:8]}…, the handler inside it; "
+            f"queue {attributes.get('rrq.queue')!r}, attempt {attributes.get('rrq.attempt')}, "
+            f"waited {float(attributes.get('rrq.queue_wait_ms', 0)):.0f} ms; untraced job: a root span; failing job: an error span"
+        )
+
+
 SCENARIOS: list[tuple[str, str, bool]] = [
     # (name, method, in --quick)
     ("quiet_start", "s_quiet_start", True),
@@ -682,11 +739,14 @@ SCENARIOS: list[tuple[str, str, bool]] = [
     ("load_20", "s_load_quick", True),
     ("runner_sigkill", "s_runner_sigkill", False),
     ("orchestrator_sigkill", "s_orchestrator_sigkill", False),
+    ("otel_trace", "s_otel_trace", True),
 ]
 DEFAULT_SCENARIOS = [name for name, _, _ in SCENARIOS if name != "load_20"]
 QUICK_SCENARIOS = [name for name, _, quick in SCENARIOS if quick]
 #: Scenarios that start their own orchestrator (run after the shared one is stopped).
-OWN_WORKER = {"orchestrator_sigkill"}
+OWN_WORKER = {"orchestrator_sigkill", "otel_trace"}
+#: Scenarios only some runners can run (the others' cells leave them out).
+ONLY_FOR = {"otel_trace": ("python", "python-accel", "typescript")}
 
 
 def function_of(job: dict[str, str]) -> str:
@@ -785,7 +845,7 @@ async def run_cell(release: Release, runner: str, scenarios: list[str], redis_ur
             worker: Worker | None = None
             main_started = False
             methods = {n: m for n, m, _ in SCENARIOS}
-            for name in scenarios:
+            for name in [n for n in scenarios if runner in ONLY_FOR.get(n, (runner,))]:
                 if name in OWN_WORKER:
                     if worker is not None:
                         worker.stop()
@@ -919,13 +979,16 @@ def main(argv: list[str]) -> int:
     # Summary: scenarios x cells.
     columns = [f"{release}/{runner}" for release, runner in cells]
     width = max(len(name) for name in scenarios) + 2
-    print("\n== summary (PASS / FAIL / - not run)")
+    print("\n== summary (PASS / FAIL / - not run / n/a: not for this runner)")
     print(" " * width + "  ".join(f"{c:<20}" for c in columns))
     passed = failed = 0
     for name in scenarios:
         row = []
         for cell in cells:
             verdict = table[cell].get(name)
+            if cell[1] not in ONLY_FOR.get(name, (cell[1],)):
+                row.append(f"{'n/a':<20}")
+                continue
             if verdict is True:
                 passed += 1
             else:

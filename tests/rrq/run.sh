@@ -9,9 +9,11 @@
 #   - tests/rrq/.venv-0.9.9 and .venv-0.11.1: `pip install rrq==V` (the real orchestrator binary
 #     `rrq` and its producer client, from PyPI);
 #   - tests/rrq/.venv-runner: the interpreter of the Python runners, with orjson for the
-#     accelerated mode (RRQ_RUNNER_ACCELERATE=1), pinned as in tests/python;
+#     accelerated mode (RRQ_RUNNER_ACCELERATE=1) and the OpenTelemetry SDK for the otel_trace
+#     scenario, pinned as in tests/python;
 #   - Debian's redis-server (apt-get) when it is missing;
-#   - `npm ci` in tests/typescript (the TypeScript compiler examples/typescript/run.sh uses), and
+#   - `npm ci` in tests/typescript (the TypeScript compiler examples/typescript/run.sh uses, and the
+#     OpenTelemetry SDK of the otel_trace scenario), and
 #     builds the TypeScript runner once so that RRQ does not wait for a compilation.
 # It starts redis-server on a free loopback port and stops it on exit (also on failure), then runs
 # driver.py (the matrix) and lifecycle/test_lifecycle.py. Exit status 1 when anything failed.
@@ -21,7 +23,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 python="${PYTHON:-python3}"
 releases=(0.9.9 0.11.1)
-runner_tools="orjson==3.13.0"
+runner_tools="orjson==3.13.0 opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2"  # as tests/python pins them (opentelemetry: the otel_trace scenario)
 static_tools="mypy==2.4.1 ruff==0.17.6"  # as tests/python pins them
 
 lifecycle=1
@@ -69,8 +71,8 @@ if [ "$matrix" = 1 ]; then
   fi
 fi
 
-if [ ! -x "$root/tests/typescript/node_modules/.bin/tsc" ]; then
-  step "npm ci in tests/typescript (the TypeScript compiler)"
+if [ ! -x "$root/tests/typescript/node_modules/.bin/tsc" ] || [ ! -d "$root/tests/typescript/node_modules/@opentelemetry/sdk-trace-base" ]; then
+  step "npm ci in tests/typescript (the TypeScript compiler, the OpenTelemetry SDK of otel_trace)"
   (cd "$root/tests/typescript" && npm ci --no-audit --no-fund --silent)
 fi
 

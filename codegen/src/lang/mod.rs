@@ -137,6 +137,87 @@ pub fn rrq_releases(ir: &Ir) -> Option<(&str, &str)> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// OpenTelemetry: what every language's tracing integration writes
+
+/// A name the tracing integrations (Python `rrq_runner.otel`, npm `rrq-runner/otel`) write: `key`
+/// is its constant's name in every language (UPPER_SNAKE; each language may add a prefix),
+/// `value` the text on the span, `doc` what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceName {
+    pub key: &'static str,
+    pub value: String,
+    pub doc: &'static str,
+}
+
+fn trace_name(key: &'static str, value: impl Into<String>, doc: &'static str) -> TraceName {
+    TraceName { key, value: value.into(), doc }
+}
+
+/// The name upstream RRQ gives the attribute holding the value of a field with `role`: `rrq.` and
+/// the role's name with `_` for `-` (role `attempt`: `rrq.attempt`).
+fn role_attribute(role: FieldRole) -> String {
+    format!("rrq.{}", role.as_str().replace('-', "_"))
+}
+
+/// The name of the span each job gets.
+pub const TRACE_SPAN_NAME: &str = "rrq.runner";
+
+/// The tracer (instrumentation scope), the span and the constant attribute values, as upstream
+/// RRQ's runners write them (rrq-py `rrq/integrations/otel.py`, rrq-ts `src/otel.ts`): one table
+/// for both languages, so a team switching runners keeps its queries and dashboards.
+pub fn trace_constants() -> Vec<TraceName> {
+    vec![
+        trace_name("TRACER_NAME", "rrq", "The tracer's (instrumentation scope's) name."),
+        trace_name("SPAN_NAME", TRACE_SPAN_NAME, "The name of the span each job gets (kind CONSUMER)."),
+        trace_name("MESSAGING_SYSTEM_REDIS", "redis", "The value of `messaging.system`."),
+        trace_name("MESSAGING_OPERATION_PROCESS", "process", "The value of `messaging.operation`."),
+        trace_name("DESTINATION_KIND_QUEUE", "queue", "The value of `messaging.destination_kind`."),
+        trace_name("SPAN_KIND_CONSUMER", "consumer", "The value of `span.kind`."),
+    ]
+}
+
+/// The span's attributes, upstream RRQ's names. Those set when the span starts come first, then
+/// those set when the job ends (after its answer was written); the entries of the request's
+/// correlation context (where the protocol has one) are attributes under their own keys.
+pub fn trace_attributes() -> Vec<TraceName> {
+    vec![
+        trace_name("JOB_ID", role_attribute(FieldRole::JobId), "The job's id."),
+        trace_name("FUNCTION", "rrq.function", "The handler's (function's) name."),
+        trace_name("QUEUE", "rrq.queue", "The queue the job came from."),
+        trace_name("ATTEMPT", role_attribute(FieldRole::Attempt), "The attempt number, from 1."),
+        trace_name("WORKER_ID", role_attribute(FieldRole::WorkerId), "The orchestrator worker that dispatched the job (when known)."),
+        trace_name("DEADLINE", role_attribute(FieldRole::Deadline), "The job's deadline, as the protocol writes timestamps (RFC 3339, UTC, `Z`)."),
+        trace_name("DEADLINE_REMAINING_MS", "rrq.deadline_remaining_ms", "Milliseconds left until the deadline when the job started (at least 0)."),
+        trace_name("QUEUE_WAIT_MS", "rrq.queue_wait_ms", "Milliseconds from the enqueue time to the job's start (at least 0)."),
+        trace_name("MESSAGING_SYSTEM", "messaging.system", "`redis`."),
+        trace_name("MESSAGING_DESTINATION_NAME", "messaging.destination.name", "The queue the job came from."),
+        trace_name("MESSAGING_DESTINATION_KIND", "messaging.destination_kind", "`queue` (upstream writes it; older semantic conventions)."),
+        trace_name("MESSAGING_OPERATION", "messaging.operation", "`process`."),
+        trace_name("SPAN_KIND", "span.kind", "`consumer` (upstream writes it besides the span's kind)."),
+        trace_name("SERVICE_NAME", "service.name", "Only when `enable` is given a service name (upstream's `service_name`)."),
+        trace_name("OUTCOME", "rrq.outcome", "How the job ended: one of the outcomes."),
+        trace_name("DURATION_MS", "rrq.duration_ms", "Milliseconds from the request's arrival to its answer."),
+        trace_name("RETRY_DELAY_MS", "rrq.retry_delay_ms", "The retry delay asked for, in milliseconds (retries that give one)."),
+        trace_name("TIMEOUT_SECONDS", "rrq.timeout_seconds", "Timeouts: the seconds the job had from its start to its deadline."),
+        trace_name("ERROR_MESSAGE", "rrq.error_message", "The message of the answer's error (every outcome but success)."),
+        trace_name("ERROR_TYPE", "rrq.error_type", "The type of the answer's error, when it has one."),
+        trace_name("REASON", "rrq.reason", "Retries and cancels: why (upstream's attribute; the answer's message)."),
+    ]
+}
+
+/// The values of the `rrq.outcome` attribute: how a job ended. `cancelled` covers every answer to
+/// a cancel, a shutdown or a closed connection (the protocol answers those with an error).
+pub fn trace_outcomes() -> Vec<TraceName> {
+    vec![
+        trace_name("SUCCESS", "success", "The handler returned a result."),
+        trace_name("RETRY", "retry", "The job asked to run again."),
+        trace_name("TIMEOUT", "timeout", "The deadline passed (before or while the handler ran)."),
+        trace_name("ERROR", "error", "The handler raised, or the runner refused the request."),
+        trace_name("CANCELLED", "cancelled", "A cancel, the runner's shutdown or the closed connection ended the job."),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
 // The runner runtime's view of the protocol
 
 /// A message of `x-rrq.error_messages` the runtime writes, with the error type it goes with.
@@ -459,6 +540,7 @@ fn runtime_messages(ir: &Ir) -> Result<BTreeMap<&'static str, RuntimeMessage>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     fn ir() -> Ir {
         crate::ir::lower(&crate::schema::builtin_version("1").unwrap().schema()).unwrap()
@@ -515,6 +597,20 @@ mod tests {
             let err = Roles::resolve(&crate::ir::lower(&schema).unwrap()).unwrap_err().to_string();
             assert!(err.contains("cannot fill the placeholder `{what}`"), "{err}");
         }
+    }
+
+    #[test]
+    fn trace_names_are_distinct_constants() {
+        for table in [trace_constants(), trace_attributes(), trace_outcomes()] {
+            let keys: BTreeSet<&str> = table.iter().map(|n| n.key).collect();
+            let values: BTreeSet<&str> = table.iter().map(|n| n.value.as_str()).collect();
+            assert_eq!((keys.len(), values.len()), (table.len(), table.len()), "{table:?}");
+            for n in &table {
+                assert!(n.key.chars().all(|c| c.is_ascii_uppercase() || c == '_'), "{}", n.key);
+                assert!(!n.value.is_empty() && !n.doc.is_empty(), "{}", n.key);
+            }
+        }
+        assert!(trace_attributes().iter().all(|a| a.value.starts_with("rrq.") || a.value.contains('.')));
     }
 
     #[test]

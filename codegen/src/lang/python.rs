@@ -424,7 +424,18 @@ struct PyRoles {
     cancel_request_id: String,
     st_success: String,
     st_retry: String,
+    st_timeout: String,
     st_error: String,
+    /// What the tracing integration reads of a request (`Binding.trace`): Python expressions over
+    /// the request's context (a local `context`), `None` where the protocol has no such field.
+    trace_queue: String,
+    trace_attempt: String,
+    trace_worker: String,
+    trace_enqueued: String,
+    trace_carrier: String,
+    trace_correlation: String,
+    /// Whether the protocol has a correlation context (its entries become span attributes).
+    has_correlation: bool,
     /// Messages by situation.
     msg_handler_not_found: PyMessage,
     msg_cancelled: PyMessage,
@@ -479,7 +490,15 @@ impl PyRoles {
             cancel_request_id: identifier(&r.cancel_request_id),
             st_success: constant_name(&r.st_success),
             st_retry: constant_name(&r.st_retry),
+            st_timeout: constant_name(&r.st_timeout),
             st_error: constant_name(&r.st_error),
+            trace_queue: context_expr(&r.ctx_queue_name),
+            trace_attempt: context_expr(&r.ctx_attempt),
+            trace_worker: context_expr(&r.ctx_worker_id),
+            trace_enqueued: context_expr(&r.ctx_enqueue_time),
+            trace_carrier: context_expr(&r.ctx_trace_context),
+            trace_correlation: context_expr(&r.ctx_correlation_context),
+            has_correlation: r.ctx_correlation_context.is_some(),
             msg_handler_not_found: PyMessage::new(&r.msg_handler_not_found),
             msg_cancelled: PyMessage::new(&r.msg_cancelled),
             msg_shutting_down: PyMessage::new(&r.msg_shutting_down),
@@ -497,6 +516,23 @@ impl PyRoles {
             request_id_wire: r.req_request_id.clone(),
             job_id_wire: r.req_job_id.clone(),
         })
+    }
+}
+
+/// Python constants (`PREFIX_KEY = "value"` with a docstring) for a table of tracing names.
+fn trace_consts(names: Vec<super::TraceName>, prefix: &str) -> Vec<ConstDef> {
+    names
+        .into_iter()
+        .map(|n| ConstDef { name: format!("{prefix}{}", n.key), value: py_str(&n.value), doc: docstring(n.doc, n.key, 0) })
+        .collect()
+}
+
+/// `context.<attribute>` for an optional context field (read from a local `context`), `None`
+/// without one.
+fn context_expr(field: &Option<String>) -> String {
+    match field {
+        Some(name) => format!("context.{}", identifier(name)),
+        None => "None".into(),
     }
 }
 
@@ -565,6 +601,14 @@ struct Ctx {
     error_messages: Vec<MessageRow>,
     /// The frame-level `FrameError` texts shared with every language.
     frame_messages: Vec<MessageRow>,
+    /// The tracing integration's names, shared with every language (`super::trace_*`): the
+    /// tracer's, the span's and constant values; the span's attributes; the outcomes.
+    trace_constants: Vec<ConstDef>,
+    trace_attributes: Vec<ConstDef>,
+    trace_outcomes: Vec<ConstDef>,
+    /// The span's name and its attributes with their meaning, as text (for the docs).
+    trace_span_name: String,
+    trace_attribute_docs: Vec<(String, String)>,
     r: Option<PyRoles>,
 }
 
@@ -861,6 +905,11 @@ impl Ctx {
                 .iter()
                 .map(|(name, text)| MessageRow { name: py_str(name), text: py_str(text), error_type: String::new() })
                 .collect(),
+            trace_constants: trace_consts(super::trace_constants(), ""),
+            trace_attributes: trace_consts(super::trace_attributes(), ""),
+            trace_outcomes: trace_consts(super::trace_outcomes(), "OUTCOME_"),
+            trace_span_name: super::TRACE_SPAN_NAME.into(),
+            trace_attribute_docs: super::trace_attributes().into_iter().map(|n| (n.value, n.doc.to_string())).collect(),
             r,
         })
     }
@@ -1113,6 +1162,12 @@ runtime_templates! {
 }
 
 #[derive(Template)]
+#[template(path = "python/package/otel.py", escape = "none")]
+struct Otel<'a> {
+    c: &'a Ctx,
+}
+
+#[derive(Template)]
 #[template(path = "python/pyproject.toml", escape = "none")]
 struct Pyproject<'a> {
     c: &'a Ctx,
@@ -1165,6 +1220,7 @@ pub fn render(package: &Package) -> Result<Vec<GeneratedFile>> {
         files.push((format!("{pkg}/_runtime.py"), Runtime { c: shared, r }.render()?));
         files.push((format!("{pkg}/__main__.py"), Main { c: shared }.render()?));
         files.push((format!("{pkg}/_lifecycle.py"), Lifecycle { c: shared }.render()?));
+        files.push((format!("{pkg}/otel.py"), Otel { c: shared }.render()?));
     }
     for c in &ctxs {
         let dir = match &c.module {

@@ -536,6 +536,13 @@ struct Glue {
     /// Fields of the context.
     ctx_deadline: Name,
     ctx_job_id: Name,
+    /// Optional fields of the context a tracing integration reads (`traceFacts`).
+    ctx_queue: Option<Name>,
+    ctx_attempt: Option<Name>,
+    ctx_worker: Option<Name>,
+    ctx_enqueued: Option<Name>,
+    ctx_carrier: Option<Name>,
+    ctx_correlation: Option<Name>,
     /// Fields of an outcome and its error.
     out_job_id: Name,
     out_request_id: Name,
@@ -581,6 +588,12 @@ impl Glue {
             req_input_map: r.req_input_map.as_deref().map(name),
             ctx_deadline: name(&r.ctx_deadline),
             ctx_job_id: name(&r.ctx_job_id),
+            ctx_queue: r.ctx_queue_name.as_deref().map(name),
+            ctx_attempt: r.ctx_attempt.as_deref().map(name),
+            ctx_worker: r.ctx_worker_id.as_deref().map(name),
+            ctx_enqueued: r.ctx_enqueue_time.as_deref().map(name),
+            ctx_carrier: r.ctx_trace_context.as_deref().map(name),
+            ctx_correlation: r.ctx_correlation_context.as_deref().map(name),
             out_job_id: name(&r.out_job_id),
             out_request_id: name(&r.out_request_id),
             out_status: name(&r.out_status),
@@ -703,6 +716,27 @@ struct FrameTemplate<'a> {
 struct RuntimeTemplate<'a> {
     header: &'a str,
     package_lit: String,
+    /// The tracing outcomes (`super::trace_outcomes`): `(KEY, literal, doc)`.
+    outcomes: Vec<(String, String, String)>,
+}
+
+/// The OpenTelemetry integration (`otel.ts`, subpath `./otel`), rendered with the runtime: the
+/// tracing names shared with Python (`super::trace_*`) as `(KEY, literal, doc)`.
+#[derive(Template)]
+#[template(path = "typescript/src/otel.ts", escape = "none")]
+struct OtelTemplate<'a> {
+    header: &'a str,
+    package: &'a str,
+    package_lit: String,
+    version_lit: String,
+    span_name: &'a str,
+    constants: Vec<(String, String, String)>,
+    attributes: Vec<(String, String, String)>,
+}
+
+/// A table of tracing names as `(KEY, literal, doc)`.
+fn trace_rows(names: Vec<super::TraceName>) -> Vec<(String, String, String)> {
+    names.into_iter().map(|n| (n.key.to_string(), lit(&n.value), n.doc.to_string())).collect()
 }
 
 #[derive(Template)]
@@ -783,6 +817,11 @@ struct ReadmeTemplate<'a> {
     versions: &'a [VersionDoc],
     latest: &'a VersionDoc,
     runtime_doc: Option<RuntimeDoc>,
+    /// The span's name, its attributes (`name`, meaning), and the protocols whose requests carry
+    /// a correlation context (its entries are attributes too), for the tracing section.
+    span_name: &'a str,
+    trace_attributes: Vec<(String, String)>,
+    correlation_versions: Vec<String>,
 }
 
 #[derive(Template)]
@@ -1155,8 +1194,18 @@ pub fn render(package: &Package) -> Result<Vec<GeneratedFile>> {
     };
     files.push(text_file(format!("{ROOT}/src/frame.ts"), frame.render()?));
     if runtime {
-        let rt = RuntimeTemplate { header: &header, package_lit: package_lit.clone() };
+        let rt = RuntimeTemplate { header: &header, package_lit: package_lit.clone(), outcomes: trace_rows(super::trace_outcomes()) };
         files.push(text_file(format!("{ROOT}/src/runtime.ts"), rt.render()?));
+        let otel = OtelTemplate {
+            header: &header,
+            package: &package.name,
+            package_lit: package_lit.clone(),
+            version_lit: lit(&package.version),
+            span_name: super::TRACE_SPAN_NAME,
+            constants: trace_rows(super::trace_constants()),
+            attributes: trace_rows(super::trace_attributes()),
+        };
+        files.push(text_file(format!("{ROOT}/src/otel.ts"), otel.render()?));
         let cli = CliTemplate { header: &header, package_lit: package_lit.clone() };
         files.push(text_file(format!("{ROOT}/src/cli.ts"), cli.render()?));
         files.push(text_file(format!("{ROOT}/src/lifecycle.ts"), LifecycleTs { header: &header }.render()?));
@@ -1203,6 +1252,14 @@ pub fn render(package: &Package) -> Result<Vec<GeneratedFile>> {
         versions: &docs,
         latest: docs.last().expect("a package has at least one protocol"),
         runtime_doc: if runtime { latest.roles.as_ref().map(runtime_doc) } else { None },
+        span_name: super::TRACE_SPAN_NAME,
+        trace_attributes: super::trace_attributes().into_iter().map(|n| (n.value, n.doc.to_string())).collect(),
+        correlation_versions: package
+            .protocols
+            .iter()
+            .filter(|p| p.roles.as_ref().is_some_and(|r| r.ctx_correlation_context.is_some()))
+            .map(|p| version_label(&p.ir))
+            .collect(),
     };
     files.push(text_file(format!("{ROOT}/README.md"), readme.render()?));
 

@@ -9,6 +9,11 @@ serves the registry's version. Per request, in this order: an unsupported protoc
 unknown function name with an error; a deadline already past with a timeout (the handler is not
 called); otherwise the handler runs, cancelled when its deadline passes (timeout), when a cancel
 frame names it (on any connection) or when the runner shuts down (both answered as cancelled).
+
+Tracing is a hook (`set_tracing`, used by ``rrq_runner.otel``): off by default, when it costs
+one ``is None`` test per request and imports nothing; on, each request gets a `JobSpan` when it
+arrives, its task runs in the span's context, and the span ends with the job's `Ending` right
+after the answer is written (a span never delays, changes or prevents an answer).
 """
 
 from __future__ import annotations
@@ -23,9 +28,9 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar, cast
 
 from ._frames import FRAME_HEADER_LEN, FrameError
 from ._json import format_timestamp, lenient_strings
@@ -37,12 +42,22 @@ __all__ = [
     "KIND_CANCEL",
     "KIND_REQUEST",
     "KIND_RESPONSE",
+    "OUTCOME_CANCELLED",
+    "OUTCOME_ERROR",
+    "OUTCOME_RETRY",
+    "OUTCOME_SUCCESS",
+    "OUTCOME_TIMEOUT",
     "Binding",
+    "Ending",
+    "JobSpan",
     "Registry",
     "RetryError",
     "Runner",
+    "TraceFacts",
+    "Tracing",
     "parse_address",
     "serve",
+    "set_tracing",
 ]
 
 R = TypeVar("R")
@@ -63,6 +78,81 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # The event loop runs a timer up to this much early (asyncio's own `_clock_resolution`).
 _CLOCK_RESOLUTION = time.get_clock_info("monotonic").resolution
+
+OUTCOME_SUCCESS = "success"
+"""The handler returned a result."""
+OUTCOME_RETRY = "retry"
+"""The job asked to run again."""
+OUTCOME_TIMEOUT = "timeout"
+"""The deadline passed (before or while the handler ran)."""
+OUTCOME_ERROR = "error"
+"""The handler raised, or the runner refused the request."""
+OUTCOME_CANCELLED = "cancelled"
+"""A cancel, the runner's shutdown or the closed connection ended the job."""
+
+
+class TraceFacts(NamedTuple):
+    """What a tracing integration learns of a request (`Binding.trace`); None where the request's
+    protocol version has no such field or the request leaves it empty."""
+
+    function: str
+    queue: str | None
+    attempt: int | None
+    worker: str | None
+    enqueued: datetime | None
+    due: datetime | None
+    """The deadline."""
+    carrier: dict[str, str] | None
+    """The trace-context propagation fields (W3C ``traceparent``, ``tracestate``, ...)."""
+    correlation: dict[str, str] | None
+    """The correlation fields the producer attached."""
+
+
+class Ending(NamedTuple):
+    """How a job ended, as its answer says: the outcome (``OUTCOME_*``), the answer's error
+    message and type, what the handler raised (errors), the retry delay asked for (retries)."""
+
+    outcome: str
+    message: str | None = None
+    error_type: str | None = None
+    exception: BaseException | None = None
+    retry_after: float | None = None
+
+
+class JobSpan:
+    """A tracing integration's view of one job, from `Tracing.start`."""
+
+    def context(self) -> contextvars.Context:
+        """The context the job's task runs in (the handler's: its own spans are children of
+        this one). The runtime calls it once, on the event loop."""
+        raise NotImplementedError
+
+    def end(self, ending: Ending) -> None:
+        """Ends the span; called once, on the event loop, right after the job's answer was
+        written (also when no answer could be written)."""
+        raise NotImplementedError
+
+
+class Tracing:
+    """A tracing integration (``rrq_runner.otel``): made current with `set_tracing`."""
+
+    def start(self, job_id: str, request_id: str, facts: TraceFacts) -> JobSpan:
+        """Starts the span of a job when its request arrives (before any check of it)."""
+        raise NotImplementedError
+
+
+_tracing: Tracing | None = None
+"""The process's tracing integration (`set_tracing`); None: off."""
+_tracing_errors = 0
+"""How often it failed (the first few failures are logged)."""
+
+
+def set_tracing(tracing: Tracing | None) -> None:
+    """Makes `tracing` the process's tracing integration for the requests that arrive from now
+    on (None turns tracing off). ``rrq_runner.otel.enable()`` calls it."""
+    global _tracing, _tracing_errors
+    _tracing = tracing
+    _tracing_errors = 0
 
 
 class Binding(Generic[R]):
@@ -89,6 +179,18 @@ class Binding(Generic[R]):
 
     def facts(self, request: R) -> tuple[str, str, datetime | None]:
         """The request's protocol version, function name and deadline."""
+        raise NotImplementedError
+
+    def trace(self, request: R) -> TraceFacts:
+        """What a tracing integration reads of the request."""
+        raise NotImplementedError
+
+    def explain(self, situation: str, **values: object) -> Ending:
+        """The `Ending` of the runner's own answer for `situation` (as `fail` writes it)."""
+        raise NotImplementedError
+
+    def returned(self, value: object) -> Ending:
+        """The `Ending` of what a handler returned (as `success` writes it)."""
         raise NotImplementedError
 
     def fail(self, job_id: str | None, request_id: str | None, situation: str, **values: object) -> bytes:
@@ -229,8 +331,12 @@ class _InFlight:
         """Answers at once with the runner's answer for `situation` and cancels the handler."""
         if self.answered:
             return
-        self.answer(_failure(self.runner.binding, self.job_key, self.request_key, situation))
+        self.answer(self.fail(situation))
         self.stop()
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """The job's task (an untraced job's is made on the loop directly, without this call)."""
+        return self.connection.loop.create_task(coro)
 
     def stop(self) -> None:
         if self.task is not None:
@@ -245,8 +351,121 @@ class _InFlight:
             return
         assert self.due is not None
         when = _instant(self.due)
-        self.answer(_failure(self.runner.binding, self.job_key, self.request_key, "deadline_exceeded", when=when))
+        self.answer(self.fail("deadline_exceeded", when=when))
         self.stop()
+
+    # -- the answer's frame (a traced job also notes its ending here) --------------------------
+
+    def fail(self, situation: str, **values: object) -> bytes | None:
+        """The runner's own answer for `situation`, or None (logged) if it cannot be encoded."""
+        return _failure(self.runner.binding, self.job_key, self.request_key, situation, **values)
+
+    def error(self, message: str, error_type: str | None) -> bytes | None:
+        """An ``error`` answer, or None (logged) if it cannot be encoded."""
+        try:
+            return self.runner.binding.error(self.job_key, self.request_key, message, error_type)
+        except FrameError as exc:
+            _log(f"could not encode the error answer to request {self.request_key!r}: {exc}")
+            return None
+
+    def result(self, value: object, error: BaseException | None) -> bytes | None:
+        """The answer for what the handler returned (`value`) or raised (`error`)."""
+        binding = self.runner.binding
+        try:
+            if isinstance(error, RetryError):
+                return binding.retry(self.job_key, self.request_key, error.message, error.retry_after_seconds)
+            if isinstance(error, asyncio.CancelledError):
+                return self.fail("cancelled")
+            if error is not None:
+                return binding.error(self.job_key, self.request_key, _error_text(error), type(error).__name__)
+            return binding.success(self.job_key, self.request_key, value)
+        except FrameError as exc:
+            return self.error(f"the handler's answer cannot be sent: {exc}", type(exc).__name__)
+
+
+def _error_text(error: BaseException) -> str:
+    """The message of the error answer to a handler that raised `error`."""
+    return str(error) or type(error).__name__
+
+
+class _TracedInFlight(_InFlight):
+    """A request being executed while tracing is on: it notes how the job ends where its answer
+    is made, and ends its span once the answer is written. Every call into the tracing
+    integration is guarded: a failing integration never changes an answer."""
+
+    __slots__ = ("ending", "span")
+
+    def __init__(
+        self, request: object, job_id: str, request_id: str, connection: _Connection, runner: Runner, span: JobSpan
+    ) -> None:
+        super().__init__(request, job_id, request_id, connection, runner)
+        self.span = span
+        self.ending = Ending(OUTCOME_ERROR)
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """The job's task, running in the span's context."""
+        loop = self.connection.loop
+        try:
+            context = self.span.context()
+        except Exception as exc:  # noqa: BLE001 - tracing never fails a job
+            _tracing_failed(exc)
+            return loop.create_task(coro)
+        return context.run(loop.create_task, coro)
+
+    def answer(self, frame: bytes | None) -> None:
+        if self.answered:
+            return
+        super().answer(frame)
+        try:
+            self.span.end(self.ending)
+        except Exception as exc:  # noqa: BLE001 - tracing never fails a job
+            _tracing_failed(exc)
+
+    def fail(self, situation: str, **values: object) -> bytes | None:
+        if not self.answered:
+            ending = self.runner.binding.explain(situation, **values)
+            self.ending = ending._replace(outcome=OUTCOME_CANCELLED) if situation in _CANCELLED_SITUATIONS else ending
+        return super().fail(situation, **values)
+
+    def error(self, message: str, error_type: str | None) -> bytes | None:
+        if not self.answered:
+            self.ending = Ending(OUTCOME_ERROR, message, error_type)
+        return super().error(message, error_type)
+
+    def result(self, value: object, error: BaseException | None) -> bytes | None:
+        if not self.answered:
+            if isinstance(error, RetryError):
+                self.ending = Ending(OUTCOME_RETRY, error.message, retry_after=error.retry_after_seconds)
+            elif error is not None and not isinstance(error, asyncio.CancelledError):
+                self.ending = Ending(OUTCOME_ERROR, _error_text(error), type(error).__name__, error)
+            elif error is None:
+                self.ending = self.runner.binding.returned(value)
+        # A cancel, or an answer that cannot be sent, notes its own ending (`fail`, `error`).
+        return super().result(value, error)
+
+
+_CANCELLED_SITUATIONS = frozenset(("cancelled", "shutting_down"))
+"""The runner's answers that end a job as cancelled (a cancel, a closed connection, the shutdown)."""
+
+
+def _traced(
+    tracing: Tracing, request: object, job_id: str, request_id: str, connection: _Connection, runner: Runner
+) -> _InFlight:
+    """A traced job, or an untraced one if the tracing integration fails to start its span."""
+    try:
+        span = tracing.start(job_id, request_id, runner.binding.trace(request))
+    except Exception as exc:  # noqa: BLE001 - tracing never fails a job
+        _tracing_failed(exc)
+        return _InFlight(request, job_id, request_id, connection, runner)
+    return _TracedInFlight(request, job_id, request_id, connection, runner, span)
+
+
+def _tracing_failed(error: Exception) -> None:
+    """Logs the first few failures of the tracing integration (the jobs go on unaffected)."""
+    global _tracing_errors
+    _tracing_errors += 1
+    if _tracing_errors <= 3:
+        _log(f"tracing failed (the job goes on): {type(error).__name__}: {error}")
 
 
 def _instant(deadline: datetime) -> str:
@@ -420,9 +639,15 @@ class Runner:
             if len(connection.in_flight) >= self.max_in_flight:
                 connection.send_frame(_failure(binding, job_id, request_id, "busy", limit=self.max_in_flight))
                 return
-            job = _InFlight(request, job_id, request_id, connection, self)
-            self._track(job)
-            job.task = task = connection.loop.create_task(self._run(job))
+            tracing = _tracing
+            if tracing is None:
+                job = _InFlight(request, job_id, request_id, connection, self)
+                self._track(job)
+                job.task = task = connection.loop.create_task(self._run(job))
+            else:
+                job = _traced(tracing, request, job_id, request_id, connection, self)
+                self._track(job)
+                job.task = task = job.spawn(self._run(job))
             connection.tasks.add(task)
         elif kind == KIND_CANCEL:
             if request_id is not None:
@@ -476,9 +701,9 @@ class Runner:
             try:
                 frame = await self._execute(job)
             except asyncio.CancelledError:
-                frame = _failure(self.binding, job.job_key, job.request_key, "cancelled")
+                frame = job.fail("cancelled")
             except Exception as exc:  # noqa: BLE001 - _execute reports every failure itself
-                frame = _error(self.binding, job, f"internal runner error: {exc}", type(exc).__name__)
+                frame = job.error(f"internal runner error: {exc}", type(exc).__name__)
             job.answer(frame)
         finally:
             job.connection.tasks.discard(job.task)
@@ -530,21 +755,16 @@ class Runner:
         connection = job.connection
         protocol_version, function_name, deadline = binding.facts(request)
         if protocol_version != binding.version:
-            return _failure(
-                binding,
-                job.job_key,
-                job.request_key,
-                "unsupported_protocol_version",
-                received=protocol_version,
-                supported=binding.version,
+            return job.fail(
+                "unsupported_protocol_version", received=protocol_version, supported=binding.version
             )
         handler = self.registry.get(function_name)
         if handler is None:
-            return _failure(binding, job.job_key, job.request_key, "handler_not_found", function=function_name)
+            return job.fail("handler_not_found", function=function_name)
         if deadline is not None:
             timeout = deadline.timestamp() - time.time()
             if timeout <= 0:
-                return _failure(binding, job.job_key, job.request_key, "deadline_passed", when=_instant(deadline))
+                return job.fail("deadline_passed", when=_instant(deadline))
             job.due = deadline
             self._add_deadline(job, connection.loop, timeout)
         value: object = None
@@ -562,7 +782,7 @@ class Runner:
             error = exc
         if job.answered:
             return None
-        return _result(binding, job, value, error)
+        return job.result(value, error)
 
 
 async def _settle(tasks: list[asyncio.Task[None]]) -> None:
@@ -612,28 +832,6 @@ def _chain(source: asyncio.Future[object], target: asyncio.Future[object]) -> No
         target.set_exception(source.exception())  # type: ignore[arg-type]
     else:
         target.set_result(source.result())
-
-
-def _error(binding: Binding[Any], job: _InFlight, message: str, error_type: str | None) -> bytes | None:
-    try:
-        return binding.error(job.job_key, job.request_key, message, error_type)
-    except FrameError as exc:
-        _log(f"could not encode the error answer to request {job.request_key!r}: {exc}")
-        return None
-
-
-def _result(binding: Binding[Any], job: _InFlight, value: object, error: BaseException | None) -> bytes | None:
-    """The answer frame for what the handler returned (`value`) or raised (`error`)."""
-    try:
-        if isinstance(error, RetryError):
-            return binding.retry(job.job_key, job.request_key, error.message, error.retry_after_seconds)
-        if isinstance(error, asyncio.CancelledError):
-            return _failure(binding, job.job_key, job.request_key, "cancelled")
-        if error is not None:
-            return binding.error(job.job_key, job.request_key, str(error) or type(error).__name__, type(error).__name__)
-        return binding.success(job.job_key, job.request_key, value)
-    except FrameError as exc:
-        return _error(binding, job, f"the handler's answer cannot be sent: {exc}", type(exc).__name__)
 
 
 async def _check_loopback(host: str) -> None:

@@ -4,6 +4,20 @@
 /** The package's name, at the start of every line the runner logs. */
 const NAME = "rrq-runner";
 
+/** How a job ended, as a tracing integration reports it (the same values in every language). */
+export const Outcome = {
+  /** The handler returned a result. */
+  SUCCESS: "success",
+  /** The job asked to run again. */
+  RETRY: "retry",
+  /** The deadline passed (before or while the handler ran). */
+  TIMEOUT: "timeout",
+  /** The handler raised, or the runner refused the request. */
+  ERROR: "error",
+  /** A cancel, the runner's shutdown or the closed connection ended the job. */
+  CANCELLED: "cancelled",
+} as const;
+
 /**
  * The runner runtime, shared by every protocol version of the package: a {@link Registry} of
  * handlers served over loopback TCP (`node:net`).
@@ -17,6 +31,11 @@ const NAME = "rrq-runner";
  * `AbortSignal` is aborted when it passes), then the handler runs concurrently with the other
  * requests; a cancel frame on any connection aborts it and answers it `cancelled`. Exactly one
  * response per request; responses are written whole, in the order requests finish.
+ *
+ * Tracing is a hook ({@link setTracing}, used by the `otel` subpath): off by default, when it
+ * costs a `null` test per request and loads nothing; on, each request gets a {@link JobSpan}
+ * when it arrives, its handler runs inside it, and the span ends with the job's {@link Ending}
+ * right after the answer is queued (a span never changes, delays or prevents an answer).
  *
  * @module
  */
@@ -70,6 +89,63 @@ export type MessageRole =
   | "unsupportedVersion"
   | "unexpected";
 
+/** What a tracing integration learns of a request ({@link Binding.traceFacts}); `null` where the protocol version has no such field or the request leaves it empty. */
+export interface TraceFacts {
+  functionName: string;
+  queue: string | null;
+  attempt: number | null;
+  worker: string | null;
+  enqueued: Timestamp | null;
+  /** The deadline. */
+  due: Timestamp | null;
+  /** The trace-context propagation fields (W3C `traceparent`, `tracestate`, …). */
+  carrier: { readonly [key: string]: string } | null;
+  /** The correlation fields the producer attached. */
+  correlation: { readonly [key: string]: string } | null;
+}
+
+/** How a job ended, as its answer says: the outcome ({@link Outcome}), the answer's error message and type, what the handler threw (errors), the retry delay asked for (retries). */
+export interface Ending {
+  outcome: string;
+  message?: string | undefined;
+  errorType?: string | undefined;
+  exception?: unknown;
+  retryAfterSeconds?: number | undefined;
+}
+
+/** A tracing integration's view of one job, from {@link Tracing.start}. */
+export interface JobSpan {
+  /** Runs `fn` (the request's checks and its handler) with the span current; returns what `fn` returns. */
+  run<T>(fn: () => T): T;
+  /** Ends the span; called once, right after the job's answer was queued (also when none could be). */
+  end(ending: Ending): void;
+}
+
+/** A tracing integration (the `otel` subpath): made current with {@link setTracing}. */
+export interface Tracing {
+  /** Starts the span of a job when its request arrives (before any check of it). */
+  start(ids: Required<Ids>, facts: TraceFacts): JobSpan;
+}
+
+let tracing: Tracing | null = null;
+let tracingErrors = 0;
+
+/** Makes `integration` the process's tracing integration for the requests that arrive from now on (`null`: off). */
+export function setTracing(integration: Tracing | null): void {
+  tracing = integration;
+  tracingErrors = 0;
+}
+
+/** The process's tracing integration, if any. */
+export function currentTracing(): Tracing | null {
+  return tracing;
+}
+
+/** Logs the first few failures of the tracing integration (the jobs go on unaffected). */
+function tracingFailed(log: (line: string) => void, error: unknown): void {
+  if (++tracingErrors <= 3) log(`${NAME}: tracing failed (the job goes on): ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+}
+
 /**
  * A protocol version as the runtime sees it: generated for each version (`v1/glue.ts`, …) from
  * its schema's runner roles, and carried by that version's {@link Registry}. `Req` is the
@@ -101,6 +177,10 @@ export interface Binding<Req = unknown, Out = unknown> {
   idsOfOutcome(outcome: Out): Ids;
   /** The runtime's own message and error type for `role`, its placeholders filled from `values`. */
   message(role: MessageRole, values?: { readonly [name: string]: string | number | bigint }): { message: string; errorType: string };
+  /** What a tracing integration reads of a request. */
+  traceFacts(request: Req): TraceFacts;
+  /** The {@link Ending} an outcome says (its status as an {@link Outcome}, its error, its retry delay). */
+  ending(outcome: Out): Ending;
 }
 
 /**
@@ -234,6 +314,8 @@ class Job {
   constructor(
     readonly connection: Connection,
     readonly facts: RequestFacts,
+    /** The job's span while tracing is on. */
+    readonly span: JobSpan | null,
   ) {}
 }
 
@@ -504,32 +586,66 @@ export class Runner {
   }
 
   private start(connection: Connection, request: unknown): void {
+    const integration = tracing;
+    if (integration === null) this.run(connection, request, null);
+    else this.runTraced(integration, connection, request);
+  }
+
+  /** {@link run} inside a span of `integration` (untraced if the integration fails to start one). */
+  private runTraced(integration: Tracing, connection: Connection, request: unknown): void {
+    let span: JobSpan;
+    try {
+      span = integration.start(this.binding.requestFacts(request).ids, this.binding.traceFacts(request));
+    } catch (error) {
+      tracingFailed(this.log, error);
+      this.run(connection, request, null);
+      return;
+    }
+    let ran = false;
+    try {
+      span.run(() => {
+        ran = true;
+        this.run(connection, request, span);
+      });
+    } catch (error) {
+      tracingFailed(this.log, error);
+      if (!ran) this.run(connection, request, span);
+    }
+  }
+
+  /** A request's answer without a job (refused before its handler ran), and its span's end (`reason`: as a job's). */
+  private refuse(connection: Connection, outcome: unknown, span: JobSpan | null, reason?: Error): void {
+    const sent = this.send(connection, outcome);
+    if (span !== null) this.endSpan(span, sent, reason, undefined);
+  }
+
+  private run(connection: Connection, request: unknown, span: JobSpan | null): void {
     const binding = this.binding;
     const facts = binding.requestFacts(request);
     const { ids, due } = facts;
     if (facts.protocolVersion !== binding.protocolVersion) {
       const values = { received: facts.protocolVersion, supported: binding.protocolVersion };
-      this.send(connection, failure(binding, ids, "error", "unsupportedVersion", values));
+      this.refuse(connection, failure(binding, ids, "error", "unsupportedVersion", values), span);
       return;
     }
     const handler = this.registry.get(facts.functionName);
     if (handler === undefined) {
-      this.send(connection, failure(binding, ids, "error", "notFound", { function: facts.functionName }));
+      this.refuse(connection, failure(binding, ids, "error", "notFound", { function: facts.functionName }), span);
       return;
     }
     if (due !== null && due.epochMilliseconds <= Date.now()) {
-      this.send(connection, failure(binding, ids, "timeout", "deadlinePassed", { when: due.toString() }));
+      this.refuse(connection, failure(binding, ids, "timeout", "deadlinePassed", { when: due.toString() }), span);
       return;
     }
     if (this.stopping) {
-      this.send(connection, failure(binding, ids, "error", "shuttingDown"));
+      this.refuse(connection, failure(binding, ids, "error", "shuttingDown"), span, abortReason("the runner is shutting down", "AbortError"));
       return;
     }
     if (connection.jobs.size >= this.maxInFlight) {
-      this.send(connection, failure(binding, ids, "error", "busy", { limit: this.maxInFlight }));
+      this.refuse(connection, failure(binding, ids, "error", "busy", { limit: this.maxInFlight }), span);
       return;
     }
-    const job = new Job(connection, facts);
+    const job = new Job(connection, facts, span);
     connection.jobs.add(job);
     index(this.byRequest, ids.requestId, job);
     index(this.byJob, ids.jobId, job);
@@ -553,7 +669,7 @@ export class Runner {
     if (((typeof result === "object" && result !== null) || typeof result === "function") && typeof (result as { then?: unknown }).then === "function") {
       Promise.resolve(result).then(
         (value) => this.settle(job, resultOutcome(binding, ids, value)),
-        (error: unknown) => this.settle(job, errorOutcome(binding, ids, error)),
+        (error: unknown) => this.settle(job, errorOutcome(binding, ids, error), undefined, error),
       );
     } else {
       this.later(job, result, true);
@@ -568,7 +684,8 @@ export class Runner {
     const binding = this.binding;
     for (const { job, value, ok } of batch) {
       const ids = job.facts.ids;
-      this.settle(job, ok ? resultOutcome(binding, ids, value) : errorOutcome(binding, ids, value));
+      if (ok) this.settle(job, resultOutcome(binding, ids, value));
+      else this.settle(job, errorOutcome(binding, ids, value), undefined, value);
     }
   };
 
@@ -614,8 +731,11 @@ export class Runner {
     }
   }
 
-  /** Answers a job once: `outcome` (or nothing when `null`); aborts its signal when `reason`. */
-  private settle(job: Job, outcome: unknown, reason?: Error): void {
+  /**
+   * Answers a job once: `outcome` (or nothing when `null`); aborts its signal when `reason`;
+   * `thrown` is what the handler threw (for its span).
+   */
+  private settle(job: Job, outcome: unknown, reason?: Error, thrown?: unknown): void {
     if (job.done) return;
     job.done = true;
     this.dueJobs.remove(job);
@@ -623,10 +743,28 @@ export class Runner {
     unindex(this.byRequest, job.facts.ids.requestId, job);
     unindex(this.byJob, job.facts.ids.jobId, job);
     if (reason !== undefined) job.controller?.abort(reason);
-    if (outcome !== null) this.send(job.connection, outcome);
+    const sent = outcome === null ? null : this.send(job.connection, outcome);
+    if (job.span !== null) this.endSpan(job.span, sent, reason, thrown);
   }
 
-  private send(connection: Connection, outcome: unknown): void {
+  /**
+   * Ends a job's span with what its answer says (`sent`: the outcome queued, `null` when none
+   * was): a cancel, a shutdown or a closed connection (`reason` an AbortError) is `cancelled`.
+   * A failing integration is logged, never thrown.
+   */
+  private endSpan(span: JobSpan, sent: unknown, reason: Error | undefined, thrown: unknown): void {
+    try {
+      let ending: Ending = sent === null ? { outcome: Outcome.CANCELLED } : this.binding.ending(sent);
+      if (reason?.name === "AbortError") ending = { ...ending, outcome: Outcome.CANCELLED };
+      else if (thrown !== undefined && !(thrown instanceof RetryError) && ending.outcome === Outcome.ERROR) ending = { ...ending, exception: thrown };
+      span.end(ending);
+    } catch (error) {
+      tracingFailed(this.log, error);
+    }
+  }
+
+  /** Queues the response frame of `outcome`; returns the outcome queued (an error instead when it cannot be encoded; `null`: none). */
+  private send(connection: Connection, outcome: unknown): unknown {
     const binding = this.binding;
     let frame: Uint8Array;
     try {
@@ -635,14 +773,16 @@ export class Runner {
       // A result or outcome that cannot be encoded: answer with an error instead.
       const reason = error instanceof Error ? error.message : String(error);
       const ids = binding.idsOfOutcome(outcome);
+      outcome = binding.failure(ids, "error", `the handler's answer cannot be sent: ${reason}`, "FrameError");
       try {
-        frame = binding.encodeReply(binding.failure(ids, "error", `the handler's answer cannot be sent: ${reason}`, "FrameError"));
+        frame = binding.encodeReply(outcome);
       } catch (again) {
         this.log(`${NAME}: dropping a response that cannot be encoded: ${(again as Error).message}`);
-        return;
+        return null;
       }
     }
     connection.send(frame);
+    return outcome;
   }
 
   /**

@@ -10,7 +10,20 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from {{ c.up }} import _runtime
-from {{ c.up }}_runtime import KIND_CANCEL, KIND_REQUEST, KIND_RESPONSE, Binding
+from {{ c.up }}_frames import FrameError
+from {{ c.up }}_json import MAX_NESTING_DEPTH, _too_deep
+from {{ c.up }}_runtime import (
+    KIND_CANCEL,
+    KIND_REQUEST,
+    KIND_RESPONSE,
+    OUTCOME_ERROR,
+    OUTCOME_RETRY,
+    OUTCOME_SUCCESS,
+    OUTCOME_TIMEOUT,
+    Binding,
+    Ending,
+    TraceFacts,
+)
 from ._codec import decode_message, encode_frame
 from ._messages import ERROR_MESSAGES, error_message
 from ._models import (
@@ -33,9 +46,24 @@ _STATUS: dict[str, {{ r.status }}] = {
 }
 """The status of the runner's own answer in each situation (``x-rrq.error_messages``)."""
 
+_OUTCOME: dict[{{ r.status }}, str] = {
+    {{ r.status }}.{{ r.st_success }}: OUTCOME_SUCCESS,
+    {{ r.status }}.{{ r.st_retry }}: OUTCOME_RETRY,
+    {{ r.status }}.{{ r.st_timeout }}: OUTCOME_TIMEOUT,
+    {{ r.status }}.{{ r.st_error }}: OUTCOME_ERROR,
+}
+"""The tracing outcome of each status."""
+
 
 def _frame(outcome: {{ r.outcome }}) -> bytes:
-    return encode_frame({{ r.response_variant }}(outcome))
+    frame = encode_frame({{ r.response_variant }}(outcome))
+    # An answer no decoder accepts is not sent (a handler's result nested past the limit, such as
+    # the echo of a request nested at it): the runtime answers an error instead.
+    if frame.count(b"[") + frame.count(b"{") > MAX_NESTING_DEPTH and _too_deep(frame[4:]):
+        raise FrameError(
+            "value", "$", f"expected JSON nested at most {MAX_NESTING_DEPTH} levels deep, got deeper nesting"
+        )
+    return frame
 
 
 def _failed(job_id: str | None, request_id: str | None, status: {{ r.status }}, message: str, error_type: str | None) -> bytes:
@@ -68,6 +96,32 @@ class _Binding(Binding[{{ r.request }}]):
 
     def facts(self, request: {{ r.request }}) -> tuple[str, str, datetime | None]:
         return request.{{ r.req_protocol_version }}, request.{{ r.req_function_name }}, request.{{ r.req_context }}.{{ r.ctx_deadline }}
+
+    def trace(self, request: {{ r.request }}) -> TraceFacts:
+        context = request.{{ r.req_context }}
+        return TraceFacts(
+            request.{{ r.req_function_name }},
+            {{ r.trace_queue }},
+            {{ r.trace_attempt }},
+            {{ r.trace_worker }},
+            {{ r.trace_enqueued }},
+            context.{{ r.ctx_deadline }},
+            {{ r.trace_carrier }},
+            {{ r.trace_correlation }},
+        )
+
+    def explain(self, situation: str, **values: object) -> Ending:
+        return Ending(_OUTCOME[_STATUS[situation]], error_message(situation, **values), ERROR_MESSAGES[situation][1])
+
+    def returned(self, value: object) -> Ending:
+        if not isinstance(value, {{ r.outcome }}):
+            return Ending(OUTCOME_SUCCESS)
+        error = value.{{ r.out_error }}
+        if error is None:
+            return Ending(_OUTCOME[value.{{ r.out_status }}], retry_after=value.{{ r.out_retry_after }})
+        return Ending(
+            _OUTCOME[value.{{ r.out_status }}], error.{{ r.err_message }}, error.{{ r.err_type }}, retry_after=value.{{ r.out_retry_after }}
+        )
 
     def fail(self, job_id: str | None, request_id: str | None, situation: str, **values: object) -> bytes:
         return _failed(

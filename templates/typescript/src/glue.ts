@@ -15,7 +15,7 @@ import { errorMessage } from "./messages.js";
 import { MAX_FRAME_LEN, PROTOCOL_VERSION, type {{ g.root }}, type {{ g.root }}Init, type {{ g.request_type }}, type {{ g.request_type }}Init, type {{ g.outcome_type }}, type {{ g.outcome_type }}Init, type {{ g.cancel_type }} } from "./protocol.js";
 import { lenientStrings, type JsonInput } from "{{ up }}json.js";
 import type { Timestamp } from "{{ up }}timestamp.js";
-import type { Binding, CancelFacts, FailureStatus, Ids, Incoming, MessageRole, RequestFacts } from "{{ up }}runtime.js";
+import { Outcome, type Binding, type CancelFacts, type Ending, type FailureStatus, type Ids, type Incoming, type MessageRole, type RequestFacts, type TraceFacts } from "{{ up }}runtime.js";
 
 export type { CancelFacts, FailureStatus, Ids, MessageRole, RequestFacts };
 
@@ -85,6 +85,40 @@ export function requestFacts(request: Request): RequestFacts {
     functionName: request{{ g.req_function_name.get }},
     protocolVersion: request{{ g.req_protocol_version.get }},
     due: request{{ g.req_context.get }}{{ g.ctx_deadline.get }} ?? null,
+  };
+}
+
+/** What a tracing integration reads of a request (`null` where this version has no such field). */
+export function traceFacts(request: Request): TraceFacts {
+  const context = request{{ g.req_context.get }};
+  return {
+    functionName: request{{ g.req_function_name.get }},
+    queue: {% match g.ctx_queue %}{% when Some with (n) %}context{{ n.get }} ?? null{% when None %}null{% endmatch %},
+    attempt: {% match g.ctx_attempt %}{% when Some with (n) %}context{{ n.get }} ?? null{% when None %}null{% endmatch %},
+    worker: {% match g.ctx_worker %}{% when Some with (n) %}context{{ n.get }} ?? null{% when None %}null{% endmatch %},
+    enqueued: {% match g.ctx_enqueued %}{% when Some with (n) %}context{{ n.get }} ?? null{% when None %}null{% endmatch %},
+    due: context{{ g.ctx_deadline.get }} ?? null,
+    carrier: {% match g.ctx_carrier %}{% when Some with (n) %}context{{ n.get }} ?? null{% when None %}null{% endmatch %},
+    correlation: {% match g.ctx_correlation %}{% when Some with (n) %}context{{ n.get }} ?? null{% when None %}null{% endmatch %},
+  };
+}
+
+const OUTCOMES: { readonly [status: string]: string } = {
+  [{{ g.status_success }}]: Outcome.SUCCESS,
+  [{{ g.status_retry }}]: Outcome.RETRY,
+  [{{ g.status_timeout }}]: Outcome.TIMEOUT,
+  [{{ g.status_error }}]: Outcome.ERROR,
+};
+
+/** What an outcome says, as a tracing integration reports it. */
+export function ending(outcome: OutcomeInit): Ending {
+  const error = outcome{{ g.out_error.get }};
+  const retry = outcome{{ g.out_retry_after.get }};
+  return {
+    outcome: OUTCOMES[outcome{{ g.out_status.get }}] ?? Outcome.ERROR,
+    message: error{{ g.err_message.opt }},
+    errorType: error{{ g.err_type.opt }} ?? undefined,
+    retryAfterSeconds: retry === null || retry === undefined ? undefined : typeof retry === "number" ? retry : retry.value,
   };
 }
 
@@ -195,6 +229,8 @@ export const binding: Binding<Request, OutcomeInit> = {
   withIds,
   idsOfOutcome,
   message: runnerError,
+  traceFacts,
+  ending,
 };
 
 /** What an outcome says, in the runtime's terms (for tools and tests). */

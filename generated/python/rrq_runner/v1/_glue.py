@@ -11,7 +11,20 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from .. import _runtime
-from .._runtime import KIND_CANCEL, KIND_REQUEST, KIND_RESPONSE, Binding
+from .._frames import FrameError
+from .._json import MAX_NESTING_DEPTH, _too_deep
+from .._runtime import (
+    KIND_CANCEL,
+    KIND_REQUEST,
+    KIND_RESPONSE,
+    OUTCOME_ERROR,
+    OUTCOME_RETRY,
+    OUTCOME_SUCCESS,
+    OUTCOME_TIMEOUT,
+    Binding,
+    Ending,
+    TraceFacts,
+)
 from ._codec import decode_message, encode_frame
 from ._messages import ERROR_MESSAGES, error_message
 from ._models import (
@@ -44,9 +57,24 @@ _STATUS: dict[str, OutcomeStatus] = {
 }
 """The status of the runner's own answer in each situation (``x-rrq.error_messages``)."""
 
+_OUTCOME: dict[OutcomeStatus, str] = {
+    OutcomeStatus.SUCCESS: OUTCOME_SUCCESS,
+    OutcomeStatus.RETRY: OUTCOME_RETRY,
+    OutcomeStatus.TIMEOUT: OUTCOME_TIMEOUT,
+    OutcomeStatus.ERROR: OUTCOME_ERROR,
+}
+"""The tracing outcome of each status."""
+
 
 def _frame(outcome: ExecutionOutcome) -> bytes:
-    return encode_frame(Response(outcome))
+    frame = encode_frame(Response(outcome))
+    # An answer no decoder accepts is not sent (a handler's result nested past the limit, such as
+    # the echo of a request nested at it): the runtime answers an error instead.
+    if frame.count(b"[") + frame.count(b"{") > MAX_NESTING_DEPTH and _too_deep(frame[4:]):
+        raise FrameError(
+            "value", "$", f"expected JSON nested at most {MAX_NESTING_DEPTH} levels deep, got deeper nesting"
+        )
+    return frame
 
 
 def _failed(job_id: str | None, request_id: str | None, status: OutcomeStatus, message: str, error_type: str | None) -> bytes:
@@ -79,6 +107,32 @@ class _Binding(Binding[ExecutionRequest]):
 
     def facts(self, request: ExecutionRequest) -> tuple[str, str, datetime | None]:
         return request.protocol_version, request.function_name, request.context.deadline
+
+    def trace(self, request: ExecutionRequest) -> TraceFacts:
+        context = request.context
+        return TraceFacts(
+            request.function_name,
+            context.queue_name,
+            context.attempt,
+            context.worker_id,
+            context.enqueue_time,
+            context.deadline,
+            context.trace_context,
+            None,
+        )
+
+    def explain(self, situation: str, **values: object) -> Ending:
+        return Ending(_OUTCOME[_STATUS[situation]], error_message(situation, **values), ERROR_MESSAGES[situation][1])
+
+    def returned(self, value: object) -> Ending:
+        if not isinstance(value, ExecutionOutcome):
+            return Ending(OUTCOME_SUCCESS)
+        error = value.error
+        if error is None:
+            return Ending(_OUTCOME[value.status], retry_after=value.retry_after_seconds)
+        return Ending(
+            _OUTCOME[value.status], error.message, error.type, retry_after=value.retry_after_seconds
+        )
 
     def fail(self, job_id: str | None, request_id: str | None, situation: str, **values: object) -> bytes:
         return _failed(

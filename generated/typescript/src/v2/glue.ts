@@ -17,7 +17,7 @@ import { errorMessage } from "./messages.js";
 import { MAX_FRAME_LEN, PROTOCOL_VERSION, type RunnerMessage, type RunnerMessageInit, type ExecutionRequest, type ExecutionRequestInit, type ExecutionOutcome, type ExecutionOutcomeInit, type CancelRequest } from "./protocol.js";
 import { lenientStrings, type JsonInput } from "../json.js";
 import type { Timestamp } from "../timestamp.js";
-import type { Binding, CancelFacts, FailureStatus, Ids, Incoming, MessageRole, RequestFacts } from "../runtime.js";
+import { Outcome, type Binding, type CancelFacts, type Ending, type FailureStatus, type Ids, type Incoming, type MessageRole, type RequestFacts, type TraceFacts } from "../runtime.js";
 
 export type { CancelFacts, FailureStatus, Ids, MessageRole, RequestFacts };
 
@@ -87,6 +87,40 @@ export function requestFacts(request: Request): RequestFacts {
     functionName: request.function_name,
     protocolVersion: request.protocol_version,
     due: request.context.deadline ?? null,
+  };
+}
+
+/** What a tracing integration reads of a request (`null` where this version has no such field). */
+export function traceFacts(request: Request): TraceFacts {
+  const context = request.context;
+  return {
+    functionName: request.function_name,
+    queue: context.queue_name ?? null,
+    attempt: context.attempt ?? null,
+    worker: context.worker_id ?? null,
+    enqueued: context.enqueue_time ?? null,
+    due: context.deadline ?? null,
+    carrier: context.trace_context ?? null,
+    correlation: context.correlation_context ?? null,
+  };
+}
+
+const OUTCOMES: { readonly [status: string]: string } = {
+  ["success"]: Outcome.SUCCESS,
+  ["retry"]: Outcome.RETRY,
+  ["timeout"]: Outcome.TIMEOUT,
+  ["error"]: Outcome.ERROR,
+};
+
+/** What an outcome says, as a tracing integration reports it. */
+export function ending(outcome: OutcomeInit): Ending {
+  const error = outcome.error;
+  const retry = outcome.retry_after_seconds;
+  return {
+    outcome: OUTCOMES[outcome.status] ?? Outcome.ERROR,
+    message: error?.message,
+    errorType: error?.type ?? undefined,
+    retryAfterSeconds: retry === null || retry === undefined ? undefined : typeof retry === "number" ? retry : retry.value,
   };
 }
 
@@ -209,6 +243,8 @@ export const binding: Binding<Request, OutcomeInit> = {
   withIds,
   idsOfOutcome,
   message: runnerError,
+  traceFacts,
+  ending,
 };
 
 /** What an outcome says, in the runtime's terms (for tools and tests). */
