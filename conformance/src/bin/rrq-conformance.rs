@@ -46,10 +46,22 @@ struct Cli {
 enum Command {
     /// Compare `--json` outputs of several runners: exit 0 only if every case ran in every
     /// output, passed (or was skipped, or is a listed expected failure) everywhere, and every
-    /// case that passed everywhere with an outcome has the same outcome bytes.
-    Compare(Files),
+    /// case that passed everywhere with an outcome has the same outcome bytes (apart from the
+    /// listed known differences).
+    Compare(CompareArgs),
     /// A case x runner table from `--json` outputs (standing and note of each case).
     Table(Files),
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    #[command(flatten)]
+    files: Files,
+    /// Cases whose outcomes are known to differ across the runners: one case id per line, `#`
+    /// comments. A listed case whose outcomes are identical fails the comparison (the list is
+    /// stale).
+    #[arg(long, value_name = "FILE")]
+    known_differences: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -124,7 +136,7 @@ fn seconds(value: f64, what: &str) -> Result<Duration> {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Compare(files)) => compare(&files),
+        Some(Command::Compare(args)) => compare(&args),
         Some(Command::Table(files)) => table(&files),
         None => run(cli.run).await,
     };
@@ -252,10 +264,18 @@ fn all_ids(runs: &[(String, BTreeMap<String, Value>)]) -> Vec<String> {
     ids
 }
 
-fn compare(files: &Files) -> Result<ExitCode> {
-    let runs = read_runs(files)?;
+fn compare(args: &CompareArgs) -> Result<ExitCode> {
+    let runs = read_runs(&args.files)?;
+    let known = match &args.known_differences {
+        Some(path) => ExpectedFailures::parse(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?,
+        ),
+        None => ExpectedFailures::default(),
+    };
     let mut bad = Vec::new();
     let mut xfail = Vec::new();
+    let mut differ = Vec::new();
     let mut compared = 0;
     for id in all_ids(&runs) {
         let cells: Vec<Option<&Value>> = runs.iter().map(|(_, c)| c.get(&id)).collect();
@@ -281,12 +301,19 @@ fn compare(files: &Files) -> Result<ExitCode> {
             .map(|o| o.to_string())
             .collect();
         if !expected_failure && outcomes.len() == cells.len() && outcomes.len() > 1 {
-            compared += 1;
-            if outcomes.windows(2).any(|w| w[0] != w[1]) {
+            let different = outcomes.windows(2).any(|w| w[0] != w[1]);
+            if !different {
+                compared += 1;
+            }
+            if different && known.contains(&id) {
+                differ.push(id.clone());
+            } else if different {
                 why.push("outcomes differ".to_string());
                 for ((label, _), o) in runs.iter().zip(&outcomes) {
                     why.push(format!("  {label}: {o}"));
                 }
+            } else if known.contains(&id) {
+                why.push("listed as a known difference, but the outcomes are identical: remove it from the list".to_string());
             }
         }
         if !why.is_empty() {
@@ -304,6 +331,9 @@ fn compare(files: &Files) -> Result<ExitCode> {
         say(&format!(
             "{id}: an expected failure in at least one run (not compared)"
         ));
+    }
+    for id in &differ {
+        say(&format!("{id}: outcomes differ, a listed known difference"));
     }
     if bad.is_empty() {
         say(&format!(
