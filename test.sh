@@ -34,11 +34,11 @@ tests/diff/run.sh
 step "differential fuzzing: Rust, Python (both modes) and TypeScript agree on IR-generated inputs (10 000 per protocol version)"
 tests/differential/run.sh 10000
 
-step "end to end: the Rust orchestrator drives the Python and TypeScript runners"
+step "end to end: rrq-conformance (behaviour, framing, corpus over the wire) against the Python and TypeScript runners, both protocol versions"
 tests/e2e/run.sh
 
 step "the real RRQ orchestrators (0.9.9: protocol 1, 0.11.1: protocol 2, from PyPI, with Redis) drive every runner; parent watch"
 tests/rrq/run.sh
 
-step "hostile clients against both runners (bad frames, slow and idle clients, 10 000 in flight, memory bounds)"
+step "rrq-conformance hostile and load suites against both runners, both versions (bad frames, slow and idle clients, floods, memory bounds)"
 tests/hostile/run.sh

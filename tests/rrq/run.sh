@@ -78,8 +78,19 @@ fi
 
 status=0
 if [ "$matrix" = 1 ]; then
-  step "building the TypeScript runner (examples/typescript/run.sh compiles when stale)"
-  "$root/examples/typescript/run.sh" --help > /dev/null
+  step "building the TypeScript runner (examples/typescript/run.sh compiles when stale, on its first start)"
+  warm="$(mktemp)"
+  "$root/examples/typescript/run.sh" --protocol 2 --tcp-socket 127.0.0.1:0 --verbose 2> "$warm" &
+  warm_pid=$!
+  for _ in $(seq 600); do
+    grep -q "listening on" "$warm" && break
+    kill -0 "$warm_pid" 2> /dev/null || break
+    sleep 0.1
+  done
+  kill "$warm_pid" 2> /dev/null || true
+  wait "$warm_pid" 2> /dev/null || true
+  grep -q "listening on" "$warm" || { cat "$warm" >&2; echo "the TypeScript runner did not start" >&2; exit 1; }
+  rm -f "$warm"
 
   scratch="$(mktemp -d "${TMPDIR:-/tmp}/rrq-redis.XXXXXX")"
   redis_pid=""
