@@ -288,6 +288,66 @@ impl Mapper<'_> {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// The accelerated decoder (`_fast`, with msgspec): shadow `msgspec.Struct`s of the IR types,
+// decoded and validated natively, then converted to the models. Timestamps are read as strings
+// there and parsed by the package's own parser (nanoseconds, the strict grammar).
+
+impl Mapper<'_> {
+    /// The annotation of `ty` in the shadow structs.
+    fn fast_annotation(&self, ty: &Type) -> Result<String> {
+        Ok(match ty {
+            Type::Bool => "bool".into(),
+            Type::String | Type::Timestamp => "str".into(),
+            Type::Integer { min, max } => {
+                let (lo, hi) = integer_bounds(min, max);
+                format!("Annotated[int, Meta(ge={lo}, le={hi})]")
+            }
+            Type::Float => "float".into(),
+            Type::Any => "Any".into(),
+            Type::Array { items } => format!("list[{}]", self.fast_annotation(items)?),
+            Type::Map { values } => format!("dict[str, {}]", self.fast_annotation(values)?),
+            Type::Named { name } => match self.def(name)? {
+                TypeDef::Struct(_) => format!("_M_{}", identifier(name)),
+                TypeDef::Enum(_) => identifier(name),
+                TypeDef::Union(u) => {
+                    let members: Vec<String> =
+                        (0..u.variants.len()).map(|i| format!("_M_{}_{i}", identifier(name))).collect();
+                    members.join(" | ")
+                }
+            },
+        })
+    }
+
+    /// Whether a shadow value of `ty` differs from the model's (it must be converted).
+    fn fast_converts(&self, ty: &Type) -> bool {
+        match ty {
+            Type::Timestamp => true,
+            Type::Array { items } => self.fast_converts(items),
+            Type::Map { values } => self.fast_converts(values),
+            Type::Named { name } => !matches!(self.ir.get(name), Some(TypeDef::Enum(_))),
+            _ => false,
+        }
+    }
+
+    /// The expression converting the shadow value `x` of `ty` (not `None`) to the model's.
+    fn fast_convert(&self, ty: &Type, x: &str, depth: usize) -> String {
+        let e = format!("e{depth}");
+        let k = format!("k{depth}");
+        match ty {
+            Type::Timestamp => format!("_ts({x})"),
+            Type::Array { items } if self.fast_converts(items) => {
+                format!("[{} for {e} in {x}]", self.fast_convert(items, &e, depth + 1))
+            }
+            Type::Map { values } if self.fast_converts(values) => {
+                format!("{{{k}: {} for {k}, {e} in {x}.items()}}", self.fast_convert(values, &e, depth + 1))
+            }
+            Type::Named { name } if self.fast_converts(ty) => format!("_c_{}({x})", identifier(name)),
+            _ => x.to_string(),
+        }
+    }
+}
+
 /// What decoding does with a field's value once it is known to be present (and not `null`).
 enum Check {
     /// Nothing to check.
@@ -354,6 +414,9 @@ struct StructDef {
     fields: Vec<FieldDef>,
     decode_lines: Vec<String>,
     encode_lines: Vec<String>,
+    /// The accelerated decoder's shadow struct (its field lines) and conversion (body lines).
+    fast_fields: Vec<String>,
+    fast_convert: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -375,6 +438,11 @@ struct UnionDef {
     spec_row: String,
     decode_lines: Vec<String>,
     encode_lines: Vec<String>,
+    /// The accelerated decoder's variant structs (`(name, tag key literal, tag literal, content
+    /// field line)`)
+    /// and conversion (body lines).
+    fast_variants: Vec<(String, String, String, String)>,
+    fast_convert: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -548,6 +616,8 @@ struct Ctx {
     frame_header_len: usize,
     /// The slow paths' spec of the root type.
     root_spec: String,
+    /// The accelerated decoder's annotation of the root type.
+    fast_root: String,
     error_types: Vec<ConstDef>,
     enums: Vec<EnumDef>,
     structs: Vec<StructDef>,
@@ -805,6 +875,7 @@ impl Ctx {
             env_accelerate_lit: py_str(ENV_ACCELERATE),
             frame_header_len: rrq_protocol::FRAME_HEADER_LEN,
             root_spec: m.spec(&Type::Named { name: ir.root.clone() })?,
+            fast_root: m.fast_annotation(&Type::Named { name: ir.root.clone() })?,
             error_types,
             enums,
             structs,
@@ -832,6 +903,8 @@ impl Ctx {
         let all_written = s.fields.iter().all(|f| f.always_written);
         let mut encode_pre = Vec::new();
         let mut encode_fmt = String::from("{{");
+        let mut fast_fields = Vec::new();
+        let mut fast_convert = vec![format!("r = _new({name})")];
         for (i, f) in s.fields.iter().enumerate() {
             let attr = identifier(&f.name);
             if !attrs.insert(attr.clone()) || attr.starts_with("__") {
@@ -911,6 +984,43 @@ impl Ctx {
             }
             args.push(format!("{attr} = {v}"));
 
+            // The accelerated decoder: the shadow field (a default only where the stdlib decoder
+            // fills one in: a non-null default, or None for a nullable field) and its conversion.
+            let mut shadow_ty = m.fast_annotation(&f.ty).with_context(|| at.clone())?;
+            if f.nullable {
+                shadow_ty = format!("{shadow_ty} | None");
+            }
+            let shadow_default = if f.required {
+                None
+            } else {
+                match &f.default {
+                    Some(Value::Array(a)) if a.is_empty() => Some("field(default_factory=list)".to_string()),
+                    Some(Value::Object(o)) if o.is_empty() => Some("field(default_factory=dict)".to_string()),
+                    Some(d @ (Value::Array(_) | Value::Object(_))) => Some(format!("field(default_factory=lambda: {})", py_literal(d))),
+                    Some(d) if !d.is_null() => Some(py_literal(d)),
+                    _ if f.nullable => Some("None".to_string()),
+                    _ => None,
+                }
+            };
+            let renamed = attr != f.name;
+            fast_fields.push(match (shadow_default, renamed) {
+                (None, false) => format!("{attr}: {shadow_ty}"),
+                (Some(d), false) => format!("{attr}: {shadow_ty} = {d}"),
+                (None, true) => format!("{attr}: {shadow_ty} = field(name={key})"),
+                (Some(d), true) if d.starts_with("field(") => {
+                    format!("{attr}: {shadow_ty} = {}, name={key})", &d[..d.len() - 1])
+                }
+                (Some(d), true) => format!("{attr}: {shadow_ty} = field(default={d}, name={key})"),
+            });
+            if !m.fast_converts(&f.ty) {
+                fast_convert.push(format!("r.{attr} = s.{attr}"));
+            } else if f.nullable {
+                fast_convert.push(format!("{v} = s.{attr}"));
+                fast_convert.push(format!("r.{attr} = None if {v} is None else {}", m.fast_convert(&f.ty, &v, 0)));
+            } else {
+                fast_convert.push(format!("r.{attr} = {}", m.fast_convert(&f.ty, &format!("s.{attr}"), 0)));
+            }
+
             // Encoding: declaration order; `null` or omission for fields without a value.
             let key_json = json_str(&f.name);
             if all_written {
@@ -955,12 +1065,15 @@ impl Ctx {
             lines.push("return \"{\" + \",\".join(parts) + \"}\"".into());
             lines
         };
+        fast_convert.push("return r".into());
         Ok(StructDef {
             name: name.to_string(),
             docstring: docstring(&s.doc, &s.name, 4),
             fields,
             decode_lines: decode,
             encode_lines,
+            fast_fields,
+            fast_convert,
         })
     }
 
@@ -974,6 +1087,8 @@ impl Ctx {
         ];
         let mut encode = Vec::new();
         let mut table = Vec::new();
+        let mut fast_variants = Vec::new();
+        let mut fast_convert = vec!["t = type(s)".to_string()];
         for (i, v) in u.variants.iter().enumerate() {
             let class = variant_class(ir, u, &v.tag_value);
             let ty = identifier(&v.ty);
@@ -989,6 +1104,16 @@ impl Ctx {
                 m.encode_expr(&Type::Named { name: v.ty.clone() }, &format!("m.{content_attr}"), 0)
             ));
             table.push(format!("{tag_literal}: ({class}, {}),", m.spec(&Type::Named { name: v.ty.clone() })?));
+            let content_ty = Type::Named { name: v.ty.clone() };
+            let shadow = format!("_M_{name}_{i}");
+            let content_field = if content_attr == u.content {
+                format!("{content_attr}: {}", m.fast_annotation(&content_ty)?)
+            } else {
+                format!("{content_attr}: {} = field(name={})", m.fast_annotation(&content_ty)?, py_str(&u.content))
+            };
+            fast_variants.push((shadow.clone(), py_str(&u.tag), tag_literal.clone(), content_field));
+            fast_convert.push(format!("{} t is {shadow}:", if i == 0 { "if" } else { "elif" }));
+            fast_convert.push(format!("    return {class}({})", m.fast_convert(&content_ty, &format!("s.{content_attr}"), 0)));
             variants.push(VariantDef {
                 class,
                 tag_literal,
@@ -1000,6 +1125,7 @@ impl Ctx {
         }
         decode.push("raise _Bad".into());
         encode.push("raise _Bad".into());
+        fast_convert.push("raise _Bad".into());
         let members = variants.iter().map(|v| v.class.clone()).collect::<Vec<_>>().join(" | ");
         Ok(UnionDef {
             name: name.to_string(),
@@ -1016,6 +1142,8 @@ impl Ctx {
             variants,
             decode_lines: decode,
             encode_lines: encode,
+            fast_variants,
+            fast_convert,
         })
     }
 }
@@ -1047,6 +1175,7 @@ templates! {
     VersionInit => "python/version/__init__.py",
     Models => "python/version/_models.py",
     Codec => "python/version/_codec.py",
+    Fast => "python/version/_fast.py",
     Messages => "python/version/_messages.py",
     Main => "python/package/__main__.py",
     Lifecycle => "python/package/_lifecycle.py",
@@ -1133,6 +1262,7 @@ pub fn render(package: &Package) -> Result<Vec<GeneratedFile>> {
         files.push((format!("{dir}/__init__.py"), VersionInit { c }.render()?));
         files.push((format!("{dir}/_models.py"), Models { c }.render()?));
         files.push((format!("{dir}/_codec.py"), Codec { c }.render()?));
+        files.push((format!("{dir}/_fast.py"), Fast { c }.render()?));
         files.push((format!("{dir}/_messages.py"), Messages { c }.render()?));
         if let Some(r) = c.r.as_ref().filter(|_| package.has_runtime()) {
             files.push((format!("{dir}/_glue.py"), Glue { c, r }.render()?));
