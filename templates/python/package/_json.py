@@ -954,8 +954,9 @@ _TIMESTAMP_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]
 # Fraction digits -> (multiplier to nanoseconds); canonical texts have 0, 3, 6 or 9 digits.
 _TO_NANOS = [10 ** (9 - n) for n in range(10)]
 # The canonical texts (UTC, 0, 3, 6 or 9 fraction digits) by length: the characters at offsets
-# 4, 7, 10, 13, 16 and 19. From Python 3.11 on, `fromisoformat` reads them whole, in C (ASCII
-# digits only); it reads a superset of the grammar, which the shape checks before it exclude.
+# 4, 7, 10, 13, 16 and 19. From Python 3.11 on, `fromisoformat` reads them whole, in C; it reads a
+# superset of the grammar (and skips non-ASCII digits past the sixth), which the shape and ASCII
+# checks before it exclude.
 _CANONICAL_SHAPES = {20: "--T::Z", 24: "--T::.", 27: "--T::.", 30: "--T::."} if sys.version_info >= (3, 11) else {}
 
 
@@ -963,7 +964,7 @@ def parse_timestamp(text: str) -> Timestamp:
     """Parses the protocol's strict RFC 3339 grammar; raises `TimestampError` saying what was
     expected."""
     shape = _CANONICAL_SHAPES.get(len(text))
-    if shape is not None and text[4:20:3] == shape and text[-1] == "Z":
+    if shape is not None and text[4:20:3] == shape and text[-1] == "Z" and text.isascii():
         n = len(text)
         if n == 20 or text[20:-1].isdigit():
             try:
