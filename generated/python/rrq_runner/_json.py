@@ -88,9 +88,9 @@ def _parse_constant(text: str) -> float:
 
 # The C scanner's own number conversions agree with the reference except for the integer `-0`
 # (the reference reads -0.0), integers outside [-2**63, 2**64) (read as floats) and floats that
-# overflow (rejected). Bodies that may hold one of the first two (a `-0` not followed by a digit,
-# `.` or an exponent; a run of 19 digits anywhere) take the integer hook; floats always go
-# through `_parse_float` (one call per float: cheap, as floats are few).
+# overflow (rejected): integers go through `_parse_int`, floats through `_parse_float` (one call
+# per number: cheaper than a scan of the body for the few that need it). `_risky_numbers` says
+# which bodies need the integer hook (a `-0` number token; a run of 19 digits anywhere).
 _decode_hooked = json.JSONDecoder(
     parse_float=_parse_float, parse_int=_parse_int, parse_constant=_parse_constant
 ).decode
@@ -101,6 +101,8 @@ _decode_plain = json.JSONDecoder(parse_float=_parse_float, parse_constant=_parse
 _BEFORE_NUMBER = frozenset(b"[,: \t\n\r")
 _AFTER_ZERO = frozenset(b"0123456789.eE")
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+# Digits to `0` and `{` to `[`: one pass, then a count of openers and a search for long runs.
+_GATE_TABLE = bytes.maketrans(b"123456789{", b"000000000[")
 _LONG_DIGITS = b"0" * 19
 
 
@@ -162,7 +164,9 @@ def _loads_stdlib(body: bytes) -> object:
     if body.count(b"[") + body.count(b"{") > MAX_NESTING_DEPTH and _too_deep(body):
         raise JsonError(f"arrays and objects nested deeper than {MAX_NESTING_DEPTH} levels")
     try:
-        value: object = _decode_hooked(text) if _risky_numbers(body) else _decode_plain(text)
+        # Always the integer hook: a call per integer costs less than scanning every body for
+        # the numbers that need it (`_risky_numbers`).
+        value: object = _decode_hooked(text)
     except JsonError:
         raise
     except (ValueError, RecursionError) as exc:
@@ -621,10 +625,6 @@ ACCELERATED = _fast is not None or MSGSPEC is not None
 provably agree with the standard library (and not turned off with ``RRQ_RUNNER_ACCELERATE=0``);
 results are identical either way."""
 
-# Digits to `0` and `{` to `[`: one pass, then a count of openers and a search for long runs.
-_GATE_TABLE = bytes.maketrans(b"123456789{", b"000000000[")
-
-
 def msgspec_may_differ(body: bytes) -> bool:
     """Whether msgspec's typed decoding might read `body` otherwise than the reference: nesting
     deeper than the limit (msgspec has none of its own), a 19+ digit number (msgspec keeps big
@@ -959,6 +959,7 @@ _TO_NANOS = [10 ** (9 - n) for n in range(10)]
 # superset of the grammar (and skips non-ASCII digits past the sixth), which the shape and ASCII
 # checks before it exclude.
 _CANONICAL_SHAPES = {20: "--T::Z", 24: "--T::.", 27: "--T::.", 30: "--T::."} if sys.version_info >= (3, 11) else {}
+_NANOS = {f"{n:03d}": n for n in range(1000)}
 
 
 def parse_timestamp(text: str) -> Timestamp:
@@ -967,7 +968,14 @@ def parse_timestamp(text: str) -> Timestamp:
     shape = _CANONICAL_SHAPES.get(len(text))
     if shape is not None and text[4:20:3] == shape and text[-1] == "Z" and text.isascii():
         n = len(text)
-        if n == 20 or text[20:-1].isdigit():
+        if n == 30:
+            # The digits below the microsecond (`fromisoformat` skips them unchecked).
+            nanos = _NANOS.get(text[26:29])
+            shaped = nanos is not None
+        else:
+            nanos = 0
+            shaped = n == 20 or text[20:-1].isdigit()
+        if shaped:
             try:
                 # Checks the digits, the date and the time of day; truncates to microseconds.
                 base = _fromisoformat(text)
@@ -976,9 +984,9 @@ def parse_timestamp(text: str) -> Timestamp:
             else:
                 # Built from the state bytes (datetime's pickle constructor): the cheapest way.
                 value: Timestamp = _new_datetime(Timestamp, _datetime_state(base)[1][0], _UTC)
-                value._nanosecond = int(text[26:29]) if n == 30 else 0
+                value._nanosecond = nanos
                 # Canonical unless the last three fraction digits are zeros (fewer are written).
-                value._text = text if n == 20 or text[-4:-1] != "000" else None
+                value._text = text if (nanos if n == 30 else n == 20 or text[-4:-1] != "000") else None
                 return value
     match = _TIMESTAMP_UTC(text)
     if match is not None and text[11:13] <= "23":
