@@ -15,7 +15,7 @@ use crate::{Package, Protocol};
 use anyhow::{anyhow, bail, Context, Result};
 use askama::Template;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Environment variable the RRQ orchestrator sets to the address a runner must listen on.
 const ENV_TCP_SOCKET: &str = "RRQ_RUNNER_TCP_SOCKET";
@@ -157,6 +157,47 @@ fn int_bound(bound: Option<i128>) -> String {
 
 struct Mapper<'a> {
     ir: &'a Ir,
+    /// The deepest nesting level at which each named type's values occur in a message (the
+    /// root's value is level 1); capped past any depth the reader accepts (recursive types).
+    levels: BTreeMap<String, u64>,
+}
+
+/// See `Mapper::levels`.
+fn type_levels(ir: &Ir) -> BTreeMap<String, u64> {
+    fn visit(ir: &Ir, ty: &Type, level: u64, cap: u64, levels: &mut BTreeMap<String, u64>) {
+        match ty {
+            Type::Array { items } => visit(ir, items, level + 1, cap, levels),
+            Type::Map { values } => visit(ir, values, level + 1, cap, levels),
+            Type::Named { name } => {
+                let seen = levels.entry(name.clone()).or_insert(0);
+                if *seen >= level.min(cap) {
+                    return;
+                }
+                *seen = level.min(cap);
+                if level >= cap {
+                    return;
+                }
+                match ir.get(name) {
+                    Some(TypeDef::Struct(s)) => {
+                        for f in &s.fields {
+                            visit(ir, &f.ty, level + 1, cap, levels);
+                        }
+                    }
+                    Some(TypeDef::Union(u)) => {
+                        for v in &u.variants {
+                            visit(ir, &Type::Named { name: v.ty.clone() }, level + 1, cap, levels);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut levels = BTreeMap::new();
+    let cap = ir.meta.max_nesting_depth + 2;
+    visit(ir, &Type::Named { name: ir.root.clone() }, 1, cap, &mut levels);
+    levels
 }
 
 impl Mapper<'_> {
@@ -348,6 +389,41 @@ impl Mapper<'_> {
     }
 }
 
+impl Mapper<'_> {
+    /// The level of a named type's values (see `levels`).
+    fn level(&self, name: &str) -> u64 {
+        self.levels.get(name).copied().unwrap_or(self.ir.meta.max_nesting_depth + 2)
+    }
+
+    /// A Python condition, true when the shadow value `x` of `ty` (at nesting `level`) might
+    /// have been read otherwise than the reference reads it (see `_fast`'s checks), or None when
+    /// it cannot be: an any-JSON value with an integer 0 (a `-0` token reads 0), an integer
+    /// beyond 64 bits or nesting past the limit; a number field that reads 0.
+    fn fast_check(&self, ty: &Type, x: &str, level: u64, depth: usize) -> Option<String> {
+        let e = format!("e{depth}");
+        match ty {
+            Type::Any => {
+                let budget = self.ir.meta.max_nesting_depth as i64 - level as i64 + 1;
+                Some(format!("_suspect({x}, {budget})"))
+            }
+            Type::Integer { .. } | Type::Float => Some(format!("{x} == 0")),
+            Type::Array { items } if **items == Type::Any => self.fast_check(&Type::Any, x, level, depth),
+            Type::Map { values } if **values == Type::Any => self.fast_check(&Type::Any, x, level, depth),
+            Type::Array { items } => {
+                self.fast_check(items, &e, level + 1, depth + 1).map(|c| format!("any({c} for {e} in {x})"))
+            }
+            Type::Map { values } => {
+                self.fast_check(values, &e, level + 1, depth + 1).map(|c| format!("any({c} for {e} in {x}.values())"))
+            }
+            Type::Named { name } => match self.ir.get(name) {
+                Some(TypeDef::Enum(_)) => None,
+                _ => Some(format!("_k_{}({x})", identifier(name))),
+            },
+            Type::Bool | Type::String | Type::Timestamp => None,
+        }
+    }
+}
+
 /// What decoding does with a field's value once it is known to be present (and not `null`).
 enum Check {
     /// Nothing to check.
@@ -417,6 +493,8 @@ struct StructDef {
     /// The accelerated decoder's shadow struct (its field lines) and conversion (body lines).
     fast_fields: Vec<String>,
     fast_convert: Vec<String>,
+    /// The accelerated decoder's check of a shadow (the body of `_k_<name>`).
+    fast_check: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -443,6 +521,7 @@ struct UnionDef {
     /// and conversion (body lines).
     fast_variants: Vec<(String, String, String, String)>,
     fast_convert: Vec<String>,
+    fast_check: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -719,7 +798,7 @@ fn sort_exports(names: &mut [String]) {
 impl Ctx {
     fn build(protocol: &Protocol, package: &Package) -> Result<Ctx> {
         let ir = &protocol.ir;
-        let m = Mapper { ir };
+        let m = Mapper { ir, levels: type_levels(ir) };
         let mut seen = BTreeSet::new();
         let mut enums = Vec::new();
         let mut structs = Vec::new();
@@ -905,6 +984,7 @@ impl Ctx {
         let mut encode_fmt = String::from("{{");
         let mut fast_fields = Vec::new();
         let mut fast_convert = vec![format!("r = _new({name})")];
+        let mut fast_checks: Vec<String> = Vec::new();
         for (i, f) in s.fields.iter().enumerate() {
             let attr = identifier(&f.name);
             if !attrs.insert(attr.clone()) || attr.starts_with("__") {
@@ -1012,6 +1092,10 @@ impl Ctx {
                 }
                 (Some(d), true) => format!("{attr}: {shadow_ty} = field(default={d}, name={key})"),
             });
+            if let Some(cond) = m.fast_check(&f.ty, &format!("s.{attr}"), m.level(&s.name) + 1, 0) {
+                // (`and` binds tighter than the `or` that joins the checks.)
+                fast_checks.push(if f.nullable { format!("s.{attr} is not None and {cond}") } else { cond });
+            }
             if !m.fast_converts(&f.ty) {
                 fast_convert.push(format!("r.{attr} = s.{attr}"));
             } else if f.nullable {
@@ -1066,6 +1150,16 @@ impl Ctx {
             lines
         };
         fast_convert.push("return r".into());
+        let fast_check = if fast_checks.is_empty() {
+            vec!["return False".to_string()]
+        } else {
+            let mut lines = vec!["return (".to_string()];
+            for (i, c) in fast_checks.iter().enumerate() {
+                lines.push(format!("    {}{c}", if i == 0 { "" } else { "or " }));
+            }
+            lines.push(")".into());
+            lines
+        };
         Ok(StructDef {
             name: name.to_string(),
             docstring: docstring(&s.doc, &s.name, 4),
@@ -1074,6 +1168,7 @@ impl Ctx {
             encode_lines,
             fast_fields,
             fast_convert,
+            fast_check,
         })
     }
 
@@ -1089,6 +1184,7 @@ impl Ctx {
         let mut table = Vec::new();
         let mut fast_variants = Vec::new();
         let mut fast_convert = vec!["t = type(s)".to_string()];
+        let mut fast_check = vec!["t = type(s)".to_string()];
         for (i, v) in u.variants.iter().enumerate() {
             let class = variant_class(ir, u, &v.tag_value);
             let ty = identifier(&v.ty);
@@ -1114,6 +1210,10 @@ impl Ctx {
             fast_variants.push((shadow.clone(), py_str(&u.tag), tag_literal.clone(), content_field));
             fast_convert.push(format!("{} t is {shadow}:", if i == 0 { "if" } else { "elif" }));
             fast_convert.push(format!("    return {class}({})", m.fast_convert(&content_ty, &format!("s.{content_attr}"), 0)));
+            fast_check.push(format!("{} t is {shadow}:", if i == 0 { "if" } else { "elif" }));
+            let level = m.level(&u.name) + 1;
+            let cond = m.fast_check(&content_ty, &format!("s.{content_attr}"), level, 0).unwrap_or_else(|| "False".into());
+            fast_check.push(format!("    return {cond}"));
             variants.push(VariantDef {
                 class,
                 tag_literal,
@@ -1126,6 +1226,7 @@ impl Ctx {
         decode.push("raise _Bad".into());
         encode.push("raise _Bad".into());
         fast_convert.push("raise _Bad".into());
+        fast_check.push("return True".into());
         let members = variants.iter().map(|v| v.class.clone()).collect::<Vec<_>>().join(" | ");
         Ok(UnionDef {
             name: name.to_string(),
@@ -1144,6 +1245,7 @@ impl Ctx {
             encode_lines: encode,
             fast_variants,
             fast_convert,
+            fast_check,
         })
     }
 }

@@ -38,6 +38,7 @@ __all__ = [
     "lenient_strings",
     "loads",
     "parse_timestamp",
+    "suspect_any",
 ]
 
 JsonValue: TypeAlias = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
@@ -625,6 +626,34 @@ ACCELERATED = _fast is not None or MSGSPEC is not None
 provably agree with the standard library (and not turned off with ``RRQ_RUNNER_ACCELERATE=0``);
 results are identical either way."""
 
+def suspect_any(value: object, budget: int) -> bool:
+    """Whether an any-JSON value decoded by msgspec might read otherwise in the reference: it
+    holds an integer 0 (msgspec reads a `-0` token as 0, the reference -0.0), an integer outside
+    [-2**63, 2**64) (the reference reads a float), or arrays and objects nested more than
+    `budget` levels (the value itself being the first)."""
+    t = type(value)
+    if t is dict:
+        items: Any = value.values()  # type: ignore[attr-defined]
+    elif t is list:
+        items = value
+    elif t is int:
+        return value == 0 or not _I64_MIN <= value < _U64_END  # type: ignore[operator]
+    else:
+        return t is not str and t is not float and t is not bool and value is not None
+    if budget <= 0:
+        return True
+    for item in items:
+        it = type(item)
+        if it is str or it is float or it is bool or item is None:
+            continue
+        if it is int:
+            if item == 0 or not _I64_MIN <= item < _U64_END:
+                return True
+        elif suspect_any(item, budget - 1):
+            return True
+    return False
+
+
 def msgspec_may_differ(body: bytes) -> bool:
     """Whether msgspec's typed decoding might read `body` otherwise than the reference: nesting
     deeper than the limit (msgspec has none of its own), a 19+ digit number (msgspec keeps big
@@ -970,8 +999,9 @@ def parse_timestamp(text: str) -> Timestamp:
         n = len(text)
         if n == 30:
             # The digits below the microsecond (`fromisoformat` skips them unchecked).
-            nanos = _NANOS.get(text[26:29])
-            shaped = nanos is not None
+            below = _NANOS.get(text[26:29])
+            shaped = below is not None
+            nanos = below or 0
         else:
             nanos = 0
             shaped = n == 20 or text[20:-1].isdigit()

@@ -6,9 +6,13 @@ msgspec decodes and validates a frame body natively into the shadow structs belo
 type of the schema: the same fields and defaults, unknown fields refused, timestamps read as
 strings), which are then converted to the models, timestamps parsed by the package's own
 parser. `decode` answers None wherever msgspec's verdict or values could differ from the
-reference's: a body the pre-check flags (a possible integer ``-0``, a run of 19 or more digits,
-deep nesting), any error, an unknown field (whose value msgspec would skip unchecked). The
-caller then takes the exact path, which owns every verdict and every error message.
+reference's: any error, an unknown field (whose value msgspec would skip unchecked), and a body
+the pre-check flags (a possible integer ``-0``, a run of 19 or more digits, deep nesting) when
+the decoded values give a reason to look (an integer 0 or a big integer in any-JSON, a number
+field that reads 0: msgspec reads the token ``-0`` as 0 and keeps big integers, where the
+reference reads floats), and a body with more openers than the nesting limit (msgspec has no
+limit of its own; a duplicate key's replaced value counts too). The caller then takes the exact path, which owns
+every verdict and every error message.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 from .._frames import _Bad, _new
-from .._json import MSGSPEC, msgspec_may_differ, parse_timestamp
+from .._json import MAX_NESTING_DEPTH, MSGSPEC, msgspec_may_differ, parse_timestamp
+from .._json import suspect_any as _suspect
 from ._models import (
     Cancel,
     CancelRequest,
@@ -154,14 +159,60 @@ if not TYPE_CHECKING and MSGSPEC is not None:
             return Cancel(_c_CancelRequest(s.payload))
         raise _Bad
 
+    # The checks: whether a shadow holds a value msgspec may have read otherwise than the
+    # reference (then the body's pre-check decides).
+    def _k_ExecutionContext(s: Any) -> bool:
+        return (
+            s.attempt == 0
+        )
+
+    def _k_ExecutionRequest(s: Any) -> bool:
+        return (
+            _suspect(s.args, 125)
+            or _suspect(s.kwargs, 125)
+            or _k_ExecutionContext(s.context)
+        )
+
+    def _k_ExecutionError(s: Any) -> bool:
+        return (
+            s.details is not None and _suspect(s.details, 124)
+        )
+
+    def _k_ExecutionOutcome(s: Any) -> bool:
+        return (
+            s.result is not None and _suspect(s.result, 125)
+            or s.error is not None and _k_ExecutionError(s.error)
+            or s.retry_after_seconds is not None and s.retry_after_seconds == 0
+        )
+
+    def _k_CancelRequest(s: Any) -> bool:
+        return False
+
+    def _k_RunnerMessage(s: Any) -> bool:
+        t = type(s)
+        if t is _M_RunnerMessage_0:
+            return _k_ExecutionRequest(s.payload)
+        elif t is _M_RunnerMessage_1:
+            return _k_ExecutionOutcome(s.payload)
+        elif t is _M_RunnerMessage_2:
+            return _k_CancelRequest(s.payload)
+        return True
+
     _decode_body = MSGSPEC.json.Decoder(_M_RunnerMessage_0 | _M_RunnerMessage_1 | _M_RunnerMessage_2).decode
     _convert = _c_RunnerMessage
+    _check = _k_RunnerMessage
 
     def _decode(body: bytes) -> RunnerMessage | None:
-        if msgspec_may_differ(body):
+        # The nesting of the whole text counts, also inside values a duplicate key replaces.
+        if body.count(b"[") + body.count(b"{") > MAX_NESTING_DEPTH:
             return None
         try:
-            return _convert(_decode_body(body))
+            shadow = _decode_body(body)
+            # Only values that might read otherwise (a 0, a big integer) cost the scan of the
+            # body for number tokens.
+            if _check(shadow) and msgspec_may_differ(body):
+                return None
+            return _convert(shadow)
         except Exception:  # noqa: BLE001 - any doubt: the exact path decides
             return None
 
