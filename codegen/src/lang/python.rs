@@ -1209,7 +1209,10 @@ impl Ctx {
             };
             fast_variants.push((shadow.clone(), py_str(&u.tag), tag_literal.clone(), content_field));
             fast_convert.push(format!("{} t is {shadow}:", if i == 0 { "if" } else { "elif" }));
-            fast_convert.push(format!("    return {class}({})", m.fast_convert(&content_ty, &format!("s.{content_attr}"), 0)));
+            // Built without running `__init__`, as the stdlib decoders build structs.
+            fast_convert.push(format!("    r = _new({class})"));
+            fast_convert.push(format!("    r.{content_attr} = {}", m.fast_convert(&content_ty, &format!("s.{content_attr}"), 0)));
+            fast_convert.push("    return r".into());
             fast_check.push(format!("{} t is {shadow}:", if i == 0 { "if" } else { "elif" }));
             let level = m.level(&u.name) + 1;
             let cond = m.fast_check(&content_ty, &format!("s.{content_attr}"), level, 0).unwrap_or_else(|| "False".into());

@@ -644,7 +644,7 @@ def suspect_any(value: object, budget: int) -> bool:
         return True
     for item in items:
         it = type(item)
-        if it is str or it is float or it is bool or item is None:
+        if it in _PLAIN_SCALARS:
             continue
         if it is int:
             if item == 0 or not _I64_MIN <= item < _U64_END:
@@ -652,6 +652,9 @@ def suspect_any(value: object, budget: int) -> bool:
         elif suspect_any(item, budget - 1):
             return True
     return False
+
+
+_PLAIN_SCALARS = frozenset((str, float, bool, type(None)))
 
 
 def msgspec_may_differ(body: bytes) -> bool:

@@ -152,11 +152,17 @@ if not TYPE_CHECKING and MSGSPEC is not None:
     def _c_RunnerMessage(s: Any) -> RunnerMessage:
         t = type(s)
         if t is _M_RunnerMessage_0:
-            return Request(_c_ExecutionRequest(s.payload))
+            r = _new(Request)
+            r.payload = _c_ExecutionRequest(s.payload)
+            return r
         elif t is _M_RunnerMessage_1:
-            return Response(_c_ExecutionOutcome(s.payload))
+            r = _new(Response)
+            r.payload = _c_ExecutionOutcome(s.payload)
+            return r
         elif t is _M_RunnerMessage_2:
-            return Cancel(_c_CancelRequest(s.payload))
+            r = _new(Cancel)
+            r.payload = _c_CancelRequest(s.payload)
+            return r
         raise _Bad
 
     # The checks: whether a shadow holds a value msgspec may have read otherwise than the
