@@ -231,7 +231,10 @@ def sample_messages(version: str, seed: int) -> list[tuple[dict[str, Any], dict[
             "items": [{"qty": rnd.randrange(1, 5), "sku": f"SKU-{rnd.randrange(10000, 99999)}"} for _ in range(rnd.randrange(1, 3))],
             "priority": rnd.randrange(1, 10),
         }
-        trace = {"traceparent": f"00-{_hex(rnd, 32)}-{_hex(rnd, 16)}-01"}
+        # Half of them with a trace id like the W3C example's (`0af7...`): `-0` then a letter, which
+        # the issue-7 gate took for a number (random ids do that in a sizeable share of requests).
+        trace_id = ("0" + rnd.choice("abcdf") + _hex(rnd, 30)) if i % 2 == 0 else _hex(rnd, 32)
+        trace = {"traceparent": f"00-{trace_id}-{_hex(rnd, 16)}-01"}
         if i % 2:
             trace["tracestate"] = f"rojo={_hex(rnd, 16)},congo=t61rcWkgMzE"
         enqueued = rnd.uniform(-30, 0)
