@@ -186,7 +186,7 @@ def main() -> None:
         f"- machine: {meta.get('nproc', '?')} CPUs, {meta.get('cpu', '?')}; load average at start {meta.get('load_start', '?')}, at end {meta.get('load_end', '?')} (shared machine)",
         f"- versions: {meta.get('versions', '?')}",
         "",
-        "## Goals (issue 7), ratios measured in this run",
+        "## Goals (issues 7 and 16), ratios measured in this run",
         "",
         *goals.table(),
     ]

@@ -49,12 +49,15 @@ def each(fn, items):
 stages = {
     "floor: json.loads(body)": each(json.loads, bodies),
     "decode_frame, accelerated (msgspec)": each(P.decode_frame, frames),
-    "  pre-check msgspec_may_differ(body)": each(_json.msgspec_may_differ, bodies),
-    "    of which translate + count + long digits": each(lambda b: (lambda d: (d.count(b"["), _json._LONG_DIGITS in d))(b.translate(gate_table)), bodies),
-    "    of which the -0 token search": each(_json._minus_zero, bodies),
+    "  frame_body (header checks, body copy)": each(lambda f: P._codec.frame_body(f, P.MAX_FRAME_LEN, P._messages.FRAME_MESSAGES), frames),
+    "  nesting bound: count of [ and {": each(lambda b: b.count(b"[") + b.count(b"{"), bodies),
     "  msgspec typed decode to the shadow structs": each(_fast._decode_body, bodies),
+    "  checks of the decoded values (any-JSON walk, number fields)": each(_fast._check, shadows),
     "  conversion to the models (with the timestamps)": each(_fast._convert, shadows),
     "    of which 2x parse_timestamp": each(lambda s: (parse_ts(s[0]), parse_ts(s[1])), stamps),
+    "  (pre-check msgspec_may_differ(body), only when the checks flag)": each(_json.msgspec_may_differ, bodies),
+    "    of which translate + count + long digits": each(lambda b: (lambda d: (d.count(b"["), _json._LONG_DIGITS in d))(b.translate(gate_table)), bodies),
+    "    of which the -0 token search": each(_json._minus_zero, bodies),
     "decode, stdlib mode: _loads_stdlib + typed decode": each(lambda b: _codec._decode_RunnerMessage(_json._loads_stdlib(b)), bodies),
     "  _loads_stdlib (C scanner with the number hooks, depth count, surrogate check)": each(_json._loads_stdlib, bodies),
     "  C scanner without hooks (not used)": each(_json._decode_plain, texts),
@@ -63,6 +66,9 @@ stages = {
     "floor: JSONEncoder.encode(dict) + utf-8": each(lambda v: encoder(v).encode(), values),
     "encode_frame (accelerated)": each(P.encode_frame, msgs),
     "  any-JSON fields (orjson after the value check)": each(lambda m: (enc_any(m.payload.args), enc_any(m.payload.kwargs)), msgs),
+    "    of which the value check (_orjson_values)": each(lambda m: (_json._orjson_values((m.payload.args,)), _json._orjson_values((m.payload.kwargs,))), msgs),
+    "    of which orjson.dumps (sorted keys)": each(lambda m: (_json._orjson_write(m.payload.args), _json._orjson_write(m.payload.kwargs)), msgs),
+    "  the context struct (f-string, 2 timestamps, trace map)": each(lambda m: _codec._encode_ExecutionContext(m.payload.context), msgs),
     "  2x format_timestamp": each(lambda m: (fmt_ts(m.payload.context.enqueue_time), fmt_ts(m.payload.context.deadline)), msgs),
 }
 

@@ -763,12 +763,15 @@ def _orjson_writer() -> tuple[Callable[[object], bytes], bool] | None:
     return write, floats_ok
 
 
+_ORJSON_SCALARS = frozenset((str, int, bool, type(None)))
+
+
 def _orjson_values(values: Any) -> bool:
     """Whether orjson writes these values exactly as the reference does (its own checks refuse
     non-string keys, integers beyond 64 bits, lone surrogates and extreme nesting)."""
     for v in values:
         t = type(v)
-        if t is str or t is int or t is bool or v is None:
+        if t in _ORJSON_SCALARS:
             continue
         if t is float:
             if not _ORJSON_FLOATS or v - v != 0:
