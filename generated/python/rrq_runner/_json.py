@@ -993,13 +993,29 @@ _TO_NANOS = [10 ** (9 - n) for n in range(10)]
 # 4, 7, 10, 13, 16 and 19. From Python 3.11 on, `fromisoformat` reads them whole, in C; it reads a
 # superset of the grammar (and skips non-ASCII digits past the sixth), which the shape and ASCII
 # checks before it exclude.
-_CANONICAL_SHAPES = {20: "--T::Z", 24: "--T::.", 27: "--T::.", 30: "--T::."} if sys.version_info >= (3, 11) else {}
+_FROMISO_Z = sys.version_info >= (3, 11)
+_CANONICAL_SHAPES = {20: "--T::Z", 24: "--T::.", 27: "--T::.", 30: "--T::."} if _FROMISO_Z else {}
 _NANOS = {f"{n:03d}": n for n in range(1000)}
 
 
 def parse_timestamp(text: str) -> Timestamp:
     """Parses the protocol's strict RFC 3339 grammar; raises `TimestampError` saying what was
     expected."""
+    if len(text) == 30 and _FROMISO_Z:
+        # The commonest text (chrono writes nanoseconds): its own branch, fewest steps.
+        if text[4:20:3] == "--T::." and text[29] == "Z" and text.isascii():
+            nanos = _NANOS.get(text[26:29])  # also checks them (`fromisoformat` skips them)
+            if nanos is not None:
+                try:
+                    base = _fromisoformat(text)
+                except ValueError:
+                    pass
+                else:
+                    value: Timestamp = _new_datetime(Timestamp, _datetime_state(base)[1][0], _UTC)
+                    value._nanosecond = nanos
+                    value._text = text if nanos else None
+                    return value
+        return _parse_timestamp_other(text)
     shape = _CANONICAL_SHAPES.get(len(text))
     if shape is not None and text[4:20:3] == shape and text[-1] == "Z" and text.isascii():
         n = len(text)
@@ -1019,11 +1035,15 @@ def parse_timestamp(text: str) -> Timestamp:
                 pass
             else:
                 # Built from the state bytes (datetime's pickle constructor): the cheapest way.
-                value: Timestamp = _new_datetime(Timestamp, _datetime_state(base)[1][0], _UTC)
+                value = _new_datetime(Timestamp, _datetime_state(base)[1][0], _UTC)
                 value._nanosecond = nanos
                 # Canonical unless the last three fraction digits are zeros (fewer are written).
                 value._text = text if (nanos if n == 30 else n == 20 or text[-4:-1] != "000") else None
                 return value
+    return _parse_timestamp_other(text)
+
+
+def _parse_timestamp_other(text: str) -> Timestamp:
     match = _TIMESTAMP_UTC(text)
     if match is not None and text[11:13] <= "23":
         fraction = match.group(1)
@@ -1040,7 +1060,7 @@ def parse_timestamp(text: str) -> Timestamp:
         except ValueError:
             pass
         else:
-            value = _new_datetime(
+            value: Timestamp = _new_datetime(
                 Timestamp, base.year, base.month, base.day, base.hour, base.minute, base.second,
                 nanos // 1000, _UTC,
             )
