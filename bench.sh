@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Benchmarks of the generated bindings (issue 7), outside the test command:
-#   codec-py  Python codec micro-benchmarks (floor json.loads / JSONEncoder; peers pydantic v2
+#   codec-py  Python codec micro-benchmarks over samples like an orchestrator's (random UUIDs,
+#             trace contexts; protocols 1 and 2; floor json.loads / JSONEncoder; peers pydantic v2
 #             strict, msgspec; ours in stdlib and accelerated mode), interleaved in one process
 #   codec-ts  TypeScript codec micro-benchmarks (floor JSON.parse / JSON.stringify; peers zod,
 #             ajv compiled from generated/schema, valibot; ours from generated/typescript/dist)
 #   load      runner throughput: the Rust load generator (rrq-bench load) against the generated
 #             Python (stdlib and accelerated) and TypeScript runners, raw echo runners (the
-#             ceiling) and the Rust reference runner, four modes, interleaved rounds
+#             floor: asyncio.Protocol / node:net), RRQ 0.9.9's own Python runner (PyPI) and the
+#             Rust reference runner, four modes, interleaved rounds
 #   codegen   `rrq-codegen generate` / `check` wall time (release build)
 #
 #   ./bench.sh                    # everything (~10 min); writes bench/results/latest.{md,json}
@@ -16,6 +18,7 @@
 #                                 # node --cpu-prof of our TypeScript codec to bench/results/profiles/
 #
 # It installs what it needs itself: bench/.venv (pydantic, msgspec, orjson, pyinstrument),
+# bench/.venv-rrq-0.9.9 (the rrq wheel, for its runner),
 # `npm ci` in bench/ (zod, ajv, valibot), `npm ci` in tests/typescript when its TypeScript
 # compiler is missing (the README's set-up, used to build generated/typescript/dist), and release
 # builds of rrq-codegen and the conformance crate's rrq-bench and rrq-reference-runner.
@@ -32,7 +35,7 @@ while [ $# -gt 0 ]; do
         --only) ONLY="$2"; shift ;;
         --only=*) ONLY="${1#--only=}" ;;
         --profile) PROFILE=1 ;;
-        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -63,6 +66,7 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 BIN="$TARGET_DIR/release"
 "$BIN/rrq-bench" fixtures --out "$RUN/fixtures"
 
+# msgspec and orjson are also the `fast` extra of the generated package (its accelerated mode).
 PY_TOOLS="pydantic==2.14.3 msgspec==0.22.0 orjson==3.13.0 pyinstrument==5.1.3"
 VPY="$BENCH/.venv/bin/python"
 if want codec-py || want load; then
@@ -74,6 +78,22 @@ if want codec-py || want load; then
         "$VPY" -m pip install --quiet --disable-pip-version-check $PY_TOOLS
         echo "$PY_TOOLS" > "$BENCH/.venv/.tools"
     fi
+fi
+# The upstream Python runner of RRQ 0.9.9 (`rrq-runner` of the PyPI wheel, protocol "1") joins
+# the load run as a peer, with the example handlers of tests/rrq. RRQ 0.11.1's runner speaks
+# protocol "2" (and takes --tcp-socket): it joins once rrq-bench can speak protocol 2.
+UPSTREAM_RELEASES="0.9.9"
+if want load; then
+    for release in $UPSTREAM_RELEASES; do
+        venv="$BENCH/.venv-rrq-$release"
+        if [ "$(cat "$venv/.tools" 2>/dev/null || true)" != "rrq==$release" ]; then
+            echo "== python venv (bench/.venv-rrq-$release): rrq==$release" >&2
+            rm -rf "$venv"
+            "${PYTHON:-python3}" -m venv "$venv"
+            "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "rrq==$release"
+            echo "rrq==$release" > "$venv/.tools"
+        fi
+    done
 fi
 
 if want codec-ts || want load; then
@@ -121,11 +141,13 @@ fi
 if want load; then
     echo "== runner throughput ($LOAD_ROUNDS rounds x $SLICE_MS ms per mode and runner)" >&2
     PYENV="env PYTHON=$VPY"
-    # Protocol 1 throughout: the raw echo runners answer v1 requests (args/kwargs).
+    # Protocol 1 throughout: the raw echo runners answer v1 requests (args/kwargs), and RRQ
+    # 0.9.9's runner speaks it.
     "$BIN/rrq-bench" load --protocol 1 \
         --target "raw-py=$VPY $BENCH/raw/echo_raw.py" \
         --target "py=$PYENV RRQ_RUNNER_ACCELERATE=0 $ROOT/examples/python/run.sh --protocol 1" \
         --target "py-accel=$PYENV RRQ_RUNNER_ACCELERATE=1 $ROOT/examples/python/run.sh --protocol 1" \
+        --target "up-0.9.9=env PYTHONPATH=$ROOT/tests/rrq $BENCH/.venv-rrq-0.9.9/bin/rrq-runner --settings upstream_handlers.settings" \
         --target "raw-ts=node $BENCH/raw/echo_raw.mjs" \
         --target "ts=$ROOT/examples/typescript/run.sh --protocol 1" \
         --target "rust-ref=$BIN/rrq-reference-runner --protocol 1" \

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Tests of the generated Python package (generated/python), self-contained from any cwd:
-#   - a venv of its own (tests/python/.venv) with the pinned test tools and the optional accelerator;
+#   - a venv of its own (tests/python/.venv) with the pinned test tools and the `fast` extra's
+#     accelerators (msgspec, orjson);
 #   - mypy --strict and ruff check over generated/python;
 #   - the pytest suite (golden corpus, models, runtime over loopback, CLI) for every protocol
-#     version module (rrq_runner.v1, v2, ...), in stdlib mode and in accelerated (orjson) mode;
+#     version module (rrq_runner.v1, v2, ...), in stdlib mode and in accelerated (msgspec + orjson) mode;
 #   - the package pip-installs into a fresh venv and `python -m rrq_runner --help` works from it;
-#     without the `otel` extra nothing imports OpenTelemetry and `rrq_runner.otel` names the extra.
+#     without the `otel` extra nothing imports OpenTelemetry and `rrq_runner.otel` names the extra;
+#     mypy --strict passes on the installed package without the extras and with them (`[fast]`).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 VENV="$HERE/.venv"
 PYTHON="${PYTHON:-python3}"
-TOOLS="pytest==9.2.0 mypy==2.4.1 ruff==0.17.6 orjson==3.13.0 opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2"
+TOOLS="pytest==9.2.0 mypy==2.4.1 ruff==0.17.6 orjson==3.13.0 msgspec==0.22.0 opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2"
 
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
@@ -50,6 +52,15 @@ cp -r generated/python "$SCRATCH/package"
 "$PYTHON" -m venv "$SCRATCH/venv"
 "$SCRATCH/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$SCRATCH/package"
 (cd "$SCRATCH" && "$SCRATCH/venv/bin/python" -m rrq_runner --help > /dev/null && "$SCRATCH/venv/bin/rrq-runner" --help > /dev/null)
+echo "== python: mypy --strict on the installed package, without and with the fast extra"
+"$VENV/bin/mypy" --strict --no-incremental --python-executable "$SCRATCH/venv/bin/python" -p rrq_runner
+"$PYTHON" -m venv "$SCRATCH/venv-fast"
+"$SCRATCH/venv-fast/bin/python" -m pip install --quiet --disable-pip-version-check "$SCRATCH/package[fast]"
+"$VENV/bin/mypy" --strict --no-incremental --python-executable "$SCRATCH/venv-fast/bin/python" -p rrq_runner
+(cd "$SCRATCH" && RRQ_RUNNER_ACCELERATE=1 "$SCRATCH/venv-fast/bin/python" -c "
+import rrq_runner, rrq_runner.v1._fast, rrq_runner.v2._fast
+assert rrq_runner.ACCELERATED and rrq_runner.v1._fast.decode is not None and rrq_runner.v2._fast.decode is not None
+print('installed rrq-runner[fast]: accelerated')")
 (cd "$SCRATCH" && "$SCRATCH/venv/bin/python" -c "
 import sys
 import rrq_runner, rrq_runner.v1, rrq_runner.v2

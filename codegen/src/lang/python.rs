@@ -15,7 +15,7 @@ use crate::{Package, Protocol};
 use anyhow::{anyhow, bail, Context, Result};
 use askama::Template;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Environment variable the RRQ orchestrator sets to the address a runner must listen on.
 const ENV_TCP_SOCKET: &str = "RRQ_RUNNER_TCP_SOCKET";
@@ -157,6 +157,47 @@ fn int_bound(bound: Option<i128>) -> String {
 
 struct Mapper<'a> {
     ir: &'a Ir,
+    /// The deepest nesting level at which each named type's values occur in a message (the
+    /// root's value is level 1); capped past any depth the reader accepts (recursive types).
+    levels: BTreeMap<String, u64>,
+}
+
+/// See `Mapper::levels`.
+fn type_levels(ir: &Ir) -> BTreeMap<String, u64> {
+    fn visit(ir: &Ir, ty: &Type, level: u64, cap: u64, levels: &mut BTreeMap<String, u64>) {
+        match ty {
+            Type::Array { items } => visit(ir, items, level + 1, cap, levels),
+            Type::Map { values } => visit(ir, values, level + 1, cap, levels),
+            Type::Named { name } => {
+                let seen = levels.entry(name.clone()).or_insert(0);
+                if *seen >= level.min(cap) {
+                    return;
+                }
+                *seen = level.min(cap);
+                if level >= cap {
+                    return;
+                }
+                match ir.get(name) {
+                    Some(TypeDef::Struct(s)) => {
+                        for f in &s.fields {
+                            visit(ir, &f.ty, level + 1, cap, levels);
+                        }
+                    }
+                    Some(TypeDef::Union(u)) => {
+                        for v in &u.variants {
+                            visit(ir, &Type::Named { name: v.ty.clone() }, level + 1, cap, levels);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut levels = BTreeMap::new();
+    let cap = ir.meta.max_nesting_depth + 2;
+    visit(ir, &Type::Named { name: ir.root.clone() }, 1, cap, &mut levels);
+    levels
 }
 
 impl Mapper<'_> {
@@ -288,6 +329,101 @@ impl Mapper<'_> {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// The accelerated decoder (`_fast`, with msgspec): shadow `msgspec.Struct`s of the IR types,
+// decoded and validated natively, then converted to the models. Timestamps are read as strings
+// there and parsed by the package's own parser (nanoseconds, the strict grammar).
+
+impl Mapper<'_> {
+    /// The annotation of `ty` in the shadow structs.
+    fn fast_annotation(&self, ty: &Type) -> Result<String> {
+        Ok(match ty {
+            Type::Bool => "bool".into(),
+            Type::String | Type::Timestamp => "str".into(),
+            Type::Integer { min, max } => {
+                let (lo, hi) = integer_bounds(min, max);
+                format!("Annotated[int, Meta(ge={lo}, le={hi})]")
+            }
+            Type::Float => "float".into(),
+            Type::Any => "Any".into(),
+            Type::Array { items } => format!("list[{}]", self.fast_annotation(items)?),
+            Type::Map { values } => format!("dict[str, {}]", self.fast_annotation(values)?),
+            Type::Named { name } => match self.def(name)? {
+                TypeDef::Struct(_) => format!("_M_{}", identifier(name)),
+                TypeDef::Enum(_) => identifier(name),
+                TypeDef::Union(u) => {
+                    let members: Vec<String> =
+                        (0..u.variants.len()).map(|i| format!("_M_{}_{i}", identifier(name))).collect();
+                    members.join(" | ")
+                }
+            },
+        })
+    }
+
+    /// Whether a shadow value of `ty` differs from the model's (it must be converted).
+    fn fast_converts(&self, ty: &Type) -> bool {
+        match ty {
+            Type::Timestamp => true,
+            Type::Array { items } => self.fast_converts(items),
+            Type::Map { values } => self.fast_converts(values),
+            Type::Named { name } => !matches!(self.ir.get(name), Some(TypeDef::Enum(_))),
+            _ => false,
+        }
+    }
+
+    /// The expression converting the shadow value `x` of `ty` (not `None`) to the model's.
+    fn fast_convert(&self, ty: &Type, x: &str, depth: usize) -> String {
+        let e = format!("e{depth}");
+        let k = format!("k{depth}");
+        match ty {
+            Type::Timestamp => format!("_ts({x})"),
+            Type::Array { items } if self.fast_converts(items) => {
+                format!("[{} for {e} in {x}]", self.fast_convert(items, &e, depth + 1))
+            }
+            Type::Map { values } if self.fast_converts(values) => {
+                format!("{{{k}: {} for {k}, {e} in {x}.items()}}", self.fast_convert(values, &e, depth + 1))
+            }
+            Type::Named { name } if self.fast_converts(ty) => format!("_c_{}({x})", identifier(name)),
+            _ => x.to_string(),
+        }
+    }
+}
+
+impl Mapper<'_> {
+    /// The level of a named type's values (see `levels`).
+    fn level(&self, name: &str) -> u64 {
+        self.levels.get(name).copied().unwrap_or(self.ir.meta.max_nesting_depth + 2)
+    }
+
+    /// A Python condition, true when the shadow value `x` of `ty` (at nesting `level`) might
+    /// have been read otherwise than the reference reads it (see `_fast`'s checks), or None when
+    /// it cannot be: an any-JSON value with an integer 0 (a `-0` token reads 0), an integer
+    /// beyond 64 bits or nesting past the limit; a number field that reads 0.
+    fn fast_check(&self, ty: &Type, x: &str, level: u64, depth: usize) -> Option<String> {
+        let e = format!("e{depth}");
+        match ty {
+            Type::Any => {
+                let budget = self.ir.meta.max_nesting_depth as i64 - level as i64 + 1;
+                Some(format!("_suspect({x}, {budget})"))
+            }
+            Type::Integer { .. } | Type::Float => Some(format!("{x} == 0")),
+            Type::Array { items } if **items == Type::Any => self.fast_check(&Type::Any, x, level, depth),
+            Type::Map { values } if **values == Type::Any => self.fast_check(&Type::Any, x, level, depth),
+            Type::Array { items } => {
+                self.fast_check(items, &e, level + 1, depth + 1).map(|c| format!("any({c} for {e} in {x})"))
+            }
+            Type::Map { values } => {
+                self.fast_check(values, &e, level + 1, depth + 1).map(|c| format!("any({c} for {e} in {x}.values())"))
+            }
+            Type::Named { name } => match self.ir.get(name) {
+                Some(TypeDef::Enum(_)) => None,
+                _ => Some(format!("_k_{}({x})", identifier(name))),
+            },
+            Type::Bool | Type::String | Type::Timestamp => None,
+        }
+    }
+}
+
 /// What decoding does with a field's value once it is known to be present (and not `null`).
 enum Check {
     /// Nothing to check.
@@ -354,6 +490,11 @@ struct StructDef {
     fields: Vec<FieldDef>,
     decode_lines: Vec<String>,
     encode_lines: Vec<String>,
+    /// The accelerated decoder's shadow struct (its field lines) and conversion (body lines).
+    fast_fields: Vec<String>,
+    fast_convert: Vec<String>,
+    /// The accelerated decoder's check of a shadow (the body of `_k_<name>`).
+    fast_check: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -375,6 +516,12 @@ struct UnionDef {
     spec_row: String,
     decode_lines: Vec<String>,
     encode_lines: Vec<String>,
+    /// The accelerated decoder's variant structs (`(name, tag key literal, tag literal, content
+    /// field line)`)
+    /// and conversion (body lines).
+    fast_variants: Vec<(String, String, String, String)>,
+    fast_convert: Vec<String>,
+    fast_check: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -587,6 +734,8 @@ struct Ctx {
     frame_header_len: usize,
     /// The slow paths' spec of the root type.
     root_spec: String,
+    /// The accelerated decoder's annotation of the root type.
+    fast_root: String,
     error_types: Vec<ConstDef>,
     enums: Vec<EnumDef>,
     structs: Vec<StructDef>,
@@ -690,7 +839,7 @@ fn sort_exports(names: &mut [String]) {
 impl Ctx {
     fn build(protocol: &Protocol, package: &Package) -> Result<Ctx> {
         let ir = &protocol.ir;
-        let m = Mapper { ir };
+        let m = Mapper { ir, levels: type_levels(ir) };
         let mut seen = BTreeSet::new();
         let mut enums = Vec::new();
         let mut structs = Vec::new();
@@ -890,6 +1039,7 @@ impl Ctx {
             env_accelerate_lit: py_str(ENV_ACCELERATE),
             frame_header_len: rrq_protocol::FRAME_HEADER_LEN,
             root_spec: m.spec(&Type::Named { name: ir.root.clone() })?,
+            fast_root: m.fast_annotation(&Type::Named { name: ir.root.clone() })?,
             error_types,
             enums,
             structs,
@@ -922,6 +1072,9 @@ impl Ctx {
         let all_written = s.fields.iter().all(|f| f.always_written);
         let mut encode_pre = Vec::new();
         let mut encode_fmt = String::from("{{");
+        let mut fast_fields = Vec::new();
+        let mut fast_convert = vec![format!("r = _new({name})")];
+        let mut fast_checks: Vec<String> = Vec::new();
         for (i, f) in s.fields.iter().enumerate() {
             let attr = identifier(&f.name);
             if !attrs.insert(attr.clone()) || attr.starts_with("__") {
@@ -1001,6 +1154,47 @@ impl Ctx {
             }
             args.push(format!("{attr} = {v}"));
 
+            // The accelerated decoder: the shadow field (a default only where the stdlib decoder
+            // fills one in: a non-null default, or None for a nullable field) and its conversion.
+            let mut shadow_ty = m.fast_annotation(&f.ty).with_context(|| at.clone())?;
+            if f.nullable {
+                shadow_ty = format!("{shadow_ty} | None");
+            }
+            let shadow_default = if f.required {
+                None
+            } else {
+                match &f.default {
+                    Some(Value::Array(a)) if a.is_empty() => Some("field(default_factory=list)".to_string()),
+                    Some(Value::Object(o)) if o.is_empty() => Some("field(default_factory=dict)".to_string()),
+                    Some(d @ (Value::Array(_) | Value::Object(_))) => Some(format!("field(default_factory=lambda: {})", py_literal(d))),
+                    Some(d) if !d.is_null() => Some(py_literal(d)),
+                    _ if f.nullable => Some("None".to_string()),
+                    _ => None,
+                }
+            };
+            let renamed = attr != f.name;
+            fast_fields.push(match (shadow_default, renamed) {
+                (None, false) => format!("{attr}: {shadow_ty}"),
+                (Some(d), false) => format!("{attr}: {shadow_ty} = {d}"),
+                (None, true) => format!("{attr}: {shadow_ty} = field(name={key})"),
+                (Some(d), true) if d.starts_with("field(") => {
+                    format!("{attr}: {shadow_ty} = {}, name={key})", &d[..d.len() - 1])
+                }
+                (Some(d), true) => format!("{attr}: {shadow_ty} = field(default={d}, name={key})"),
+            });
+            if let Some(cond) = m.fast_check(&f.ty, &format!("s.{attr}"), m.level(&s.name) + 1, 0) {
+                // (`and` binds tighter than the `or` that joins the checks.)
+                fast_checks.push(if f.nullable { format!("s.{attr} is not None and {cond}") } else { cond });
+            }
+            if !m.fast_converts(&f.ty) {
+                fast_convert.push(format!("r.{attr} = s.{attr}"));
+            } else if f.nullable {
+                fast_convert.push(format!("{v} = s.{attr}"));
+                fast_convert.push(format!("r.{attr} = None if {v} is None else {}", m.fast_convert(&f.ty, &v, 0)));
+            } else {
+                fast_convert.push(format!("r.{attr} = {}", m.fast_convert(&f.ty, &format!("s.{attr}"), 0)));
+            }
+
             // Encoding: declaration order; `null` or omission for fields without a value.
             let key_json = json_str(&f.name);
             if all_written {
@@ -1045,12 +1239,26 @@ impl Ctx {
             lines.push("return \"{\" + \",\".join(parts) + \"}\"".into());
             lines
         };
+        fast_convert.push("return r".into());
+        let fast_check = if fast_checks.is_empty() {
+            vec!["return False".to_string()]
+        } else {
+            let mut lines = vec!["return (".to_string()];
+            for (i, c) in fast_checks.iter().enumerate() {
+                lines.push(format!("    {}{c}", if i == 0 { "" } else { "or " }));
+            }
+            lines.push(")".into());
+            lines
+        };
         Ok(StructDef {
             name: name.to_string(),
             docstring: docstring(&s.doc, &s.name, 4),
             fields,
             decode_lines: decode,
             encode_lines,
+            fast_fields,
+            fast_convert,
+            fast_check,
         })
     }
 
@@ -1064,6 +1272,9 @@ impl Ctx {
         ];
         let mut encode = Vec::new();
         let mut table = Vec::new();
+        let mut fast_variants = Vec::new();
+        let mut fast_convert = vec!["t = type(s)".to_string()];
+        let mut fast_check = vec!["t = type(s)".to_string()];
         for (i, v) in u.variants.iter().enumerate() {
             let class = variant_class(ir, u, &v.tag_value);
             let ty = identifier(&v.ty);
@@ -1079,6 +1290,23 @@ impl Ctx {
                 m.encode_expr(&Type::Named { name: v.ty.clone() }, &format!("m.{content_attr}"), 0)
             ));
             table.push(format!("{tag_literal}: ({class}, {}),", m.spec(&Type::Named { name: v.ty.clone() })?));
+            let content_ty = Type::Named { name: v.ty.clone() };
+            let shadow = format!("_M_{name}_{i}");
+            let content_field = if content_attr == u.content {
+                format!("{content_attr}: {}", m.fast_annotation(&content_ty)?)
+            } else {
+                format!("{content_attr}: {} = field(name={})", m.fast_annotation(&content_ty)?, py_str(&u.content))
+            };
+            fast_variants.push((shadow.clone(), py_str(&u.tag), tag_literal.clone(), content_field));
+            fast_convert.push(format!("{} t is {shadow}:", if i == 0 { "if" } else { "elif" }));
+            // Built without running `__init__`, as the stdlib decoders build structs.
+            fast_convert.push(format!("    r = _new({class})"));
+            fast_convert.push(format!("    r.{content_attr} = {}", m.fast_convert(&content_ty, &format!("s.{content_attr}"), 0)));
+            fast_convert.push("    return r".into());
+            fast_check.push(format!("{} t is {shadow}:", if i == 0 { "if" } else { "elif" }));
+            let level = m.level(&u.name) + 1;
+            let cond = m.fast_check(&content_ty, &format!("s.{content_attr}"), level, 0).unwrap_or_else(|| "False".into());
+            fast_check.push(format!("    return {cond}"));
             variants.push(VariantDef {
                 class,
                 tag_literal,
@@ -1090,6 +1318,8 @@ impl Ctx {
         }
         decode.push("raise _Bad".into());
         encode.push("raise _Bad".into());
+        fast_convert.push("raise _Bad".into());
+        fast_check.push("return True".into());
         let members = variants.iter().map(|v| v.class.clone()).collect::<Vec<_>>().join(" | ");
         Ok(UnionDef {
             name: name.to_string(),
@@ -1106,6 +1336,9 @@ impl Ctx {
             variants,
             decode_lines: decode,
             encode_lines: encode,
+            fast_variants,
+            fast_convert,
+            fast_check,
         })
     }
 }
@@ -1137,6 +1370,7 @@ templates! {
     VersionInit => "python/version/__init__.py",
     Models => "python/version/_models.py",
     Codec => "python/version/_codec.py",
+    Fast => "python/version/_fast.py",
     Messages => "python/version/_messages.py",
     Main => "python/package/__main__.py",
     Lifecycle => "python/package/_lifecycle.py",
@@ -1230,6 +1464,7 @@ pub fn render(package: &Package) -> Result<Vec<GeneratedFile>> {
         files.push((format!("{dir}/__init__.py"), VersionInit { c }.render()?));
         files.push((format!("{dir}/_models.py"), Models { c }.render()?));
         files.push((format!("{dir}/_codec.py"), Codec { c }.render()?));
+        files.push((format!("{dir}/_fast.py"), Fast { c }.render()?));
         files.push((format!("{dir}/_messages.py"), Messages { c }.render()?));
         if let Some(r) = c.r.as_ref().filter(|_| package.has_runtime()) {
             files.push((format!("{dir}/_glue.py"), Glue { c, r }.render()?));

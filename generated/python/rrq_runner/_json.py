@@ -11,9 +11,11 @@ object keys sorted by code point at every depth, the reference's string escaping
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
+import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from itertools import accumulate
@@ -36,6 +38,7 @@ __all__ = [
     "lenient_strings",
     "loads",
     "parse_timestamp",
+    "suspect_any",
 ]
 
 JsonValue: TypeAlias = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
@@ -86,22 +89,39 @@ def _parse_constant(text: str) -> float:
 
 # The C scanner's own number conversions agree with the reference except for the integer `-0`
 # (the reference reads -0.0), integers outside [-2**63, 2**64) (read as floats) and floats that
-# overflow (rejected). Bodies that may hold one of the first two (a `-0` not followed by a digit,
-# `.` or an exponent; a run of 19 digits anywhere) take the integer hook; floats always go
-# through `_parse_float` (one call per float: cheap, as floats are few).
+# overflow (rejected): integers go through `_parse_int`, floats through `_parse_float` (one call
+# per number: cheaper than a scan of the body for the few that need it). `_risky_numbers` says
+# which bodies need the integer hook (a `-0` number token; a run of 19 digits anywhere).
 _decode_hooked = json.JSONDecoder(
     parse_float=_parse_float, parse_int=_parse_int, parse_constant=_parse_constant
 ).decode
 _decode_plain = json.JSONDecoder(parse_float=_parse_float, parse_constant=_parse_constant).decode
-_NEGATIVE_ZERO = re.compile(rb"-0(?![0-9.eE])").search
+# A number token starts the document or follows `[`, `,`, `:` or whitespace; a `-0` after
+# anything else is text inside a string (UUIDs, trace ids: `...-0af7...`, `-01`), which the
+# parsers read alike. After `-0`, a digit, `.` or an exponent makes another number.
+_BEFORE_NUMBER = frozenset(b"[,: \t\n\r")
+_AFTER_ZERO = frozenset(b"0123456789.eE")
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+# Digits to `0` and `{` to `[`: one pass, then a count of openers and a search for long runs.
+_GATE_TABLE = bytes.maketrans(b"123456789{", b"000000000[")
 _LONG_DIGITS = b"0" * 19
+
+
+def _minus_zero(body: bytes) -> bool:
+    """Whether the body may hold the integer `-0` as a number token (conservative: such a `-0`
+    inside a string counts too)."""
+    at = body.find(b"-0")
+    while at >= 0:
+        if (at == 0 or body[at - 1] in _BEFORE_NUMBER) and (at + 2 == len(body) or body[at + 2] not in _AFTER_ZERO):
+            return True
+        at = body.find(b"-0", at + 2)
+    return False
 
 
 def _risky_numbers(body: bytes) -> bool:
     """Whether the body may hold the integer `-0` or a 19+ digit number (cheap, conservative:
-    text inside strings counts too)."""
-    return _NEGATIVE_ZERO(body) is not None or _LONG_DIGITS in body.translate(_DIGITS_TO_ZERO)
+    text inside strings counts too, for digits)."""
+    return _minus_zero(body) or _LONG_DIGITS in body.translate(_DIGITS_TO_ZERO)
 
 
 _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -145,7 +165,9 @@ def _loads_stdlib(body: bytes) -> object:
     if body.count(b"[") + body.count(b"{") > MAX_NESTING_DEPTH and _too_deep(body):
         raise JsonError(f"arrays and objects nested deeper than {MAX_NESTING_DEPTH} levels")
     try:
-        value: object = _decode_hooked(text) if _risky_numbers(body) else _decode_plain(text)
+        # Always the integer hook: a call per integer costs less than scanning every body for
+        # the numbers that need it (`_risky_numbers`).
+        value: object = _decode_hooked(text)
     except JsonError:
         raise
     except (ValueError, RecursionError) as exc:
@@ -552,18 +574,32 @@ def _skip_members(text: str, i: int) -> int:
 
 
 _ACCELERATE_VAR = "RRQ_RUNNER_ACCELERATE"
+_ACCELERATE = os.environ.get(_ACCELERATE_VAR, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _optional_module(name: str) -> Any:
+    """An optional accelerator's module (typed `Any`: the package type-checks without it), or
+    None when it is not installed or the accelerators are turned off."""
+    if not _ACCELERATE:
+        return None
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+_ORJSON = _optional_module("orjson")
+MSGSPEC = _optional_module("msgspec")
+"""msgspec when installed (the ``fast`` extra) and not turned off, else None: each protocol's
+``_fast`` decoder is built on it."""
 
 
 def _accelerator() -> Callable[[bytes], object] | None:
     """orjson's parser, guarded so that it is only trusted where it agrees with the stdlib."""
-    if os.environ.get(_ACCELERATE_VAR, "1").strip().lower() in ("0", "false", "no", "off"):
+    if _ORJSON is None:
         return None
-    try:
-        import orjson
-    except ImportError:
-        return None
-    fast_loads: Callable[[bytes], object] = orjson.loads
-    decode_error = orjson.JSONDecodeError
+    fast_loads: Callable[[bytes], object] = _ORJSON.loads
+    decode_error = _ORJSON.JSONDecodeError
     # orjson agrees with the stdlib path on every body except these, which take the stdlib path
     # (it owns every verdict and every error message): escapes (lone surrogates), deep nesting,
     # and the integer `-0` (orjson reads 0, the reference -0.0). Integers outside
@@ -572,7 +608,7 @@ def _accelerator() -> Callable[[bytes], object] | None:
         if (
             b"\\u" in body
             or body.count(b"[") + body.count(b"{") > MAX_NESTING_DEPTH
-            or _NEGATIVE_ZERO(body) is not None
+            or _minus_zero(body)
         ):
             return _loads_stdlib(body)
         try:
@@ -585,9 +621,49 @@ def _accelerator() -> Callable[[bytes], object] | None:
 
 _fast = _accelerator()
 
-ACCELERATED = _fast is not None
-"""Whether frames are parsed with orjson (installed by the ``fast`` extra, and not disabled with
-``RRQ_RUNNER_ACCELERATE=0``); results are identical either way."""
+ACCELERATED = _fast is not None or MSGSPEC is not None
+"""Whether frames are decoded with the ``fast`` extra's libraries (msgspec, orjson) where they
+provably agree with the standard library (and not turned off with ``RRQ_RUNNER_ACCELERATE=0``);
+results are identical either way."""
+
+def suspect_any(value: object, budget: int) -> bool:
+    """Whether an any-JSON value decoded by msgspec might read otherwise in the reference: it
+    holds an integer 0 (msgspec reads a `-0` token as 0, the reference -0.0), an integer outside
+    [-2**63, 2**64) (the reference reads a float), or arrays and objects nested more than
+    `budget` levels (the value itself being the first)."""
+    t = type(value)
+    if t is dict:
+        items: Any = value.values()  # type: ignore[attr-defined]
+    elif t is list:
+        items = value
+    elif t is int:
+        return value == 0 or not _I64_MIN <= value < _U64_END  # type: ignore[operator]
+    else:
+        return t is not str and t is not float and t is not bool and value is not None
+    if budget <= 0:
+        return True
+    for item in items:
+        it = type(item)
+        if it in _PLAIN_SCALARS:
+            continue
+        if it is int:
+            if item == 0 or not _I64_MIN <= item < _U64_END:
+                return True
+        elif suspect_any(item, budget - 1):
+            return True
+    return False
+
+
+_PLAIN_SCALARS = frozenset((str, float, bool, type(None)))
+
+
+def msgspec_may_differ(body: bytes) -> bool:
+    """Whether msgspec's typed decoding might read `body` otherwise than the reference: nesting
+    deeper than the limit (msgspec has none of its own), a 19+ digit number (msgspec keeps big
+    integers, the reference reads them as floats) or the integer `-0` (msgspec reads 0, the
+    reference -0.0). Conservative: text inside strings counts too."""
+    digits = body.translate(_GATE_TABLE)
+    return digits.count(b"[") > MAX_NESTING_DEPTH or _LONG_DIGITS in digits or _minus_zero(body)
 
 
 def loads(body: bytes | bytearray | memoryview) -> object:
@@ -669,17 +745,14 @@ def _orjson_writer() -> tuple[Callable[[object], bytes], bool] | None:
     """orjson's writer (keys sorted) when the accelerator is on, and whether its float text is
     the reference's (checked here on values around every format threshold: orjson versions
     differ)."""
-    if _fast is None:
+    if _ORJSON is None:
         return None
-    try:
-        import orjson
-    except ImportError:  # pragma: no cover - _fast needs it
-        return None
-    dumps = orjson.dumps
-    option = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+    dumps = _ORJSON.dumps
+    option = _ORJSON.OPT_SORT_KEYS | _ORJSON.OPT_PASSTHROUGH_DATETIME | _ORJSON.OPT_PASSTHROUGH_DATACLASS
 
     def write(value: object) -> bytes:
-        return dumps(value, option=option)
+        written: bytes = dumps(value, option=option)
+        return written
 
     probes = [0.0, -0.0, 1.0, -1.5, 0.1, 249.99, 1e-4, 9.9e-5, 1e-5, 1.5e-7, 1e-7, 5e-324,
               2.2250738585072014e-308, 1e15, 9999999999999998.0, 1e16, 1.5e16, 1e21, 1e22,
@@ -691,12 +764,15 @@ def _orjson_writer() -> tuple[Callable[[object], bytes], bool] | None:
     return write, floats_ok
 
 
+_ORJSON_SCALARS = frozenset((str, int, bool, type(None)))
+
+
 def _orjson_values(values: Any) -> bool:
     """Whether orjson writes these values exactly as the reference does (its own checks refuse
     non-string keys, integers beyond 64 bits, lone surrogates and extreme nesting)."""
     for v in values:
         t = type(v)
-        if t is str or t is int or t is bool or v is None:
+        if t in _ORJSON_SCALARS:
             continue
         if t is float:
             if not _ORJSON_FLOATS or v - v != 0:
@@ -837,20 +913,28 @@ class Timestamp(datetime):
     a naive one is refused when encoding.
     """
 
-    # Class defaults (no __slots__): datetime arithmetic on a subclass makes instances without
-    # calling `__new__`, and they must read as nanosecond 0 with no kept text.
-    _nanosecond: int = 0
-    # The canonical JSON string of this instant when decoding read exactly that text (written
-    # back as is: a datetime is immutable), else None.
-    _json: str | None = None
+    # Slots, not a __dict__: cheaper to build. `_text` is the text decoding read when it is the
+    # canonical text of this instant (written back as is: a datetime is immutable), else None.
+    __slots__ = ("_nanosecond", "_text")
+    _nanosecond: int
+    _text: str | None
 
     def __new__(cls, *args: Any, nanosecond: int = 0, **kwargs: Any) -> Self:
         self = datetime.__new__(cls, *args, **kwargs)
         if not 0 <= nanosecond <= 999:
             raise ValueError(f"nanosecond must be in 0..999, got {nanosecond}")
         self._nanosecond = nanosecond
-        self._json = None
+        self._text = None
         return self
+
+    def __getattr__(self, name: str) -> Any:
+        # An instance made without `__new__` (`datetime.__new__(Timestamp, ...)`) reads as
+        # nanosecond 0 with no kept text.
+        if name == "_nanosecond":
+            return 0
+        if name == "_text":
+            return None
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def nanosecond(self) -> int:
@@ -896,7 +980,8 @@ _SHAPE = "an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|\u00b1hh:mm)"
 
 
 _fromisoformat = datetime.fromisoformat
-_new_datetime = datetime.__new__
+_new_datetime: Any = datetime.__new__
+_datetime_state = datetime.__reduce__
 
 
 # The common shape, UTC with 0 to 9 fraction digits; the others (offsets, bad input) take the
@@ -904,11 +989,61 @@ _new_datetime = datetime.__new__
 _TIMESTAMP_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.([0-9]{1,9}))?Z").fullmatch
 # Fraction digits -> (multiplier to nanoseconds); canonical texts have 0, 3, 6 or 9 digits.
 _TO_NANOS = [10 ** (9 - n) for n in range(10)]
+# The canonical texts (UTC, 0, 3, 6 or 9 fraction digits) by length: the characters at offsets
+# 4, 7, 10, 13, 16 and 19. From Python 3.11 on, `fromisoformat` reads them whole, in C; it reads a
+# superset of the grammar (and skips non-ASCII digits past the sixth), which the shape and ASCII
+# checks before it exclude.
+_FROMISO_Z = sys.version_info >= (3, 11)
+_CANONICAL_SHAPES = {20: "--T::Z", 24: "--T::.", 27: "--T::.", 30: "--T::."} if _FROMISO_Z else {}
+_NANOS = {f"{n:03d}": n for n in range(1000)}
 
 
 def parse_timestamp(text: str) -> Timestamp:
     """Parses the protocol's strict RFC 3339 grammar; raises `TimestampError` saying what was
     expected."""
+    if len(text) == 30 and _FROMISO_Z:
+        # The commonest text (chrono writes nanoseconds): its own branch, fewest steps.
+        if text[4:20:3] == "--T::." and text[29] == "Z" and text.isascii():
+            nanos = _NANOS.get(text[26:29])  # also checks them (`fromisoformat` skips them)
+            if nanos is not None:
+                try:
+                    base = _fromisoformat(text)
+                except ValueError:
+                    pass
+                else:
+                    value: Timestamp = _new_datetime(Timestamp, _datetime_state(base)[1][0], _UTC)
+                    value._nanosecond = nanos
+                    value._text = text if nanos else None
+                    return value
+        return _parse_timestamp_other(text)
+    shape = _CANONICAL_SHAPES.get(len(text))
+    if shape is not None and text[4:20:3] == shape and text[-1] == "Z" and text.isascii():
+        n = len(text)
+        if n == 30:
+            # The digits below the microsecond (`fromisoformat` skips them unchecked).
+            below = _NANOS.get(text[26:29])
+            shaped = below is not None
+            nanos = below or 0
+        else:
+            nanos = 0
+            shaped = n == 20 or text[20:-1].isdigit()
+        if shaped:
+            try:
+                # Checks the digits, the date and the time of day; truncates to microseconds.
+                base = _fromisoformat(text)
+            except ValueError:
+                pass
+            else:
+                # Built from the state bytes (datetime's pickle constructor): the cheapest way.
+                value = _new_datetime(Timestamp, _datetime_state(base)[1][0], _UTC)
+                value._nanosecond = nanos
+                # Canonical unless the last three fraction digits are zeros (fewer are written).
+                value._text = text if (nanos if n == 30 else n == 20 or text[-4:-1] != "000") else None
+                return value
+    return _parse_timestamp_other(text)
+
+
+def _parse_timestamp_other(text: str) -> Timestamp:
     match = _TIMESTAMP_UTC(text)
     if match is not None and text[11:13] <= "23":
         fraction = match.group(1)
@@ -930,7 +1065,7 @@ def parse_timestamp(text: str) -> Timestamp:
                 nanos // 1000, _UTC,
             )
             value._nanosecond = nanos % 1000
-            value._json = '"' + text + '"' if canonical else None
+            value._text = text if canonical else None
             return value
     return _parse_timestamp_slow(text)
 
@@ -976,9 +1111,9 @@ def format_timestamp(value: datetime) -> str:
     """The JSON string the reference writes for an instant: UTC, ``Z``, and 0, 3, 6 or 9
     fraction digits. Raises `TimestampError` for a naive datetime."""
     if type(value) is Timestamp and value.tzinfo is _UTC:
-        text = value._json
+        text = value._text
         if text is not None:
-            return text
+            return '"' + text + '"'
         nanos = value._nanosecond
         dt: datetime = value
     else:

@@ -25,11 +25,12 @@ from __future__ import annotations
 import contextvars
 import time
 
+# The ignores let mypy --strict check the package where the extra is not installed.
 try:
-    from opentelemetry import context as otel_context
-    from opentelemetry import propagate, trace
-    from opentelemetry.trace import SpanKind, Status, StatusCode
-    from opentelemetry.util.types import AttributeValue
+    from opentelemetry import context as otel_context  # type: ignore[import-not-found, unused-ignore]
+    from opentelemetry import propagate, trace  # type: ignore[import-not-found, unused-ignore]
+    from opentelemetry.trace import SpanKind, Status, StatusCode  # type: ignore[import-not-found, unused-ignore]
+    from opentelemetry.util.types import AttributeValue  # type: ignore[import-not-found, unused-ignore]
 except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError(
         'rrq_runner.otel needs opentelemetry-api: pip install "rrq-runner[otel]"'

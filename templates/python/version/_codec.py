@@ -21,6 +21,7 @@ from {{ c.up }}_frames import (
 )
 from {{ c.up }}_frames import read_frame as _read_frame
 from {{ c.up }}_json import JsonError, json_problem, loads
+from ._fast import decode as _fast_decode
 from ._messages import FRAME_MESSAGES
 from ._models import (
 {%- for name in c.codec_imports %}
@@ -133,6 +134,12 @@ _ROOT: Spec = {{ c.root_spec }}
 
 def decode_message(body: bytes | bytearray | memoryview) -> {{ c.root }}:
     """Decodes one frame body (the JSON, without the header); raises `FrameError`."""
+    if _fast_decode is not None:
+        if type(body) is not bytes:
+            body = bytes(body)
+        message = _fast_decode(body)
+        if message is not None:
+            return message
     try:
         value = loads(body)
     except JsonError:

@@ -40,6 +40,7 @@ from .._frames import (
 )
 from .._frames import read_frame as _read_frame
 from .._json import JsonError, json_problem, loads
+from ._fast import decode as _fast_decode
 from ._messages import FRAME_MESSAGES
 from ._models import (
     MAX_FRAME_LEN,
@@ -397,6 +398,12 @@ _ROOT: Spec = ("union", "object", "RunnerMessage")
 
 def decode_message(body: bytes | bytearray | memoryview) -> RunnerMessage:
     """Decodes one frame body (the JSON, without the header); raises `FrameError`."""
+    if _fast_decode is not None:
+        if type(body) is not bytes:
+            body = bytes(body)
+        message = _fast_decode(body)
+        if message is not None:
+            return message
     try:
         value = loads(body)
     except JsonError:
