@@ -32,8 +32,8 @@ if [ ! -f "$dist/index.js" ]; then
 fi
 python="python3"
 [ -x tests/python/.venv/bin/python ] && python="tests/python/.venv/bin/python"
-if ! "$python" -c "import orjson" 2>/dev/null; then
-  echo "version skew: no orjson in $python for the accelerated Python mode: create the venv first (tests/python/run.sh)" >&2
+if ! "$python" -c "import orjson, msgspec" 2>/dev/null; then
+  echo "version skew: no orjson or msgspec in $python for the accelerated Python mode: create the venv first (tests/python/run.sh)" >&2
   exit 1
 fi
 

@@ -41,8 +41,8 @@ PY
 echo "== differential, protocol $version: $count inputs (seed $seed) and the golden corpus ($(($(wc -l < "$inputs") - count)) cases), Rust verdicts: $(cut -f2 "$inputs" | sort | uniq -c | tr -s ' ' | tr '\n' ' ')"
 
 for mode in 0 1; do
-  if [ "$mode" = 1 ] && ! "$python" -c "import orjson" 2>/dev/null; then
-    echo "no orjson in $python: accelerated mode not run" >&2
+  if [ "$mode" = 1 ] && ! "$python" -c "import orjson, msgspec" 2>/dev/null; then
+    echo "no orjson or msgspec in $python: accelerated mode not run" >&2
     status=1
     continue
   fi
