@@ -23,7 +23,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 python="${PYTHON:-python3}"
 releases=(0.9.9 0.11.1)
-runner_tools="orjson==3.13.0 opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2"  # as tests/python pins them (opentelemetry: the otel_trace scenario)
+runner_tools="orjson==3.13.0 msgspec==0.22.0 opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2"  # as tests/python pins them (opentelemetry: the otel_trace scenario)
 static_tools="mypy==2.4.1 ruff==0.17.6"  # as tests/python pins them
 
 lifecycle=1
