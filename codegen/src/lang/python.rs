@@ -341,7 +341,10 @@ impl Mapper<'_> {
             Type::Bool => "bool".into(),
             Type::String | Type::Timestamp => "str".into(),
             Type::Integer { min, max } => {
+                // msgspec takes only bounds within int64: a wider range (u64) is clamped, so a
+                // value beyond it fails msgspec's validation and the exact path decides it.
                 let (lo, hi) = integer_bounds(min, max);
+                let (lo, hi) = (lo.max(i64::MIN as i128), hi.min(i64::MAX as i128));
                 format!("Annotated[int, Meta(ge={lo}, le={hi})]")
             }
             Type::Float => "float".into(),

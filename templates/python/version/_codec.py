@@ -14,6 +14,9 @@ import asyncio
 from json.encoder import encode_basestring as _enc_str
 from typing import Any
 
+{% if c.module.is_none() -%}
+from ._fast import decode as _fast_decode
+{% endif -%}
 from {{ c.up }}_frames import (
 {%- for name in c.codec_helpers %}
     {{ name }},
@@ -21,7 +24,9 @@ from {{ c.up }}_frames import (
 )
 from {{ c.up }}_frames import read_frame as _read_frame
 from {{ c.up }}_json import JsonError, json_problem, loads
+{%- if c.module.is_some() %}
 from ._fast import decode as _fast_decode
+{%- endif %}
 from ._messages import FRAME_MESSAGES
 from ._models import (
 {%- for name in c.codec_imports %}

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from {{ c.up }}_frames import _Bad, _new
 from {{ c.up }}_json import MAX_NESTING_DEPTH, MSGSPEC, msgspec_may_differ, parse_timestamp
+{%- if c.uses_any %}
 from {{ c.up }}_json import suspect_any as _suspect
+{%- endif %}
 from ._models import (
 {%- for name in c.codec_imports %}
 {%- if name != "MAX_FRAME_LEN" %}
