@@ -147,7 +147,7 @@ if want load; then
         --target "raw-py=$VPY $BENCH/raw/echo_raw.py" \
         --target "py=$PYENV RRQ_RUNNER_ACCELERATE=0 $ROOT/examples/python/run.sh --protocol 1" \
         --target "py-accel=$PYENV RRQ_RUNNER_ACCELERATE=1 $ROOT/examples/python/run.sh --protocol 1" \
-        --target "up-0.9.9=env PYTHONPATH=$ROOT/tests/rrq $BENCH/.venv-rrq-0.9.9/bin/rrq-runner --settings upstream_handlers.settings" \
+        --target "up-0.9.9=env PYTHONPATH=$ROOT/conformance/peers $BENCH/.venv-rrq-0.9.9/bin/rrq-runner --settings upstream_handlers.settings" \
         --target "raw-ts=node $BENCH/raw/echo_raw.mjs" \
         --target "ts=$ROOT/examples/typescript/run.sh --protocol 1" \
         --target "rust-ref=$BIN/rrq-reference-runner --protocol 1" \

@@ -95,7 +95,8 @@ def runner_command(runner: str, release: Release) -> tuple[list[str], dict[str, 
         venv = HERE / f".venv-{release.version}"
         return (
             [str(venv / "bin" / "rrq-runner"), "--settings", "upstream_handlers.settings"],
-            {"PYTHONPATH": str(HERE)},
+            # The conformance suite's handlers for RRQ's own runner (one copy for both uses).
+            {"PYTHONPATH": str(ROOT / "conformance" / "peers")},
             "RRQ's own Python runner",
         )
     if runner.startswith("cmd:"):  # any runner command (a script like examples/*/run.sh)
