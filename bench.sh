@@ -3,22 +3,25 @@
 #   codec-py  Python codec micro-benchmarks over samples like an orchestrator's (random UUIDs,
 #             trace contexts; protocols 1 and 2; floor json.loads / JSONEncoder; peers pydantic v2
 #             strict, msgspec; ours in stdlib and accelerated mode), interleaved in one process
-#   codec-ts  TypeScript codec micro-benchmarks (floor JSON.parse / JSON.stringify; peers zod,
-#             ajv compiled from generated/schema, valibot; ours from generated/typescript/dist)
-#   load      runner throughput: the Rust load generator (rrq-bench load) against the generated
-#             Python (stdlib and accelerated) and TypeScript runners, raw echo runners (the
-#             floor: asyncio.Protocol / node:net), RRQ 0.9.9's own Python runner (PyPI) and the
-#             Rust reference runner, four modes, interleaved rounds
+#   codec-ts  TypeScript codec micro-benchmarks, protocols 1 and 2 (floor JSON.parse /
+#             JSON.stringify; peers zod, valibot, ajv compiled from generated/vN/schema.json;
+#             ours from generated/typescript/dist)
+#   load      runner throughput, both protocol versions in one interleaved run: the Rust load
+#             generator (rrq-bench load, speaking each runner's version) against, per version,
+#             the raw echo runners (the floor: asyncio.Protocol / node:net), the generated
+#             Python (stdlib and accelerated) and TypeScript runners, RRQ's own Python runner of
+#             that version (PyPI: rrq 0.9.9 for protocol 1, rrq 0.11.1 for 2) and the Rust
+#             reference runner; four modes
 #   codegen   `rrq-codegen generate` / `check` wall time (release build)
 #
 #   ./bench.sh                    # everything (~10 min); writes bench/results/latest.{md,json}
-#   ./bench.sh --quick            # everything, short (< 2 min); writes bench/results/quick.{md,json}
+#   ./bench.sh --quick            # everything, short (~2 min); writes bench/results/quick.{md,json}
 #   ./bench.sh --only codec-py,load [--quick]   # a subset; writes bench/results/partial.{md,json}
 #   ./bench.sh --profile          # also write pyinstrument profiles of our Python codec and a
 #                                 # node --cpu-prof of our TypeScript codec to bench/results/profiles/
 #
 # It installs what it needs itself: bench/.venv (pydantic, msgspec, orjson, pyinstrument),
-# bench/.venv-rrq-0.9.9 (the rrq wheel, for its runner),
+# the rrq==0.9.9 and rrq==0.11.1 wheels (conformance/peers/upstream.sh, for their runners),
 # `npm ci` in bench/ (zod, ajv, valibot), `npm ci` in tests/typescript when its TypeScript
 # compiler is missing (the README's set-up, used to build generated/typescript/dist), and release
 # builds of rrq-codegen and the conformance crate's rrq-bench and rrq-reference-runner.
@@ -35,7 +38,7 @@ while [ $# -gt 0 ]; do
         --only) ONLY="$2"; shift ;;
         --only=*) ONLY="${1#--only=}" ;;
         --profile) PROFILE=1 ;;
-        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -49,7 +52,8 @@ if [ "$ONLY" != "$ALL" ]; then NAME=partial; elif [ $QUICK = 1 ]; then NAME=quic
 if [ $QUICK = 1 ]; then
     PY_ROUNDS=10; TS_ROUNDS=16; LOAD_ROUNDS=1; SLICE_MS=400; WARMUP_MS=100; CG_RUNS=3
 else
-    PY_ROUNDS=150; TS_ROUNDS=250; LOAD_ROUNDS=6; SLICE_MS=2500; WARMUP_MS=1000; CG_RUNS=15
+    # load: 14 runners x 4 modes x (5 x 1.2 s + 0.5 s warm-up) = about 6 min
+    PY_ROUNDS=150; TS_ROUNDS=250; LOAD_ROUNDS=5; SLICE_MS=1200; WARMUP_MS=500; CG_RUNS=15
 fi
 
 start=$SECONDS
@@ -65,6 +69,7 @@ cargo build --quiet --release -p rrq-codegen -p rrq-conformance \
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 BIN="$TARGET_DIR/release"
 "$BIN/rrq-bench" fixtures --out "$RUN/fixtures"
+"$BIN/rrq-bench" fixtures --protocol 2 --out "$RUN/fixtures-v2"
 
 # msgspec and orjson are also the `fast` extra of the generated package (its accelerated mode).
 PY_TOOLS="pydantic==2.14.3 msgspec==0.22.0 orjson==3.13.0 pyinstrument==5.1.3"
@@ -79,20 +84,17 @@ if want codec-py || want load; then
         echo "$PY_TOOLS" > "$BENCH/.venv/.tools"
     fi
 fi
-# The upstream Python runner of RRQ 0.9.9 (`rrq-runner` of the PyPI wheel, protocol "1") joins
-# the load run as a peer, with the example handlers of tests/rrq. RRQ 0.11.1's runner speaks
-# protocol "2" (and takes --tcp-socket): it joins once rrq-bench can speak protocol 2.
-UPSTREAM_RELEASES="0.9.9"
+# RRQ's own Python runners (`rrq-runner` of the PyPI wheels, with the suite's handlers
+# conformance/peers/upstream_handlers.py) join the load run as peers: rrq 0.9.9 speaks protocol
+# "1" (address in RRQ_RUNNER_TCP_SOCKET), rrq 0.11.1 protocol "2" (--tcp-socket appended).
+# conformance/peers/upstream.sh installs each wheel into its own virtualenv once (the same ones
+# the conformance peers and tests/rrq use) and starts it. RRQ's TypeScript runner (rrq-ts) is
+# not published to the npm registry, so it is not a peer here.
+UPSTREAM="$ROOT/conformance/peers/upstream.sh"
+upstream_of() { case "$1" in 1) echo 0.9.9 ;; 2) echo 0.11.1 ;; esac; }
 if want load; then
-    for release in $UPSTREAM_RELEASES; do
-        venv="$BENCH/.venv-rrq-$release"
-        if [ "$(cat "$venv/.tools" 2>/dev/null || true)" != "rrq==$release" ]; then
-            echo "== python venv (bench/.venv-rrq-$release): rrq==$release" >&2
-            rm -rf "$venv"
-            "${PYTHON:-python3}" -m venv "$venv"
-            "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "rrq==$release"
-            echo "rrq==$release" > "$venv/.tools"
-        fi
+    for protocol in 1 2; do
+        "$UPSTREAM" "$(upstream_of $protocol)" --install
     done
 fi
 
@@ -127,11 +129,12 @@ fi
 if want codec-ts; then
     echo "== typescript codec ($TS_ROUNDS rounds)" >&2
     node "$BENCH/ts/codec_bench.mjs" "$RUN/fixtures" "$ROOT/generated/typescript/dist" \
-        "$ROOT/generated/schema/rrq-protocol.schema.json" --rounds "$TS_ROUNDS" --json "$RUN/codec-ts.json"
+        "$ROOT/generated/v1/schema.json" --v2 "$RUN/fixtures-v2" "$ROOT/generated/v2/schema.json" \
+        --rounds "$TS_ROUNDS" --json "$RUN/codec-ts.json"
     if [ $PROFILE = 1 ]; then
         mkdir -p "$BENCH/results/profiles"
         node --cpu-prof --cpu-prof-dir="$RUN/cpuprof" "$BENCH/ts/codec_bench.mjs" "$RUN/fixtures" \
-            "$ROOT/generated/typescript/dist" "$ROOT/generated/schema/rrq-protocol.schema.json" \
+            "$ROOT/generated/typescript/dist" "$ROOT/generated/v1/schema.json" \
             --rounds 60 --only-ours > /dev/null 2>&1
         node "$BENCH/ts/cpuprof_top.mjs" "$RUN"/cpuprof/*.cpuprofile > "$BENCH/results/profiles/profile-ts-codec.txt"
         node "$BENCH/ts/decompose.mjs" "$RUN/fixtures" "$ROOT/generated/typescript/dist" > "$BENCH/results/profiles/decompose-ts.txt"
@@ -139,18 +142,25 @@ if want codec-ts; then
 fi
 
 if want load; then
-    echo "== runner throughput ($LOAD_ROUNDS rounds x $SLICE_MS ms per mode and runner)" >&2
+    echo "== runner throughput, protocols 1 and 2 in one run ($LOAD_ROUNDS rounds x $SLICE_MS ms per mode and runner)" >&2
     PYENV="env PYTHON=$VPY"
-    # Protocol 1 throughout: the raw echo runners answer v1 requests (args/kwargs), and RRQ
-    # 0.9.9's runner speaks it.
-    "$BIN/rrq-bench" load --protocol 1 \
-        --target "raw-py=$VPY $BENCH/raw/echo_raw.py" \
-        --target "py=$PYENV RRQ_RUNNER_ACCELERATE=0 $ROOT/examples/python/run.sh --protocol 1" \
-        --target "py-accel=$PYENV RRQ_RUNNER_ACCELERATE=1 $ROOT/examples/python/run.sh --protocol 1" \
-        --target "up-0.9.9=env PYTHONPATH=$ROOT/conformance/peers $BENCH/.venv-rrq-0.9.9/bin/rrq-runner --settings upstream_handlers.settings" \
-        --target "raw-ts=node $BENCH/raw/echo_raw.mjs" \
-        --target "ts=$ROOT/examples/typescript/run.sh --protocol 1" \
-        --target "rust-ref=$BIN/rrq-reference-runner --protocol 1" \
+    # Per protocol version: the floors, ours, RRQ's own runner of that version, the Rust
+    # reference. `LABEL@N`: rrq-bench speaks protocol N to it and hands it the address as the
+    # orchestrator of N does (1: RRQ_RUNNER_TCP_SOCKET; 2: --tcp-socket HOST:PORT appended).
+    targets=()
+    for p in 1 2; do
+        up="$(upstream_of $p)"
+        targets+=(
+            --target "raw-py@$p=$VPY $BENCH/raw/echo_raw.py"
+            --target "py@$p=$PYENV RRQ_RUNNER_ACCELERATE=0 $ROOT/examples/python/run.sh --protocol $p"
+            --target "py-accel@$p=$PYENV RRQ_RUNNER_ACCELERATE=1 $ROOT/examples/python/run.sh --protocol $p"
+            --target "up-$up@$p=$UPSTREAM $up"
+            --target "raw-ts@$p=node $BENCH/raw/echo_raw.mjs"
+            --target "ts@$p=$ROOT/examples/typescript/run.sh --protocol $p"
+            --target "rust-ref@$p=$BIN/rrq-reference-runner --protocol $p"
+        )
+    done
+    "$BIN/rrq-bench" load "${targets[@]}" \
         --rounds "$LOAD_ROUNDS" --slice-ms "$SLICE_MS" --warmup-ms "$WARMUP_MS" > "$RUN/load.json"
 fi
 
@@ -161,7 +171,7 @@ if want load && [ $PROFILE = 1 ]; then
     "$BIN/rrq-bench" load --protocol 1 --mode conns16 --rounds 1 --slice-ms 4000 --warmup-ms 200 \
         --target "py=env PYTHON=$BENCH/py/pyinstrument-python RRQ_BENCH_PROFILE=$RUN/py.json RRQ_RUNNER_ACCELERATE=1 $ROOT/examples/python/run.sh --protocol 1" \
         --target "raw-py=env RRQ_BENCH_PROFILE=$RUN/raw-py.json $BENCH/py/pyinstrument-python $BENCH/raw/echo_raw.py" \
-        --target "ts=node --cpu-prof --cpu-prof-dir=$RUN/cpuprof-ts $ROOT/generated/typescript/dist/cli.js --handlers $ROOT/examples/typescript/dist/handlers.js" \
+        --target "ts=node --cpu-prof --cpu-prof-dir=$RUN/cpuprof-ts $ROOT/generated/typescript/dist/cli.js --handlers $ROOT/examples/typescript/dist/v1/handlers.js" \
         --target "raw-ts=node --cpu-prof --cpu-prof-dir=$RUN/cpuprof-raw $BENCH/raw/echo_raw.mjs" > "$P/profiled-load.json"
     "$VPY" "$BENCH/py/flat_profile.py" "$RUN/py.json" > "$P/profile-py-runner.txt" || true
     "$VPY" "$BENCH/py/flat_profile.py" "$RUN/raw-py.json" > "$P/profile-py-raw-runner.txt" || true

@@ -40,49 +40,112 @@ def codec_table(doc: dict[str, Any], lang: str) -> list[str]:
     return lines
 
 
-def load_index(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(r["target"], r["mode"]): r for r in doc["results"]}
+# The floor of each runner: the raw echo of its language, in the same protocol version.
+FLOORS = {"Python": "raw-py", "TypeScript": "raw-ts"}
+
+
+def language_of(target: str) -> str | None:
+    """The language of a runner label of ./bench.sh (None: no floor to compare with, e.g. rust-ref)."""
+    if target in ("raw-py", "py") or target.startswith("py-"):
+        return "Python"
+    if target in ("raw-ts", "ts") or target.startswith(("ts-", "up-ts")):
+        return "TypeScript"
+    if target.startswith("up-"):  # RRQ's own Python runner from a PyPI wheel
+        return "Python"
+    return None
+
+
+def floor_of(target: str) -> str | None:
+    lang = language_of(target)
+    return FLOORS.get(lang) if lang else None
+
+
+def protocol_of(doc: dict[str, Any], r: dict[str, Any]) -> str:
+    # Older documents carry one protocol for the whole run.
+    return str(r.get("protocol", doc.get("protocol", "1")))
+
+
+def load_index(doc: dict[str, Any]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    return {(protocol_of(doc, r), r["target"], r["mode"]): r for r in doc["results"]}
+
+
+def load_protocols(doc: dict[str, Any]) -> list[str]:
+    return sorted({protocol_of(doc, r) for r in doc["results"]})
+
+
+def vs_floor(idx: dict[tuple[str, str, str], dict[str, Any]], protocol: str, target: str, mode: str, key: str) -> float | None:
+    """`key` of (target, mode) over the same of its floor in the same protocol version."""
+    r = idx.get((protocol, target, mode))
+    f = floor_of(target)
+    b = idx.get((protocol, f, mode)) if f else None
+    if r is None or b is None or b is r or not r["verified"] or not b["verified"]:
+        return None
+    x, y = r.get(key), b.get(key)
+    if not isinstance(x, (int, float)) or not isinstance(y, (int, float)) or not y or math.isnan(x) or math.isnan(y):
+        return None
+    return float(x) / float(y)
 
 
 def load_table(doc: dict[str, Any]) -> list[str]:
     idx = load_index(doc)
-    targets = list(dict.fromkeys(r["target"] for r in doc["results"]))
     modes = list(dict.fromkeys(r["mode"] for r in doc["results"]))
     lines = [
         "",
-        f"{doc['rounds']} interleaved rounds × {doc['slice_ms']} ms per (mode, runner); pipelined window {doc['window']}.",
+        f"{doc['rounds']} interleaved rounds × {doc['slice_ms']} ms per (mode, runner), both protocol versions' "
+        f"runners in one rotation; pipelined window {doc['window']}.",
         "CPU = utime+stime of the runner's process group per request (clock ticks of "
-        f"{1000 / doc['clock_ticks_per_s']:.0f} ms, summed over the run).",
-        "",
-        "| mode | runner | req/s | p50 | p99 | runner CPU / req | CPU vs raw | runner CPU use | verified |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"{1000 / doc['clock_ticks_per_s']:.0f} ms, summed over the run). Ratios (×) are to the raw echo "
+        "floor of the same language in the same protocol version (raw-py: asyncio.Protocol + json; raw-ts: "
+        "node:net + JSON); for req/s higher is better, for the rest lower is better.",
     ]
-    for mode in modes:
-        for t in targets:
-            r = idx.get((t, mode))
-            if r is None:
-                continue
-            raw = idx.get((raw_of(t), mode))
-            vs = (
-                r["cpu_us_per_req"] / raw["cpu_us_per_req"]
-                if raw is not None and raw is not r and raw["cpu_us_per_req"] > 0
-                else None
-            )
-            ok = "yes" if r["verified"] else f"NO: {r['error']}"
-            lines.append(
-                f"| {mode} | {t} | {r['rps']:.0f} | {r['p50_us'] / 1000:.2f} ms | {r['p99_us'] / 1000:.2f} ms | "
-                f"{r['cpu_us_per_req']:.0f} µs | {fmt_ratio(vs) if vs is not None else '—'} | "
-                f"{100 * r['runner_cpu_util']:.0f}% | {ok} ({r['requests']}) |"
-            )
+    for protocol in load_protocols(doc):
+        here = list(dict.fromkeys(r["target"] for r in doc["results"] if protocol_of(doc, r) == protocol))
+        lines += ["", f"### Protocol {protocol}", "", "Runner CPU per request × floor (µs per request):", "",
+                  "| runner | " + " | ".join(modes) + " |", "|---|" + "---|" * len(modes)]
+        for t in here:
+            cells = []
+            for m in modes:
+                r = idx.get((protocol, t, m))
+                if r is None:
+                    cells.append("")
+                elif not r["verified"]:
+                    cells.append("failed")
+                else:
+                    v = vs_floor(idx, protocol, t, m, "cpu_us_per_req")
+                    cells.append(f"{fmt_ratio(v) + ' ' if v is not None else ''}({r['cpu_us_per_req']:.0f} µs)")
+            lines.append(f"| {t} | " + " | ".join(cells) + " |")
+        lines += ["", "Requests/s × floor (req/s):", "",
+                  "| runner | " + " | ".join(modes) + " |", "|---|" + "---|" * len(modes)]
+        for t in here:
+            cells = []
+            for m in modes:
+                r = idx.get((protocol, t, m))
+                if r is None:
+                    cells.append("")
+                elif not r["verified"]:
+                    cells.append("failed")
+                else:
+                    v = vs_floor(idx, protocol, t, m, "rps")
+                    cells.append(f"{fmt_ratio(v) + ' ' if v is not None else ''}({r['rps']:.0f})")
+            lines.append(f"| {t} | " + " | ".join(cells) + " |")
+        lines += [
+            "",
+            "| mode | runner | req/s | × floor | p50 | × floor | p99 | × floor | runner CPU / req | × floor | runner CPU use | verified |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for mode in modes:
+            for t in here:
+                r = idx.get((protocol, t, mode))
+                if r is None:
+                    continue
+                ratios = {k: fmt_ratio(vs_floor(idx, protocol, t, mode, k)) for k in ("rps", "p50_us", "p99_us", "cpu_us_per_req")}
+                ok = "yes" if r["verified"] else f"NO: {r['error']}"
+                lines.append(
+                    f"| {mode} | {t} | {r['rps']:.0f} | {ratios['rps']} | {r['p50_us'] / 1000:.2f} ms | {ratios['p50_us']} | "
+                    f"{r['p99_us'] / 1000:.2f} ms | {ratios['p99_us']} | {r['cpu_us_per_req']:.0f} µs | {ratios['cpu_us_per_req']} | "
+                    f"{100 * r['runner_cpu_util']:.0f}% | {ok} ({r['requests']}) |"
+                )
     return lines
-
-
-def raw_of(target: str) -> str:
-    if target.startswith("py"):
-        return "raw-py"
-    if target.startswith("ts"):
-        return "raw-ts"
-    return target
 
 
 class Goals:
@@ -158,23 +221,32 @@ def main() -> None:
                   f"exact parser forced: {fmt_ratio(ratio(ts, 'decode/request', 'ours-exact'))}; {peers}")
         goals.add("TS canonical encode, request (× JSON.stringify)", ratio(ts, "encode/request", "ours"), 1.1, True,
                   f"response: {fmt_ratio(ratio(ts, 'encode/response', 'ours'))}")
+        if "decode/request-v2" in ts["results"]:
+            peers = ", ".join(f"{p} {fmt_ratio(ratio(ts, 'decode/request-v2', p))}" for p in ("ajv", "zod", "valibot"))
+            goals.add("TS decode, request v2 (× JSON.parse)", ratio(ts, "decode/request-v2", "ours"), 1.2, True,
+                      f"exact parser forced: {fmt_ratio(ratio(ts, 'decode/request-v2', 'ours-exact'))}; {peers}")
+            goals.add("TS canonical encode, request v2 (× JSON.stringify)", ratio(ts, "encode/request-v2", "ours"), 1.1, True,
+                      f"response: {fmt_ratio(ratio(ts, 'encode/response-v2', 'ours'))}")
     if ld is not None:
+        # Issue 16: runner CPU per request ≤ 1.3× (Python) / 1.15× (TypeScript) the floor in every
+        # mode, pipelined req/s ≥ 0.8× / 0.9× the floor, in each protocol version.
         idx = load_index(ld)
         modes = list(dict.fromkeys(r["mode"] for r in ld["results"]))
-        for lang, raw, goal, targets in (("Python", "raw-py", 1.3, ("py", "py-accel")), ("TS", "raw-ts", 1.15, ("ts",))):
-            for t in targets:
-                for mode in modes:
-                    a, b = idx.get((t, mode)), idx.get((raw, mode))
-                    if a is None or b is None:
-                        continue
-                    v = a["cpu_us_per_req"] / b["cpu_us_per_req"] if a["verified"] and b["verified"] and b["cpu_us_per_req"] else None
-                    goals.add(f"{lang} runner CPU/request vs raw echo — {t}, {mode}", v, goal, True,
-                              f"{a['cpu_us_per_req']:.0f} vs {b['cpu_us_per_req']:.0f} µs")
-        for t in ("py", "py-accel"):
-            a, b = idx.get((t, "conns16")), idx.get(("raw-py", "conns16"))
-            if a is not None and b is not None:
-                goals.add(f"Python runner req/s, 16 connections, vs raw — {t}", a["rps"] / b["rps"] if b["rps"] else None,
-                          0.75, False, f"{a['rps']:.0f} vs {b['rps']:.0f} req/s")
+        for protocol in load_protocols(ld):
+            for lang, cpu_goal, rps_goal, targets in (("Python", 1.3, 0.8, ("py", "py-accel")), ("TS", 1.15, 0.9, ("ts",))):
+                for t in targets:
+                    for mode in modes:
+                        a, b = idx.get((protocol, t, mode)), idx.get((protocol, floor_of(t) or "", mode))
+                        if a is None or b is None:
+                            continue
+                        goals.add(f"{lang} runner CPU/request × floor — {t}, protocol {protocol}, {mode}",
+                                  vs_floor(idx, protocol, t, mode, "cpu_us_per_req"), cpu_goal, True,
+                                  f"{a['cpu_us_per_req']:.0f} vs {b['cpu_us_per_req']:.0f} µs")
+                    a, b = idx.get((protocol, t, "pipelined")), idx.get((protocol, floor_of(t) or "", "pipelined"))
+                    if a is not None and b is not None:
+                        goals.add(f"{lang} runner req/s pipelined × floor — {t}, protocol {protocol}",
+                                  vs_floor(idx, protocol, t, "pipelined", "rps"), rps_goal, False,
+                                  f"{a['rps']:.0f} vs {b['rps']:.0f} req/s")
     if cg is not None:
         goals.add("codegen generate (release build, wall)", cg["generate_ms"], 100, True, unit="ms")
         goals.add("codegen check (release build, wall)", cg["check_ms"], 100, True, unit="ms")

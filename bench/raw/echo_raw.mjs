@@ -1,13 +1,24 @@
-// Raw node:net echo runner: the ceiling of a TypeScript runner for ./bench.sh.
+// Raw node:net echo runner: the floor of a TypeScript runner for ./bench.sh.
 //
 // Framing (4-byte big-endian length + JSON) and plain JSON.parse / JSON.stringify, nothing else:
-// no validation, no canonical encoding, no deadlines or cancellation. It answers every `request`
-// frame with {"type":"response","payload":{job_id, request_id, "success", result: {args, kwargs}}}
-// on RRQ_RUNNER_TCP_SOCKET. Bench code, not a usable runner.
+// no validation, no canonical encoding, no deadlines or cancellation. Every complete frame of a
+// read is answered inline, the answers of one read written with one socket.write:
+// {"type":"response","payload":{job_id, request_id, "success", result}} with result
+// {args, kwargs} (protocol 1) or {params} (protocol 2, whichever the request carries). Listens on
+// `--tcp-socket HOST:PORT` (RRQ 0.10+) or RRQ_RUNNER_TCP_SOCKET (RRQ 0.9). Bench code, not a
+// usable runner.
 import net from "node:net";
 
 const [host, port] = (() => {
-  const a = process.env.RRQ_RUNNER_TCP_SOCKET;
+  const argv = process.argv.slice(2);
+  const flag = argv.indexOf("--tcp-socket");
+  const inline = argv.find((a) => a.startsWith("--tcp-socket="));
+  const a =
+    flag !== -1 && flag + 1 < argv.length
+      ? argv[flag + 1]
+      : inline !== undefined
+        ? inline.slice("--tcp-socket=".length)
+        : process.env.RRQ_RUNNER_TCP_SOCKET;
   const i = a.lastIndexOf(":");
   return [a.slice(0, i), Number(a.slice(i + 1))];
 })();
@@ -30,7 +41,8 @@ const server = net.createServer((socket) => {
           job_id: payload.job_id,
           request_id: payload.request_id,
           status: "success",
-          result: { args: payload.args, kwargs: payload.kwargs },
+          result:
+            payload.params !== undefined ? { params: payload.params } : { args: payload.args, kwargs: payload.kwargs },
         },
       });
       const n = Buffer.byteLength(text);

@@ -1,11 +1,14 @@
 // TypeScript codec micro-benchmarks of ./bench.sh: decode (frame bytes -> validated typed
-// message) and encode (typed message -> frame bytes) of the typical request and response fixtures.
+// message) and encode (typed message -> frame bytes) of the typical request and response fixtures,
+// in each protocol version (`rrq-bench fixtures --protocol N`; keys `decode/request` for protocol
+// 1, `decode/request-v2` for protocol 2, as the Python benchmark names them).
 //
 // Every case runs in this one process, interleaved: in each round every case times one batch (the
 // case order rotated each round); reported: the median over rounds of the per-round ratio to the
 // floor (JSON.parse / JSON.stringify) and the median ns/op.
 //
-//   node codec_bench.mjs FIXTURES_DIR PACKAGE_DIST_DIR SCHEMA_JSON --rounds 60 --json out.json
+//   node codec_bench.mjs FIXTURES_DIR PACKAGE_DIST_DIR SCHEMA_JSON [--v2 FIXTURES_DIR_V2 SCHEMA_JSON_V2] \
+//       --rounds 60 --json out.json
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -19,12 +22,14 @@ const opt = (name, dflt) => {
   return i === -1 ? dflt : argv[i + 1];
 };
 const [fixtures, dist, schemaPath] = argv;
+const v2Index = argv.indexOf("--v2");
+const [fixturesV2, schemaPathV2] = v2Index === -1 ? [null, null] : argv.slice(v2Index + 1, v2Index + 3);
 const rounds = Number(opt("--rounds", "60"));
 const batchMs = Number(opt("--batch-ms", "5"));
 const jsonOut = opt("--json", null);
 const onlyOurs = argv.includes("--only-ours"); // for profiling: the floor and ours only
 
-const ours = await import(pathToFileURL(path.join(dist, "index.js")).href);
+const pkg = await import(pathToFileURL(path.join(dist, "index.js")).href);
 
 // ---------------------------------------------------------------------------------------------
 // Peers: the protocol written by hand for zod and valibot, and ajv compiled from the project's
@@ -77,6 +82,20 @@ const zMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("response"), payload: zOutcome }),
   z.object({ type: z.literal("cancel"), payload: zCancel }),
 ]);
+// Protocol 2: named `params` only, `correlation_context` in the context, default version "2".
+const zRequestV2 = z.object({
+  protocol_version: z.string().default("2"),
+  request_id: z.string(),
+  job_id: z.string(),
+  function_name: z.string(),
+  params: z.record(z.string(), z.unknown()).default({}),
+  context: zContext.extend({ correlation_context: z.record(z.string(), z.string()).nullable().optional() }),
+});
+const zMessageV2 = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("request"), payload: zRequestV2 }),
+  z.object({ type: z.literal("response"), payload: zOutcome }),
+  z.object({ type: z.literal("cancel"), payload: zCancel.extend({ protocol_version: z.string().default("2") }) }),
+]);
 
 const vU32 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(4294967295));
 const vTs = v.pipe(v.string(), v.regex(TS_RE));
@@ -123,9 +142,38 @@ const vMessage = v.variant("type", [
   v.object({ type: v.literal("response"), payload: vOutcome }),
   v.object({ type: v.literal("cancel"), payload: vCancel }),
 ]);
+const vRequestV2 = v.object({
+  protocol_version: v.optional(v.string(), "2"),
+  request_id: v.string(),
+  job_id: v.string(),
+  function_name: v.string(),
+  params: v.optional(v.record(v.string(), v.unknown()), {}),
+  context: v.object({ ...vContext.entries, correlation_context: v.nullish(v.record(v.string(), v.string())) }),
+});
+const vMessageV2 = v.variant("type", [
+  v.object({ type: v.literal("request"), payload: vRequestV2 }),
+  v.object({ type: v.literal("response"), payload: vOutcome }),
+  v.object({ type: v.literal("cancel"), payload: v.object({ ...vCancel.entries, protocol_version: v.optional(v.string(), "2") }) }),
+]);
 
-const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: false });
-const ajvValidate = ajv.compile(JSON.parse(fs.readFileSync(schemaPath, "utf8")));
+// One ajv instance per schema (both versions' schemas may carry the same $id).
+const compileSchema = (file) =>
+  new Ajv2020({ strict: false, validateFormats: false, allErrors: false }).compile(JSON.parse(fs.readFileSync(file, "utf8")));
+
+// Per protocol version: the fixtures, our codec of that version, the peers written for it.
+const versions = [
+  { suffix: "", fixtures, ours: pkg.v1, ajvValidate: compileSchema(schemaPath), zMessage, vMessage },
+];
+if (fixturesV2 !== null) {
+  versions.push({
+    suffix: "-v2",
+    fixtures: fixturesV2,
+    ours: pkg.v2,
+    ajvValidate: compileSchema(schemaPathV2),
+    zMessage: zMessageV2,
+    vMessage: vMessageV2,
+  });
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -141,7 +189,7 @@ function parseBody(frame) {
   return JSON.parse(frame.toString("utf8", 4));
 }
 
-function casesFor(frame) {
+function casesFor(frame, { ours, ajvValidate, zMessage, vMessage }) {
   const plain = parseBody(frame);
   const msg = ours.decodeFrame(frame);
   if (!Buffer.from(ours.encodeFrame(msg)).equals(frame)) throw new Error("encodeFrame is not canonical");
@@ -223,13 +271,13 @@ function run(cases) {
 }
 
 const results = {};
-for (const message of ["request", "response"]) {
-  const frame = fs.readFileSync(path.join(fixtures, `${message}.frame`));
-  for (const [op, all] of Object.entries(casesFor(frame))) {
+for (const version of versions) for (const message of ["request", "response"]) {
+  const frame = fs.readFileSync(path.join(version.fixtures, `${message}.frame`));
+  for (const [op, all] of Object.entries(casesFor(frame, version))) {
     const cases = onlyOurs
       ? Object.fromEntries(Object.entries(all).filter(([n]) => n === "floor" || n === "ours"))
       : all;
-    const key = `${op}/${message}`;
+    const key = `${op}/${message}${version.suffix}`;
     results[key] = { bytes: frame.length, cases: run(cases) };
     process.stderr.write(
       `  node   ${key.padEnd(17)} ` +

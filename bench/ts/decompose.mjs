@@ -1,6 +1,6 @@
 // Where the generated TypeScript codec spends its time on the typical request: each stage of
 // decodeFrame / encodeFrame timed on its own (process CPU time, interleaved rounds, medians),
-// next to the floor. Uses the package's internal modules (dist/json.js, dist/codec.js): a stage
+// next to the floor. Uses the package's internal modules (dist/json.js, dist/v1/codec.js): a stage
 // whose internal function is missing or changed is reported as such. Run by ./bench.sh --profile.
 //
 //   node decompose.mjs FIXTURES_DIR PACKAGE_DIST_DIR [--rounds 40]
@@ -13,9 +13,10 @@ const [fixtures, dist] = process.argv.slice(2);
 const ri = process.argv.indexOf("--rounds");
 const rounds = ri === -1 ? 40 : Number(process.argv[ri + 1]);
 const load = (m) => import(pathToFileURL(path.join(dist, m)).href);
-const ours = await load("index.js");
+// Protocol 1's codec (the fixture is a protocol-1 frame).
+const ours = (await load("index.js")).v1;
 const json = await load("json.js");
-const codec = await load("codec.js");
+const codec = await load("v1/codec.js");
 
 const frame = fs.readFileSync(path.join(fixtures, "request.frame"));
 const body = frame.subarray(4);

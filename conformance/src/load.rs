@@ -124,17 +124,47 @@ fn parse_stat(text: &str) -> Option<(i32, u64)> {
     Some((pgrp, cpu))
 }
 
+/// Request ids as the RRQ orchestrator makes them (random UUIDs, version 4), here from a
+/// splitmix64 stream seeded by the slice's tag: unique within a run, the same in every run.
 struct Gen {
     version: Version,
-    seq: u64,
-    prefix: String,
+    state: u64,
 }
 
 impl Gen {
+    fn new(version: Version, tag: &str) -> Gen {
+        // FNV-1a of the tag seeds the stream.
+        let state = tag.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        Gen { version, state }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A random (version 4, variant 1) UUID in its canonical text form.
+    fn uuid(&mut self) -> String {
+        let hi = (self.next_u64() & !0xf000) | 0x4000;
+        let lo = (self.next_u64() & !(0b11 << 62)) | (0b10 << 62);
+        format!(
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            hi >> 32,
+            (hi >> 16) & 0xffff,
+            hi & 0xffff,
+            lo >> 48,
+            lo & 0xffff_ffff_ffff
+        )
+    }
+
     fn next(&mut self) -> (String, String, Vec<u8>) {
-        self.seq += 1;
-        let job = format!("{}-{}", self.prefix, self.seq);
-        let rid = format!("{job}:1");
+        let job = self.uuid();
+        let rid = self.uuid();
         let now = DateTime::<Utc>::from(std::time::SystemTime::now());
         let req = typical_request(
             self.version,
@@ -355,11 +385,7 @@ pub async fn run_slice(
     expected: &Value,
 ) -> Result<Slice> {
     let until = Instant::now() + dur;
-    let gen = |i: usize| Gen {
-        version,
-        seq: 0,
-        prefix: format!("{tag}-c{i}"),
-    };
+    let gen = |i: usize| Gen::new(version, &format!("{tag}-c{i}"));
     match mode {
         Mode::Serial => one_at_a_time(addr, false, until, gen(0), expected).await,
         Mode::Fresh => one_at_a_time(addr, true, until, gen(0), expected).await,
@@ -464,4 +490,63 @@ pub fn summary(measured: &Measured) -> BTreeMap<String, Value> {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_distinct_version_4_uuids() {
+        let mut gen = Gen::new(Version::V1, "r0-serial-py-c0");
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            let id = gen.uuid();
+            let parts: Vec<&str> = id.split('-').collect();
+            assert_eq!(
+                parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+                [8, 4, 4, 4, 12],
+                "{id}"
+            );
+            assert!(id
+                .bytes()
+                .all(|b| b == b'-' || b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+            assert!(parts[2].starts_with('4'), "version nibble: {id}");
+            assert!(
+                matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'),
+                "variant: {id}"
+            );
+            assert!(seen.insert(id));
+        }
+        // Another tag, another stream; the same tag, the same stream.
+        assert_ne!(
+            Gen::new(Version::V1, "r0-serial-py-c1").uuid(),
+            Gen::new(Version::V1, "r0-serial-py-c0").uuid()
+        );
+        assert_eq!(
+            Gen::new(Version::V2, "t").uuid(),
+            Gen::new(Version::V2, "t").uuid()
+        );
+    }
+
+    #[test]
+    fn load_requests_decode_and_echo_in_both_versions() {
+        for version in Version::ALL {
+            let mut gen = Gen::new(version, "t");
+            let (job, rid, frame) = gen.next();
+            let body = &frame[4..];
+            assert_eq!(
+                u32::from_be_bytes(frame[..4].try_into().unwrap()) as usize,
+                body.len()
+            );
+            let Message::Request(req) = version.decode(body).unwrap() else {
+                panic!("not a request")
+            };
+            assert_eq!(
+                (req.job_id.as_str(), req.request_id.as_str()),
+                (job.as_str(), rid.as_str())
+            );
+            assert_eq!(version.echo_result(&req), expected_result(version));
+        }
+    }
 }

@@ -2,23 +2,30 @@
 //!
 //! ```text
 //! rrq-bench fixtures --out DIR [--protocol 1|2]   # canonical request/response frames for the codec benchmarks
-//! rrq-bench load --target py=examples/python/run.sh --target raw-py='python3 bench/raw/echo_raw.py' \
-//!     [--protocol 1|2] --mode serial --mode conns16 --mode fresh --mode pipelined --rounds 5 --slice-ms 2000
+//! rrq-bench load --target 'py=examples/python/run.sh --protocol 1' \
+//!     --target 'up-0.11.1@2=conformance/peers/upstream.sh 0.11.1' [--protocol 1|2] \
+//!     --mode serial --mode conns16 --mode fresh --mode pipelined --rounds 5 --slice-ms 2000
 //! ```
 //!
-//! `load` starts every target command like the RRQ orchestrator 0.9 does (`sh -c 'exec COMMAND'`
-//! with `RRQ_RUNNER_TCP_SOCKET`, its own process group; the raw echo runners read only that
-//! variable), then runs the modes against the targets in interleaved rounds (round r: every
-//! mode, every target, the target order rotated each round), each (mode, target) for one time
-//! slice per round. It verifies every response (exactly one per request, job_id and request_id
-//! match, status success, the echo of the request's inputs) and reports requests/s, latency
+//! A target is `LABEL[@PROTOCOL]=COMMAND`: the protocol version it is spoken to in (default:
+//! `--protocol`), so that runners of both versions take part in one interleaved run; a label may
+//! appear once per version. `load` starts every target command the way the RRQ orchestrator of
+//! its version does (`sh -c 'exec COMMAND'` in its own process group; protocol 1 as RRQ 0.9:
+//! the address in `RRQ_RUNNER_TCP_SOCKET`; protocol 2 as RRQ 0.10+: `--tcp-socket HOST:PORT`
+//! appended to the command line, the variable unset), then runs the modes against the targets
+//! in interleaved rounds (round r: every mode, every target, the target order rotated each
+//! round), each (mode, target) for one time slice per round. It verifies every response
+//! (exactly one per request, job_id and request_id match, status success, the echo of the
+//! request's inputs: v1 `{"args", "kwargs"}`, v2 `{"params"}`) and reports requests/s, latency
 //! percentiles and the CPU time of the runner's process group per request (utime+stime from
-//! /proc, before/after each slice). Output: one JSON document. The load generator is
-//! `rrq_conformance::load`, which the conformance suite's `load` suite runs briefly.
+//! /proc, before/after each slice). Output: one JSON document, one result per (mode, target),
+//! each with its protocol. The load generator is `rrq_conformance::load`, which the
+//! conformance suite's `load` suite runs briefly.
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use rrq_conformance::load::{self, median, percentile, Mode};
+use rrq_conformance::process::{TCP_SOCKET_ENV, TCP_SOCKET_FLAG};
 use rrq_conformance::version::{Message, Version};
 use rrq_protocol::outcome::{ExecutionOutcome, OutcomeStatus};
 use serde_json::{json, Value};
@@ -56,10 +63,11 @@ enum Cmd {
 
 #[derive(Args)]
 struct LoadArgs {
-    /// `LABEL=COMMAND`: a runner command (repeatable).
+    /// `LABEL[@PROTOCOL]=COMMAND`: a runner command and the protocol version to speak to it
+    /// (default: `--protocol`) (repeatable).
     #[arg(long = "target", required = true)]
     targets: Vec<String>,
-    /// Protocol version of the requests (the targets must speak it).
+    /// Protocol version of the targets that do not name one.
     #[arg(long, default_value = "1", value_parser = ["1", "2"])]
     protocol: String,
     /// Modes to run (repeatable; default: all).
@@ -162,17 +170,55 @@ fn fixtures(out: &std::path::Path, version: Version) -> Result<()> {
 struct Target {
     label: String,
     command: String,
+    version: Version,
     child: Child,
     pid: i32,
     addr: SocketAddr,
 }
 
-async fn start_target(label: &str, command: &str, ready: Duration) -> Result<Target> {
+/// `LABEL[@PROTOCOL]=COMMAND` → (label, version, command).
+fn parse_target(spec: &str, default: Version) -> Result<(String, Version, String)> {
+    let (name, command) = spec
+        .split_once('=')
+        .context("--target is LABEL[@PROTOCOL]=COMMAND")?;
+    let (label, version) = match name.rsplit_once('@') {
+        Some((label, v)) => (
+            label,
+            Version::parse(v)
+                .with_context(|| format!("--target {name}: protocol is 1 or 2, not {v:?}"))?,
+        ),
+        None => (name, default),
+    };
+    if label.is_empty() || command.trim().is_empty() {
+        bail!("--target {spec:?}: LABEL and COMMAND must not be empty");
+    }
+    Ok((label.to_string(), version, command.to_string()))
+}
+
+/// The shell line and the environment variable (if any) that hand `addr` to a runner the way
+/// the orchestrator of `version` does.
+fn launch_line(command: &str, version: Version, addr: SocketAddr) -> (String, Option<String>) {
+    match version {
+        Version::V1 => (format!("exec {command}"), Some(addr.to_string())),
+        Version::V2 => (format!("exec {command} {TCP_SOCKET_FLAG} {addr}"), None),
+    }
+}
+
+async fn start_target(
+    label: &str,
+    version: Version,
+    command: &str,
+    ready: Duration,
+) -> Result<Target> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, rrq_conformance::process::free_port()?));
-    let child = Command::new("sh")
-        .arg("-c")
-        .arg(format!("exec {command}"))
-        .env("RRQ_RUNNER_TCP_SOCKET", addr.to_string())
+    let (line, env) = launch_line(command, version, addr);
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(&line);
+    match env {
+        Some(value) => cmd.env(TCP_SOCKET_ENV, value),
+        None => cmd.env_remove(TCP_SOCKET_ENV),
+    };
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -184,6 +230,7 @@ async fn start_target(label: &str, command: &str, ready: Duration) -> Result<Tar
     let mut target = Target {
         label: label.to_string(),
         command: command.to_string(),
+        version,
         child,
         pid,
         addr,
@@ -225,7 +272,7 @@ struct Acc {
 }
 
 async fn run_load(args: LoadArgs) -> Result<()> {
-    let version = version(&args.protocol);
+    let default_version = version(&args.protocol);
     let modes = if args.modes.is_empty() {
         Mode::ALL.to_vec()
     } else {
@@ -233,12 +280,26 @@ async fn run_load(args: LoadArgs) -> Result<()> {
     };
     let ready = Duration::from_secs_f64(args.ready_timeout);
     let mut targets = Vec::new();
+    let mut specs = Vec::new();
     for spec in &args.targets {
-        let (label, command) = spec.split_once('=').context("--target is LABEL=COMMAND")?;
-        eprintln!("rrq-bench: starting {label}: {command}");
-        targets.push(start_target(label, command, ready).await?);
+        let (label, version, command) = parse_target(spec, default_version)?;
+        if specs
+            .iter()
+            .any(|(l, v, _): &(String, Version, String)| *l == label && *v == version)
+        {
+            bail!("--target {label}@{version} is given twice");
+        }
+        specs.push((label, version, command));
     }
-    let expected = load::expected_result(version);
+    for (label, version, command) in &specs {
+        eprintln!("rrq-bench: starting {label} (protocol {version}): {command}");
+        targets.push(start_target(label, *version, command, ready).await?);
+    }
+    let expected: BTreeMap<&'static str, Value> = Version::ALL
+        .iter()
+        .map(|v| (v.protocol_version(), load::expected_result(*v)))
+        .collect();
+    let expected_of = |v: Version| &expected[v.protocol_version()];
     let tick_us = 1e6 / load::clock_ticks();
     let mut acc: BTreeMap<(usize, usize), Acc> = BTreeMap::new();
     let started = Instant::now();
@@ -246,10 +307,11 @@ async fn run_load(args: LoadArgs) -> Result<()> {
     // Warm-up (not counted): every mode against every target.
     for (mi, &mode) in modes.iter().enumerate() {
         for (ti, t) in targets.iter().enumerate() {
-            let tag = format!("warm-{}-{}", mode.name(), t.label);
+            let tag = format!("warm-{}-{}-v{}", mode.name(), t.label, t.version);
             let warm = Duration::from_millis(args.warmup_ms);
+            let expected = expected_of(t.version);
             if let Err(e) =
-                load::run_slice(version, mode, t.addr, warm, args.window, &tag, &expected).await
+                load::run_slice(t.version, mode, t.addr, warm, args.window, &tag, expected).await
             {
                 acc.entry((mi, ti)).or_default().error = Some(format!("warm-up: {e:#}"));
             }
@@ -265,17 +327,17 @@ async fn run_load(args: LoadArgs) -> Result<()> {
                 if a.error.is_some() {
                     continue;
                 }
-                let tag = format!("r{round}-{}-{}", mode.name(), t.label);
+                let tag = format!("r{round}-{}-{}-v{}", mode.name(), t.label, t.version);
                 let slice = Duration::from_millis(args.slice_ms);
                 match load::measure(
-                    version,
+                    t.version,
                     mode,
                     t.addr,
                     Some(t.pid),
                     slice,
                     args.window,
                     &tag,
-                    &expected,
+                    expected_of(t.version),
                 )
                 .await
                 {
@@ -294,7 +356,12 @@ async fn run_load(args: LoadArgs) -> Result<()> {
                         a.latencies_us.extend(m.slice.latencies_us);
                     }
                     Err(e) => {
-                        eprintln!("rrq-bench: {} {}: {e:#}", t.label, mode.name());
+                        eprintln!(
+                            "rrq-bench: {} (protocol {}) {}: {e:#}",
+                            t.label,
+                            t.version,
+                            mode.name()
+                        );
                         a.error = Some(format!("{e:#}"));
                     }
                 }
@@ -316,6 +383,7 @@ async fn run_load(args: LoadArgs) -> Result<()> {
             let reqs = a.requests.max(1) as f64;
             results.push(json!({
                 "target": t.label,
+                "protocol": t.version.protocol_version(),
                 "command": t.command,
                 "mode": mode.name(),
                 "requests": a.requests,
@@ -336,8 +404,14 @@ async fn run_load(args: LoadArgs) -> Result<()> {
     for t in targets.iter_mut() {
         stop_target(t).await;
     }
+    let mut protocols: Vec<&str> = targets
+        .iter()
+        .map(|t| t.version.protocol_version())
+        .collect();
+    protocols.sort_unstable();
+    protocols.dedup();
     let doc = json!({
-        "protocol": version.protocol_version(),
+        "protocols": protocols,
         "rounds": args.rounds,
         "slice_ms": args.slice_ms,
         "window": args.window,
@@ -355,4 +429,44 @@ async fn run_load(args: LoadArgs) -> Result<()> {
         bail!("{failed} (mode, target) pair(s) failed verification");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_names_its_protocol_or_takes_the_default() {
+        let (label, v, cmd) =
+            parse_target("up-0.11.1@2=upstream.sh 0.11.1 --x=1", Version::V1).unwrap();
+        assert_eq!(
+            (label.as_str(), v, cmd.as_str()),
+            ("up-0.11.1", Version::V2, "upstream.sh 0.11.1 --x=1")
+        );
+        let (label, v, cmd) = parse_target("py=run.sh --protocol 1", Version::V1).unwrap();
+        assert_eq!(
+            (label.as_str(), v, cmd.as_str()),
+            ("py", Version::V1, "run.sh --protocol 1")
+        );
+        assert!(parse_target("py@3=run.sh", Version::V1).is_err());
+        assert!(parse_target("py", Version::V1).is_err());
+        assert!(parse_target("=run.sh", Version::V1).is_err());
+        assert!(parse_target("@2=run.sh", Version::V1).is_err());
+    }
+
+    #[test]
+    fn the_address_goes_where_each_orchestrator_puts_it() {
+        let addr: SocketAddr = "127.0.0.1:9000".parse().unwrap();
+        assert_eq!(
+            launch_line("run.sh", Version::V1, addr),
+            (
+                "exec run.sh".to_string(),
+                Some("127.0.0.1:9000".to_string())
+            )
+        );
+        assert_eq!(
+            launch_line("run.sh", Version::V2, addr),
+            ("exec run.sh --tcp-socket 127.0.0.1:9000".to_string(), None)
+        );
+    }
 }
