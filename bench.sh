@@ -50,7 +50,7 @@ want() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 if [ "$ONLY" != "$ALL" ]; then NAME=partial; elif [ $QUICK = 1 ]; then NAME=quick; else NAME=latest; fi
 
 if [ $QUICK = 1 ]; then
-    PY_ROUNDS=10; TS_ROUNDS=16; LOAD_ROUNDS=1; SLICE_MS=400; WARMUP_MS=100; CG_RUNS=3
+    PY_ROUNDS=10; TS_ROUNDS=16; LOAD_ROUNDS=2; SLICE_MS=400; WARMUP_MS=100; CG_RUNS=3
 else
     # load: 14 runners x 4 modes x (5 x 1.2 s + 0.5 s warm-up) = about 6 min
     PY_ROUNDS=150; TS_ROUNDS=250; LOAD_ROUNDS=5; SLICE_MS=1200; WARMUP_MS=500; CG_RUNS=15
