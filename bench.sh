@@ -14,7 +14,7 @@
 #             reference runner; four modes
 #   codegen   `rrq-codegen generate` / `check` wall time (release build)
 #
-#   ./bench.sh                    # everything (~10 min); writes bench/results/latest.{md,json}
+#   ./bench.sh                    # everything (~9 min); writes bench/results/latest.{md,json}
 #   ./bench.sh --quick            # everything, short (~2 min); writes bench/results/quick.{md,json}
 #   ./bench.sh --only codec-py,load [--quick]   # a subset; writes bench/results/partial.{md,json}
 #   ./bench.sh --profile          # also write pyinstrument profiles of our Python codec and a
