@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import json
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,7 +15,16 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from conftest import INPUT_MAP, options
-from rrq_proto import Cancel, CancelRequest, OutcomeStatus, Registry, Request, Runner, encode_frame
+from rrq_proto import (
+    Cancel,
+    CancelRequest,
+    OutcomeStatus,
+    Registry,
+    Request,
+    Runner,
+    decode_message,
+    encode_frame,
+)
 from rrq_runner import _runtime
 from test_runtime import Client, request, run, running
 
@@ -55,6 +65,15 @@ def registry() -> Registry:
     @reg.register("count")
     async def count(r: Any) -> object:
         return len(getattr(r, INPUT_MAP)["values"])
+
+    @reg.register("values")
+    async def values(r: Any) -> object:
+        return getattr(r, INPUT_MAP)["values"]
+
+    @reg.register("wait")
+    async def wait(r: Any) -> object:
+        await asyncio.sleep(30)
+        return "slept"
 
     return reg
 
@@ -127,8 +146,6 @@ def test_a_cancel_in_the_same_write_reaches_the_handler_before_its_task_ran() ->
 
 def _cancel_fields(req: Any) -> dict[str, Any]:
     """The fields of a cancel naming `req`, from the cancel type's own fields."""
-    import dataclasses
-
     names = {f.name for f in dataclasses.fields(CancelRequest)}
     return {name: getattr(req, name) for name in names if hasattr(req, name)}
 
@@ -147,9 +164,14 @@ def test_pipelined_requests_of_one_write_are_all_answered_once() -> None:
 
 
 def _big_request(request_id: str, values: int) -> bytes:
-    """A request frame whose input holds `values` zeros (a body of ~2 bytes per value)."""
+    """A `count` request frame whose input holds `values` zeros (a body of ~2 bytes per value)."""
+    return _request_with_values("count", request_id, values)
+
+
+def _request_with_values(function: str, request_id: str, values: int) -> bytes:
+    """A request frame for `function` whose input holds `values` zeros."""
     marker = "__values__"
-    frame = encode_frame(Request(request("count", request_id, **options(values=marker))))
+    frame = encode_frame(Request(request(function, request_id, **options(values=marker))))
     text = frame[4:].decode()
     body = text.replace(json.dumps(marker), "[" + ",".join(["0"] * values) + "]", 1).encode()
     return len(body).to_bytes(4, "big") + body
@@ -176,8 +198,9 @@ async def serving(reg: Registry) -> AsyncIterator[tuple[Runner, Callable[[], Awa
 
 def test_a_large_frame_is_decoded_off_the_loop_and_its_connection_keeps_its_order() -> None:
     # The decoding thread is held until the test lets it go: meanwhile another connection must be
-    # answered (the loop is free), and the large frame's own connection must answer nothing of
-    # what it sent after it (its frames are handled in order).
+    # answered (the loop is free). The large request is followed, in the same write, by a cancel
+    # of it: handled in order, the cancel finds the request (answered cancelled, once); handled
+    # before it, it would find nothing and the request would sleep on unanswered.
     assert 2 * 100_000 > _runtime.OFF_LOOP_BODY
     release = threading.Event()
     entered = threading.Event()
@@ -193,21 +216,69 @@ def test_a_large_frame_is_decoded_off_the_loop_and_its_connection_keeps_its_orde
 
             runner._read_off_loop = held  # type: ignore[method-assign]
             big, other = await connect(), await connect()
-            after = encode_frame(Request(request("echo", "r-next", **options(n=2))))
-            await big.send_raw(_big_request("r-big", 100_000) + after)
+            req = _request_with_values("wait", "r-big", 100_000)
+            cancel = encode_frame(Cancel(CancelRequest(**_cancel_fields(decode_message(req[4:]).payload))))
+            await big.send_raw(req + cancel)
             assert await asyncio.get_running_loop().run_in_executor(None, entered.wait, 10)
             for i in range(5):
                 outcome = await other.call(request("echo", f"other-{i}", **options(i=i)))
                 assert outcome.request_id == f"other-{i}"
             release.set()
-            first, second = await big.receive(), await big.receive()
-            assert (first.request_id, first.result) == ("r-big", 100_000)
-            assert second.request_id == "r-next"
+            outcome = await big.receive()
+            assert (outcome.request_id, outcome.status) == ("r-big", OutcomeStatus.ERROR)
+            assert outcome.error is not None and outcome.error.type == "cancelled"
+            echo = await big.call(request("echo", "r-after", **options(n=1)))
+            assert echo.request_id == "r-after", "the cancelled request was answered once"
 
     try:
         run(main())
     finally:
         release.set()
+
+
+def test_a_large_frames_answer_is_encoded_off_the_loop() -> None:
+    # The encoding of the large request's answer (its values echoed) is held until the test lets
+    # it go: meanwhile another connection is answered; then the answer arrives, once, whole.
+    release = threading.Event()
+    entered = threading.Event()
+
+    async def main() -> None:
+        async with serving(registry()) as (runner, connect):
+            runner.binding = _HeldSuccess(runner.binding, "r-big", entered, release)  # type: ignore[assignment]
+            big, other = await connect(), await connect()
+            await big.send_raw(_request_with_values("values", "r-big", 100_000))
+            assert await asyncio.get_running_loop().run_in_executor(None, entered.wait, 10)
+            for i in range(5):
+                outcome = await other.call(request("echo", f"other-{i}", **options(i=i)))
+                assert outcome.request_id == f"other-{i}"
+            release.set()
+            outcome = await big.receive()
+            assert (outcome.request_id, outcome.status) == ("r-big", OutcomeStatus.SUCCESS)
+            assert outcome.result == [0] * 100_000
+            echo = await big.call(request("echo", "r-after", **options(n=1)))
+            assert echo.request_id == "r-after", "the large request was answered once"
+
+    try:
+        run(main())
+    finally:
+        release.set()
+
+
+class _HeldSuccess:
+    """A binding whose success answers to `request_id` wait for `release`."""
+
+    def __init__(self, binding: Any, request_id: str, entered: threading.Event, release: threading.Event) -> None:
+        self._binding, self._request_id, self._entered, self._release = binding, request_id, entered, release
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._binding, name)
+
+    def success(self, job_id: str, request_id: str, value: object) -> bytes:
+        if request_id == self._request_id:
+            assert threading.current_thread() is not threading.main_thread(), "encoded on the loop's thread"
+            self._entered.set()
+            self._release.wait(10)
+        return self._binding.success(job_id, request_id, value)  # type: ignore[no-any-return]
 
 
 def test_large_frames_are_answered_exactly_once_while_others_are_served() -> None:
@@ -238,7 +309,7 @@ def test_large_frames_are_answered_exactly_once_while_others_are_served() -> Non
                 with_timeout = asyncio.wait_for(client.reader.read(1), 0.3)
                 try:
                     extra = await with_timeout
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     extra = b""
                 assert extra == b"", "no answer twice"
 

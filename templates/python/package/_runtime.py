@@ -12,8 +12,8 @@ frame names it (on any connection) or when the runner shuts down (both answered 
 The server is an `asyncio.Protocol` per connection: every complete frame of a read is handled at
 once, in order, and the answers made meanwhile are written together; an async handler's first
 step runs right away (one that returns without suspending costs no task and no timer); a frame
-body above `OFF_LOOP_BODY` is decoded in a thread, so that the other connections are served
-meanwhile (the frames after it on its own connection wait for it).
+body above `OFF_LOOP_BODY` is decoded in a thread, and its answer encoded there, so that the other
+connections are served meanwhile (the frames after it on its own connection wait for it).
 
 Tracing is a hook (`set_tracing`, used by ``{{ c.package }}.otel``): off by default, when it costs
 one ``is None`` test per request and imports nothing; on, each request gets a `JobSpan` when it
@@ -24,11 +24,11 @@ after the answer is written (a span never delays, changes or prevents an answer)
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextvars
 import heapq
 import inspect
 import ipaddress
+import queue
 import signal
 import socket
 import sys
@@ -295,8 +295,8 @@ class _InFlight:
     handler's end, its deadline, a cancel, the shutdown)."""
 
     __slots__ = (
-        "answered", "connection", "deadline_pending", "due", "future", "job_key", "request", "request_key", "runner",
-        "task", "tracked",
+        "answered", "connection", "deadline_pending", "due", "future", "job_key", "large", "request", "request_key",
+        "runner", "task", "tracked",
     )
 
     def __init__(
@@ -316,6 +316,8 @@ class _InFlight:
         self.future: asyncio.Future[object] | None = None
         self.tracked = False
         self.deadline_pending = False
+        # Whether the request came in a frame decoded off the loop (its answer is encoded there too).
+        self.large = False
 
     def context(self) -> contextvars.Context:
         """The context the handler runs in: a copy of the current one (a handler's context
@@ -340,11 +342,32 @@ class _InFlight:
         was answered already (a cancel, its deadline, the shutdown)."""
         if self.answered:
             return
+        if error is None and self.large:
+            self.runner._encode_off_loop(self, value)
+            return
         try:
             frame = self.result(value, error)
         except Exception as exc:  # noqa: BLE001 - an answer is always sent
             frame = self.error(f"internal runner error: {exc}", type(exc).__name__)
         self.answer(frame)
+
+    def encoded(self, value: object, done: asyncio.Future[bytes]) -> None:
+        """Answers with the success frame encoded off the loop for `value` (unless the job was
+        answered meanwhile: a cancel, the shutdown)."""
+        if self.answered or done.cancelled():
+            return
+        try:
+            frame: bytes | None = done.result()
+        except FrameError as exc:
+            frame = self.error(f"the handler's answer cannot be sent: {exc}", type(exc).__name__)
+        except Exception as exc:  # noqa: BLE001 - an answer is always sent
+            frame = self.error(f"internal runner error: {exc}", type(exc).__name__)
+        else:
+            self.returned(value)
+        self.answer(frame)
+
+    def returned(self, value: object) -> None:
+        """Notes that the handler returned `value` (a traced job notes its ending)."""
 
     def cancel(self, situation: str) -> None:
         """Answers at once with the runner's answer for `situation` and cancels the handler."""
@@ -501,6 +524,9 @@ class _TracedInFlight(_InFlight):
             self.ending = Ending(OUTCOME_ERROR, message, error_type)
         return super().error(message, error_type)
 
+    def returned(self, value: object) -> None:
+        self.ending = self.runner.binding.returned(value)
+
     def result(self, value: object, error: BaseException | None) -> bytes | None:
         if not self.answered:
             if isinstance(error, RetryError):
@@ -544,7 +570,8 @@ def _instant(deadline: datetime) -> str:
 
 OFF_LOOP_BODY = 64 * 1024
 """Frame bodies longer than this (bytes) are decoded in the runner's decoding thread, not on the
-event loop: the loop goes on serving the other connections meanwhile."""
+event loop: the loop goes on serving the other connections meanwhile. A successful answer to such
+a request is encoded there too."""
 
 
 class _Connection(asyncio.Protocol):
@@ -670,7 +697,7 @@ class _Connection(asyncio.Protocol):
         self._decoding = True
         assert self.transport is not None
         self.transport.pause_reading()
-        future = self.loop.run_in_executor(self.runner._decoder(), self.runner._read_off_loop, body)
+        future = self.runner._decoder().submit(self.runner._read_off_loop, body)
         future.add_done_callback(self._decoded)
 
     def _decoded(self, future: asyncio.Future[_Read]) -> None:
@@ -794,7 +821,7 @@ class Runner:
         self._deadlines_pending = 0
         self._deadline_seq = 0
         self._deadline_timer: asyncio.TimerHandle | None = None
-        self._decoding_thread: concurrent.futures.ThreadPoolExecutor | None = None
+        self._decoding_thread: _Worker | None = None
         self._loop: asyncio.AbstractEventLoop = cast(asyncio.AbstractEventLoop, None)
 
     # -- serving ------------------------------------------------------------------------------
@@ -827,7 +854,7 @@ class Runner:
         if self._server is not None:
             await self._server.wait_closed()
         if self._decoding_thread is not None:
-            self._decoding_thread.shutdown(wait=False, cancel_futures=True)
+            self._decoding_thread.close()
             self._decoding_thread = None
 
     async def serve_forever(
@@ -858,11 +885,11 @@ class Runner:
 
     # -- frames -------------------------------------------------------------------------------
 
-    def _decoder(self) -> concurrent.futures.ThreadPoolExecutor:
+    def _decoder(self) -> _Worker:
         """The decoding thread (one: one large frame is decoded at a time, which bounds the
         memory large frames take)."""
         if self._decoding_thread is None:
-            self._decoding_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="rrq-runner-decode")
+            self._decoding_thread = _Worker(self._loop)
         return self._decoding_thread
 
     def _read_off_loop(self, body: bytes) -> _Read:
@@ -875,7 +902,7 @@ class Runner:
 
     def _handle(self, connection: _Connection, read: _Read) -> None:
         if read.found is not None:
-            self._route(connection, *read.found)
+            self._route(connection, *read.found, large=True)
         else:
             assert read.error is not None
             self._answer_ids(connection, read.ids or {}, read.error)
@@ -889,7 +916,9 @@ class Runner:
             return
         self._route(connection, kind, request, job_id, request_id)
 
-    def _route(self, connection: _Connection, kind: int, request: Any, job_id: str | None, request_id: str | None) -> None:
+    def _route(
+        self, connection: _Connection, kind: int, request: Any, job_id: str | None, request_id: str | None, *, large: bool = False
+    ) -> None:
         binding = self.binding
         if kind == KIND_REQUEST:
             assert job_id is not None and request_id is not None
@@ -901,6 +930,7 @@ class Runner:
                 job = _InFlight(request, job_id, request_id, connection, self)
             else:
                 job = _traced(tracing, request, job_id, request_id, connection, self)
+            job.large = large
             self._run(job)
         elif kind == KIND_CANCEL:
             if request_id is not None:
@@ -926,6 +956,14 @@ class Runner:
             return
         job = _traced(tracing, request, job_id, request_id, connection, self)
         job.answer(job.fail({{ r.msg_busy.name }}, limit=self.max_in_flight))
+
+    def _encode_off_loop(self, job: _InFlight, value: object) -> None:
+        """Encodes the success answer of a large frame's job in the decoding thread; the job
+        stays in flight (cancellable, answered by the shutdown) until its answer is written."""
+        if not job.tracked:
+            self._track(job)
+        future = self._decoder().submit(self.binding.success, job.job_key, job.request_key, value)
+        future.add_done_callback(lambda done: job.encoded(value, done))
 
     def _answer_ids(self, connection: _Connection, found: dict[str, str], error: FrameError) -> None:
         # The answering rule (the same in every runner): the ids are read by the lenient
@@ -1053,6 +1091,59 @@ class Runner:
             return is_async
         except TypeError:  # an unhashable callable
             return _is_async(handler)
+
+
+T = TypeVar("T")
+
+
+class _Worker:
+    """One daemon thread running functions for the event loop, one at a time, in order (a daemon:
+    a decode still running never holds up the process's exit after a shutdown)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._queue: queue.SimpleQueue[tuple[asyncio.Future[Any], Callable[..., Any], tuple[Any, ...]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._closed = False
+        threading.Thread(target=self._work, name="rrq-runner-decode", daemon=True).start()
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Runs ``fn(*args)`` in the thread; the future (of the loop) resolves with its result."""
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._queue.put((future, fn, args))
+        return future
+
+    def close(self) -> None:
+        """Ends the thread after the function running now (the queued ones are not run)."""
+        self._closed = True
+        self._queue.put(None)
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None or self._closed:
+                return
+            future, fn, args = item
+            try:
+                outcome: tuple[bool, Any] = (True, fn(*args))
+            except Exception as exc:  # noqa: BLE001 - handed to the loop
+                outcome = (False, exc)
+            del item, fn, args
+            try:
+                self._loop.call_soon_threadsafe(_resolve, future, *outcome)
+            except RuntimeError:  # the loop is closed
+                return
+            del future, outcome
+
+
+def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.done():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
 
 
 def _settle_future(job: _InFlight, future: asyncio.Future[object]) -> None:
