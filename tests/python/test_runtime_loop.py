@@ -53,6 +53,15 @@ def registry() -> Registry:
         task = asyncio.current_task()
         return {"var": VAR.get(), "eager_task": eager_task is None, "task": isinstance(task, asyncio.Task)}
 
+    @reg.register("reset_later")
+    async def reset_later(r: Any) -> object:
+        # A token made before the suspension is reset after it (as a span entered around an
+        # await is): both steps must run in the same context.
+        token = VAR.set("inside")
+        await asyncio.sleep(0)
+        VAR.reset(token)
+        return VAR.get()
+
     @reg.register("raise_eagerly")
     async def raise_eagerly(r: Any) -> object:
         raise LookupError("before any await")
@@ -96,6 +105,16 @@ def test_a_handler_that_suspends_keeps_its_context_and_gets_a_task() -> None:
             outcome = await client.call(request("suspend"))
             assert outcome.status == OutcomeStatus.SUCCESS
             assert outcome.result == {"var": "before the suspension", "eager_task": True, "task": True}
+
+    run(main())
+
+
+def test_a_context_variable_set_before_the_suspension_is_reset_after_it() -> None:
+    async def main() -> None:
+        async with running(registry()) as connect:
+            client = await connect()
+            outcome = await client.call(request("reset_later"))
+            assert (outcome.status, outcome.result) == (OutcomeStatus.SUCCESS, "unset"), outcome.error
 
     run(main())
 

@@ -484,6 +484,10 @@ class _Resumed(Coroutine[Any, Any, None]):
 
 _NOTHING: Any = object()
 
+_EAGER = sys.version_info >= (3, 11)
+"""Whether an async handler's first step runs at once (Python 3.11+: its task can then be given
+the step's context)."""
+
 
 def _error_text(error: BaseException) -> str:
     """The message of the error answer to a handler that raised `error`."""
@@ -1040,11 +1044,12 @@ class Runner:
 
     def _run_async(self, job: _InFlight, handler: Handler, at: float | None) -> None:
         """Runs an async handler's first step at once (in its own context); if it suspends,
-        the rest runs in a task (`_Resumed`), tracked, with its deadline armed."""
+        the rest runs in a task (`_Resumed`) in the same context, tracked, with its deadline
+        armed. (Python 3.10, whose tasks cannot be given a context, runs it all in the task.)"""
         context = job.context()
         try:
             coro = cast(Coroutine[Any, Any, object], context.run(handler, job.request))
-            yielded = context.run(coro.send, None)
+            yielded = context.run(coro.send, None) if _EAGER else _NOTHING
         except StopIteration as done:
             job.settle(done.value, None)
             return
@@ -1054,7 +1059,12 @@ class Runner:
         self._track(job)
         if at is not None:
             self._add_deadline(job, at)
-        task = context.run(self._loop.create_task, _Resumed(job, coro, yielded))
+        if _EAGER:
+            # The very context of the first step: a context variable set there can be reset
+            # after the suspension (a span entered before an await ends after it).
+            task = self._loop.create_task(_Resumed(job, coro, yielded), context=context)  # type: ignore[call-arg, unused-ignore]
+        else:  # pragma: no cover - Python 3.10
+            task = context.run(self._loop.create_task, _Resumed(job, coro, yielded))
         job.task = task
         job.connection.tasks.add(task)
         if job.answered:  # pragma: no cover - nothing answers a job during its first step
