@@ -104,7 +104,9 @@ def test_a_handler_that_suspends_keeps_its_context_and_gets_a_task() -> None:
             client = await connect()
             outcome = await client.call(request("suspend"))
             assert outcome.status == OutcomeStatus.SUCCESS
-            assert outcome.result == {"var": "before the suspension", "eager_task": True, "task": True}
+            # (Python 3.10 runs the whole handler in its task: a task from the first line.)
+            expected = {"var": "before the suspension", "eager_task": _runtime._EAGER, "task": True}
+            assert outcome.result == expected
 
     run(main())
 
@@ -156,7 +158,8 @@ def test_a_cancel_in_the_same_write_reaches_the_handler_before_its_task_ran() ->
             await client.send_raw(encode_frame(Request(req)) + encode_frame(cancel))
             outcome = await client.receive()
             assert (outcome.request_id, outcome.status) == ("r-wait", OutcomeStatus.ERROR)
-            await asyncio.wait_for(cleaned.wait(), 5)
+            if _runtime._EAGER:  # (Python 3.10: the handler's task had not started it at all)
+                await asyncio.wait_for(cleaned.wait(), 5)
             echo = await client.call(request("echo", "r-after", **options(n=1)))
             assert echo.request_id == "r-after", "nothing else was answered in between"
 
@@ -328,7 +331,7 @@ def test_large_frames_are_answered_exactly_once_while_others_are_served() -> Non
                 with_timeout = asyncio.wait_for(client.reader.read(1), 0.3)
                 try:
                     extra = await with_timeout
-                except TimeoutError:
+                except asyncio.TimeoutError:  # noqa: UP041 - Python 3.10's is not the builtin
                     extra = b""
                 assert extra == b"", "no answer twice"
 

@@ -791,12 +791,13 @@ class Runner:
     answered at once as busy); ``high_water`` is the unsent output per connection above which
     its frames are no longer read until the peer catches up (responses are never dropped).
 
-    An async handler's first step runs at once, when its request is read (as an eager task
-    would): a handler that returns without suspending costs no task, no timer and no loop
-    iteration. If it suspends, the rest runs in a task of its own (``asyncio.current_task()``
-    is that task from then on). Before its first suspension there is no current task: a handler
-    that needs one from its first line (``asyncio.timeout``, ``asyncio.TaskGroup``) should
-    ``await asyncio.sleep(0)`` first. A sync handler runs in a thread of its own.
+    On Python 3.11+ an async handler's first step runs at once, when its request is read (as an
+    eager task would): a handler that returns without suspending costs no task, no timer and no
+    loop iteration. If it suspends, the rest runs in a task of its own, in the same context
+    (``asyncio.current_task()`` is that task from then on). Before its first suspension there
+    is no current task: a handler that needs one from its first line (``asyncio.timeout``,
+    ``asyncio.TaskGroup``) should ``await asyncio.sleep(0)`` first. (On Python 3.10 every
+    async handler runs in its task from the start.) A sync handler runs in a thread of its own.
     """
 
     def __init__(
