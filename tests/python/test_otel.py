@@ -132,8 +132,8 @@ class Client:
 
 
 @asynccontextmanager
-async def running(registry: Registry) -> AsyncIterator[Callable[[], Awaitable[Client]]]:
-    runner = Runner(registry)
+async def running(registry: Registry, **options: Any) -> AsyncIterator[Callable[[], Awaitable[Client]]]:
+    runner = Runner(registry, **options)
     host, port = await runner.start("127.0.0.1", 0)
     clients: list[Client] = []
 
@@ -451,6 +451,33 @@ def test_not_found_is_an_error_span(exporter: InMemorySpanExporter) -> None:
     assert (a["rrq.outcome"], a["rrq.error_type"], a["rrq.function"]) == ("error", "handler_not_found", "missing")
     assert "rrq.worker_id" not in a
     assert span.status.status_code == StatusCode.ERROR
+
+
+def test_busy_is_an_error_span(exporter: InMemorySpanExporter) -> None:
+    # As the TypeScript runner does: a request beyond the in-flight limit gets a span too, ended
+    # with the busy answer (an error), and the job in flight keeps its own.
+    async def main() -> None:
+        async with running(registry(), max_in_flight=1) as connect:
+            client = await connect()
+            await client.send(request_frame("sleep", "r-sleep", "job-sleep"))
+            await asyncio.sleep(0.05)
+            outcome = await client.call(request_frame("echo", "r-busy", "job-busy"))
+            assert (outcome.status, outcome.request_id) == (OutcomeStatus.ERROR, "r-busy")
+            await settle(exporter)
+            assert len(runner_spans(exporter)) == 1, "the sleeping job's span is still open"
+            await client.send(cancel_frame("r-sleep", "job-sleep"))
+            assert (await client.receive()).request_id == "r-sleep"
+            await settle(exporter, 2)
+
+    run(main())
+    spans = {dict(s.attributes or {})["rrq.job_id"]: s for s in runner_spans(exporter)}
+    assert set(spans) == {"job-busy", "job-sleep"}
+    busy = spans["job-busy"]
+    a = dict(busy.attributes or {})
+    assert (a["rrq.outcome"], a["rrq.function"], a["rrq.error_type"]) == ("error", "echo", "busy")
+    assert "1" in str(a["rrq.error_message"]), a
+    assert busy.status.status_code == StatusCode.ERROR
+    assert dict(spans["job-sleep"].attributes or {})["rrq.outcome"] == "cancelled"
 
 
 def test_the_answers_are_the_same_with_tracing_on_and_off() -> None:

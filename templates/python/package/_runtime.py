@@ -9,6 +9,12 @@ unknown function name with an error; a deadline already past with a timeout (the
 called); otherwise the handler runs, cancelled when its deadline passes (timeout), when a cancel
 frame names it (on any connection) or when the runner shuts down (both answered as cancelled).
 
+The server is an `asyncio.Protocol` per connection: every complete frame of a read is handled at
+once, in order, and the answers made meanwhile are written together; an async handler's first
+step runs right away (one that returns without suspending costs no task and no timer); a frame
+body above `OFF_LOOP_BODY` is decoded in a thread, and its answer encoded there, so that the other
+connections are served meanwhile (the frames after it on its own connection wait for it).
+
 Tracing is a hook (`set_tracing`, used by ``{{ c.package }}.otel``): off by default, when it costs
 one ``is None`` test per request and imports nothing; on, each request gets a `JobSpan` when it
 arrives, its task runs in the span's context, and the span ends with the job's `Ending` right
@@ -22,6 +28,7 @@ import contextvars
 import heapq
 import inspect
 import ipaddress
+import queue
 import signal
 import socket
 import sys
@@ -29,7 +36,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
-from typing import Any, ClassVar, Generic, NamedTuple, TypeVar, cast
+from typing import Any, ClassVar, Generic, NamedTuple, NoReturn, TypeVar, cast
 
 from ._frames import FRAME_HEADER_LEN, FrameError
 from ._json import format_timestamp, lenient_strings
@@ -288,7 +295,8 @@ class _InFlight:
     handler's end, its deadline, a cancel, the shutdown)."""
 
     __slots__ = (
-        "answered", "connection", "deadline_pending", "due", "job_key", "request", "request_key", "runner", "started", "task",
+        "answered", "connection", "deadline_pending", "due", "future", "job_key", "large", "request", "request_key",
+        "runner", "task", "tracked",
     )
 
     def __init__(
@@ -301,23 +309,65 @@ class _InFlight:
         self.connection = connection
         self.runner = runner
         self.answered = False
-        # The task running the request (cancelled to stop the handler); whether its deadline is
-        # in the runner's deadline heap.
+        # What runs a handler that did not finish at once: the task of an async one (cancelled
+        # to stop it), the future of a sync one's thread; whether the job is in the runner's
+        # indexes (only a job that outlives its first step is) and its deadline in the heap.
         self.task: asyncio.Task[None] | None = None
-        self.started = False
+        self.future: asyncio.Future[object] | None = None
+        self.tracked = False
         self.deadline_pending = False
+        # Whether the request came in a frame decoded off the loop (its answer is encoded there too).
+        self.large = False
+
+    def context(self) -> contextvars.Context:
+        """The context the handler runs in: a copy of the current one (a handler's context
+        variables never leak into another's)."""
+        return contextvars.copy_context()
 
     def answer(self, frame: bytes | None) -> None:
         """Sends the answer (a whole frame) unless one was sent already."""
         if self.answered:
             return
         self.answered = True
-        if self.deadline_pending:
-            self.deadline_pending = False
-            self.runner._deadlines_pending -= 1
-        self.runner._untrack(self)
+        if self.tracked:
+            if self.deadline_pending:
+                self.deadline_pending = False
+                self.runner._deadlines_pending -= 1
+            self.runner._untrack(self)
         if frame is not None:
             self.connection.send_frame(frame)
+
+    def settle(self, value: object, error: BaseException | None) -> None:
+        """Answers with what the handler returned (`value`) or raised (`error`), unless the job
+        was answered already (a cancel, its deadline, the shutdown)."""
+        if self.answered:
+            return
+        if error is None and self.large:
+            self.runner._encode_off_loop(self, value)
+            return
+        try:
+            frame = self.result(value, error)
+        except Exception as exc:  # noqa: BLE001 - an answer is always sent
+            frame = self.error(f"internal runner error: {exc}", type(exc).__name__)
+        self.answer(frame)
+
+    def encoded(self, value: object, done: asyncio.Future[bytes]) -> None:
+        """Answers with the success frame encoded off the loop for `value` (unless the job was
+        answered meanwhile: a cancel, the shutdown)."""
+        if self.answered or done.cancelled():
+            return
+        try:
+            frame: bytes | None = done.result()
+        except FrameError as exc:
+            frame = self.error(f"the handler's answer cannot be sent: {exc}", type(exc).__name__)
+        except Exception as exc:  # noqa: BLE001 - an answer is always sent
+            frame = self.error(f"internal runner error: {exc}", type(exc).__name__)
+        else:
+            self.returned(value)
+        self.answer(frame)
+
+    def returned(self, value: object) -> None:
+        """Notes that the handler returned `value` (a traced job notes its ending)."""
 
     def cancel(self, situation: str) -> None:
         """Answers at once with the runner's answer for `situation` and cancels the handler."""
@@ -326,16 +376,12 @@ class _InFlight:
         self.answer(self.fail(situation))
         self.stop()
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """The job's task (an untraced job's is made on the loop directly, without this call)."""
-        return self.connection.loop.create_task(coro)
-
     def stop(self) -> None:
         if self.task is not None:
+            # Also before the task's first step: the cancellation is thrown into the handler.
             self.task.cancel()
-            if not self.started:
-                # A task cancelled before its first step never runs `_run` (which forgets it).
-                self.connection.tasks.discard(self.task)
+        elif self.future is not None:
+            self.future.cancel()
 
     def expire(self) -> None:
         """The deadline passed while the handler ran: answers timeout and cancels it."""
@@ -375,6 +421,66 @@ class _InFlight:
             return self.error(f"the handler's answer cannot be sent: {exc}", type(exc).__name__)
 
 
+class _Resumed(Coroutine[Any, Any, None]):
+    """The rest of an async handler that suspended in its first step (run inline, see
+    `Runner._run_async`), as the coroutine of the job's task: it hands the task the future the
+    handler waits for, then drives the handler's coroutine, forwarding what the task sends or
+    throws (a cancellation reaches the handler, also before the task's first step), and answers
+    the job when the handler ends."""
+
+    __slots__ = ("_coro", "_first", "_job")
+
+    def __init__(self, job: _InFlight, coro: Coroutine[Any, Any, object], first: object) -> None:
+        self._job = job
+        self._coro = coro
+        self._first: object = first
+
+    def send(self, value: object) -> object:
+        first = self._first
+        if first is not _NOTHING:
+            self._first = _NOTHING
+            return first
+        try:
+            return self._coro.send(value)
+        except BaseException as exc:  # noqa: BLE001 - the handler's end, however it ends
+            self._end(exc)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> object:
+        self._first = _NOTHING
+        try:
+            if val is None and tb is None:
+                return self._coro.throw(typ)
+            return self._coro.throw(typ, val, tb)  # pragma: no cover - the task throws one value
+        except BaseException as exc:  # noqa: BLE001 - the handler's end, however it ends
+            self._end(exc)
+
+    def close(self) -> None:
+        self._coro.close()
+
+    def __await__(self) -> Any:  # pragma: no cover - only a task drives it
+        raise TypeError("a job's coroutine is driven by its task only")
+
+    def _end(self, exc: BaseException) -> NoReturn:
+        """Answers the job from how the handler ended, then ends the task (raising)."""
+        job = self._job
+        if job.task is not None:
+            job.connection.tasks.discard(job.task)
+        if isinstance(exc, StopIteration):
+            job.settle(exc.value, None)
+            raise StopIteration
+        if isinstance(exc, (Exception, asyncio.CancelledError)):
+            job.settle(None, exc)
+            raise StopIteration
+        raise exc  # KeyboardInterrupt, SystemExit: not a job's outcome
+
+
+_NOTHING: Any = object()
+
+_EAGER = sys.version_info >= (3, 11)
+"""Whether an async handler's first step runs at once (Python 3.11+: its task can then be given
+the step's context)."""
+
+
 def _error_text(error: BaseException) -> str:
     """The message of the error answer to a handler that raised `error`."""
     return str(error) or type(error).__name__
@@ -394,15 +500,13 @@ class _TracedInFlight(_InFlight):
         self.span = span
         self.ending = Ending(OUTCOME_ERROR)
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """The job's task, running in the span's context."""
-        loop = self.connection.loop
+    def context(self) -> contextvars.Context:
+        """The span's context (the handler's own spans are its children)."""
         try:
-            context = self.span.context()
+            return self.span.context()
         except Exception as exc:  # noqa: BLE001 - tracing never fails a job
             _tracing_failed(exc)
-            return loop.create_task(coro)
-        return context.run(loop.create_task, coro)
+            return contextvars.copy_context()
 
     def answer(self, frame: bytes | None) -> None:
         if self.answered:
@@ -423,6 +527,9 @@ class _TracedInFlight(_InFlight):
         if not self.answered:
             self.ending = Ending(OUTCOME_ERROR, message, error_type)
         return super().error(message, error_type)
+
+    def returned(self, value: object) -> None:
+        self.ending = self.runner.binding.returned(value)
 
     def result(self, value: object, error: BaseException | None) -> bytes | None:
         if not self.answered:
@@ -465,24 +572,216 @@ def _instant(deadline: datetime) -> str:
     return format_timestamp(deadline)[1:-1]
 
 
-class _Connection:
-    """One client connection: ordered reads, whole-frame writes, backpressure."""
+OFF_LOOP_BODY = 64 * 1024
+"""Frame bodies longer than this (bytes) are decoded in the runner's decoding thread, not on the
+event loop: the loop goes on serving the other connections meanwhile. A successful answer to such
+a request is encoded there too."""
 
-    def __init__(self, writer: asyncio.StreamWriter, high_water: int) -> None:
-        self.writer = writer
+
+class _Connection(asyncio.Protocol):
+    """One client connection: its frames are read as they arrive (every complete frame of a
+    read at once, in order), its answers written in batches (those made during one read, or
+    during one loop iteration, in one write), with backpressure (no reading while the peer does
+    not take the output, nor while a large frame of it is being decoded)."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.loop = runner._loop
+        self.transport: asyncio.Transport | None = None
         self.in_flight: set[_InFlight] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.closed = False
-        self.loop = asyncio.get_running_loop()
-        peer = writer.get_extra_info("peername")
+        self.peer = "?"
+        # The bytes of a frame not complete yet (a list: a large frame arrives in many reads)
+        # and how many are needed before it is worth looking again.
+        self._pending: list[bytes] = []
+        self._pending_len = 0
+        self._want = 0
+        # Answers not written yet, and whether they will be (at the end of the read being
+        # processed, or from the flush scheduled on the loop).
+        self._out: list[bytes] = []
+        self._batching = False
+        self._flush_scheduled = False
+        # Why reading is paused: the peer does not take the output; a frame is being decoded
+        # off the loop (the frames after it wait, in `_pending`).
+        self._writing_paused = False
+        self._decoding = False
+
+    # -- asyncio.Protocol ---------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer)
-        writer.transport.set_write_buffer_limits(high=high_water)
+        if self.runner._stopping:
+            self.closed = True
+            transport.close()
+            return
+        transport.set_write_buffer_limits(high=self.runner.high_water)
+        self.runner._connections.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        if self.closed:
+            return
+        if self._pending or self._decoding:
+            self._pending.append(data)
+            self._pending_len += len(data)
+            if self._decoding or self._pending_len < self._want:
+                return
+            data = b"".join(self._pending)
+            self._pending = []
+            self._pending_len = 0
+        self._process(data)
+
+    def eof_received(self) -> bool:
+        # The peer stopped sending (or closed): nobody is left to read the answers of the jobs
+        # still in flight. The answers made already are written before the connection closes.
+        self._flush()
+        self._gone()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._gone()
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+        if self.transport is not None and not self.closed:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        if self.transport is not None and not self.closed and not self._decoding:
+            self.transport.resume_reading()
+
+    # -- frames -------------------------------------------------------------------------------
+
+    def _process(self, buffer: bytes) -> None:
+        """Handles every complete frame of `buffer`, in order; keeps the rest for later."""
+        runner = self.runner
+        max_frame_len = runner.binding.max_frame_len
+        at = 0
+        end = len(buffer)
+        self._batching = True
+        try:
+            while end - at >= FRAME_HEADER_LEN:
+                length = int.from_bytes(buffer[at:at + FRAME_HEADER_LEN], "big")
+                if length == 0 or length > max_frame_len:
+                    _log(f"closing the connection from {self.peer}: frame length {length} is not in 1..={max_frame_len}")
+                    self._close()
+                    return
+                start = at + FRAME_HEADER_LEN
+                if end - start < length:
+                    break
+                at = start + length
+                if runner._stopping:
+                    # Frames that arrive during the shutdown are not read.
+                    return
+                body = buffer[start:at]
+                if length > OFF_LOOP_BODY:
+                    self._decode_off_loop(body)
+                    break
+                runner._dispatch(self, body)
+                if self.closed:
+                    return
+        finally:
+            self._batching = False
+            self._flush()
+        if at < end:
+            rest = buffer[at:] if at else buffer
+            self._pending = [rest]
+            self._pending_len = end - at
+            self._want = (
+                FRAME_HEADER_LEN + int.from_bytes(rest[:FRAME_HEADER_LEN], "big")
+                if end - at >= FRAME_HEADER_LEN else FRAME_HEADER_LEN
+            )
+
+    def _decode_off_loop(self, body: bytes) -> None:
+        """Decodes `body` in the runner's decoding thread; the connection's later frames wait."""
+        self._decoding = True
+        assert self.transport is not None
+        self.transport.pause_reading()
+        future = self.runner._decoder().submit(self.runner._read_off_loop, body)
+        future.add_done_callback(self._decoded)
+
+    def _decoded(self, future: asyncio.Future[_Read]) -> None:
+        self._decoding = False
+        if self.closed or self.runner._stopping or future.cancelled():
+            return
+        try:
+            read = future.result()
+        except Exception as exc:  # noqa: BLE001 - the decoders raise FrameError only
+            _log(f"ignoring a frame from {self.peer} that could not be decoded: {type(exc).__name__}: {exc}")
+        else:
+            self._batching = True
+            try:
+                self.runner._handle(self, read)
+            finally:
+                self._batching = False
+        pending = self._pending
+        if pending and not self.closed:
+            self._pending = []
+            self._pending_len = 0
+            self._process(pending[0] if len(pending) == 1 else b"".join(pending))
+        else:
+            self._flush()
+        if not self.closed and not self._decoding and not self._writing_paused and self.transport is not None:
+            self.transport.resume_reading()
+
+    # -- answers ------------------------------------------------------------------------------
 
     def send_frame(self, frame: bytes | None) -> None:
-        if frame is None:
+        """Queues an answer: written with the others of the same read or loop iteration."""
+        if frame is None or self.closed:
             return
-        if not self.closed and not self.writer.is_closing():
-            self.writer.write(frame)
+        self._out.append(frame)
+        if not self._batching and not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        out = self._out
+        if not out:
+            return
+        self._out = []
+        transport = self.transport
+        if transport is not None and not self.closed and not transport.is_closing():
+            transport.write(out[0] if len(out) == 1 else b"".join(out))
+
+    def drain(self) -> None:
+        """Writes the queued answers now."""
+        self._flush()
+
+    # -- the end ------------------------------------------------------------------------------
+
+    def _close(self) -> None:
+        """Closes the connection (after writing the answers made so far)."""
+        self._flush()
+        self._gone()
+        if self.transport is not None:
+            self.transport.close()
+
+    def _gone(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._pending = []
+        self._out = []
+        for job in list(self.in_flight):
+            # Nobody is left to read the answer: it is dropped.
+            job.cancel({{ r.msg_cancelled.name }})
+        if not self.runner._stopping:
+            self.runner._connections.discard(self)
+
+
+class _Read(NamedTuple):
+    """A frame read off the loop: what `Binding.read` found, or the error and the ids the
+    answering rule reads."""
+
+    found: tuple[int, Any, str | None, str | None] | None
+    error: FrameError | None
+    ids: dict[str, str] | None
 
 
 class Runner:
@@ -491,6 +790,14 @@ class Runner:
     ``max_in_flight`` bounds the requests in flight per connection (beyond it requests are
     answered at once as busy); ``high_water`` is the unsent output per connection above which
     its frames are no longer read until the peer catches up (responses are never dropped).
+
+    On Python 3.11+ an async handler's first step runs at once, when its request is read (as an
+    eager task would): a handler that returns without suspending costs no task, no timer and no
+    loop iteration. If it suspends, the rest runs in a task of its own, in the same context
+    (``asyncio.current_task()`` is that task from then on). Before its first suspension there
+    is no current task: a handler that needs one from its first line (``asyncio.timeout``,
+    ``asyncio.TaskGroup``) should ``await asyncio.sleep(0)`` first. (On Python 3.10 every
+    async handler runs in its task from the start.) A sync handler runs in a thread of its own.
     """
 
     def __init__(
@@ -519,13 +826,16 @@ class Runner:
         self._deadlines_pending = 0
         self._deadline_seq = 0
         self._deadline_timer: asyncio.TimerHandle | None = None
+        self._decoding_thread: _Worker | None = None
+        self._loop: asyncio.AbstractEventLoop = cast(asyncio.AbstractEventLoop, None)
 
     # -- serving ------------------------------------------------------------------------------
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         """Binds `host:port` (loopback only) and starts accepting; returns the bound address."""
         await _check_loopback(host)
-        self._server = await asyncio.start_server(self._serve_connection, host, port)
+        self._loop = loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: _Connection(self), host, port)
         bound = self._server.sockets[0].getsockname()
         return str(bound[0]), int(bound[1])
 
@@ -540,14 +850,17 @@ class Runner:
                 job.cancel({{ r.msg_shutting_down.name }})
         await _settle([task for connection in self._connections for task in connection.tasks])
         for connection in list(self._connections):
-            try:
-                await asyncio.wait_for(connection.writer.drain(), timeout=5)
-            except (ConnectionError, asyncio.TimeoutError, RuntimeError):
-                pass
+            connection.drain()
+        await _drained(list(self._connections), 5)
+        for connection in list(self._connections):
             connection.closed = True
-            connection.writer.close()
+            if connection.transport is not None:
+                connection.transport.close()
         if self._server is not None:
             await self._server.wait_closed()
+        if self._decoding_thread is not None:
+            self._decoding_thread.close()
+            self._decoding_thread = None
 
     async def serve_forever(
         self, host: str, port: int, *, install_signal_handlers: bool = True, parent_pid: int | None = None
@@ -575,72 +888,55 @@ class Runner:
                 watch.close()
             await self.shutdown()
 
-    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connection = _Connection(writer, self.high_water)
-        self._connections.add(connection)
-        transport = writer.transport
-        max_frame_len = self.binding.max_frame_len
-        try:
-            while not self._stopping:
-                try:
-                    header = await reader.readexactly(FRAME_HEADER_LEN)
-                except asyncio.IncompleteReadError:
-                    break
-                length = int.from_bytes(header, "big")
-                if length == 0 or length > max_frame_len:
-                    _log(f"closing the connection from {connection.peer}: frame length {length} is not in 1..={max_frame_len}")
-                    break
-                try:
-                    body = await reader.readexactly(length)
-                except asyncio.IncompleteReadError:
-                    break
-                if self._stopping:
-                    break
-                self._dispatch(connection, body)
-                # Backpressure: stop reading while the peer is not taking our output (above the
-                # high-water mark) or the connection is going away.
-                if transport.get_write_buffer_size() > self.high_water or transport.is_closing():
-                    await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        except asyncio.CancelledError:
-            # The event loop is closing (after a shutdown): end quietly. (Python 3.11's
-            # start_server logs a traceback for a connection task that ends cancelled.)
-            pass
-        finally:
-            if not self._stopping:
-                connection.closed = True
-                for job in list(connection.in_flight):
-                    # Nobody is left to read the answer: it is dropped.
-                    job.cancel({{ r.msg_cancelled.name }})
-                await _settle(list(connection.tasks))
-                writer.close()
-                self._connections.discard(connection)
-
     # -- frames -------------------------------------------------------------------------------
 
-    def _dispatch(self, connection: _Connection, body: bytes) -> None:
+    def _decoder(self) -> _Worker:
+        """The decoding thread (one: one large frame is decoded at a time, which bounds the
+        memory large frames take)."""
+        if self._decoding_thread is None:
+            self._decoding_thread = _Worker(self._loop)
+        return self._decoding_thread
+
+    def _read_off_loop(self, body: bytes) -> _Read:
+        """Reads a frame in the decoding thread (its undecodable answer's ids too)."""
         binding = self.binding
         try:
-            kind, request, job_id, request_id = binding.read(body)
+            return _Read(binding.read(body), None, None)
         except FrameError as exc:
-            self._answer_undecodable(connection, body, exc)
+            return _Read(None, exc, lenient_strings(body, binding.content_key, binding.id_keys) or {})
+
+    def _handle(self, connection: _Connection, read: _Read) -> None:
+        if read.found is not None:
+            self._route(connection, *read.found, large=True)
+        else:
+            assert read.error is not None
+            self._answer_ids(connection, read.ids or {}, read.error)
+
+    def _dispatch(self, connection: _Connection, body: bytes) -> None:
+        try:
+            kind, request, job_id, request_id = self.binding.read(body)
+        except FrameError as exc:
+            binding = self.binding
+            self._answer_ids(connection, lenient_strings(body, binding.content_key, binding.id_keys) or {}, exc)
             return
+        self._route(connection, kind, request, job_id, request_id)
+
+    def _route(
+        self, connection: _Connection, kind: int, request: Any, job_id: str | None, request_id: str | None, *, large: bool = False
+    ) -> None:
+        binding = self.binding
         if kind == KIND_REQUEST:
             assert job_id is not None and request_id is not None
-            if len(connection.in_flight) >= self.max_in_flight:
-                connection.send_frame(_failure(binding, job_id, request_id, {{ r.msg_busy.name }}, limit=self.max_in_flight))
-                return
             tracing = _tracing
+            if len(connection.in_flight) >= self.max_in_flight:
+                self._busy(connection, tracing, request, job_id, request_id)
+                return
             if tracing is None:
                 job = _InFlight(request, job_id, request_id, connection, self)
-                self._track(job)
-                job.task = task = connection.loop.create_task(self._run(job))
             else:
                 job = _traced(tracing, request, job_id, request_id, connection, self)
-                self._track(job)
-                job.task = task = job.spawn(self._run(job))
-            connection.tasks.add(task)
+            job.large = large
+            self._run(job)
         elif kind == KIND_CANCEL:
             if request_id is not None:
                 targets = self._by_request.get(request_id, set())
@@ -654,12 +950,31 @@ class Runner:
                 _failure(binding, job_id, request_id, {{ r.msg_unexpected_message.name }}, type=binding.response_tag)
             )
 
-    def _answer_undecodable(self, connection: _Connection, body: bytes, error: FrameError) -> None:
+    def _busy(
+        self, connection: _Connection, tracing: Tracing | None, request: Any, job_id: str, request_id: str
+    ) -> None:
+        """Answers a request beyond the in-flight limit (traced: its span ends as that error)."""
+        if tracing is None:
+            connection.send_frame(
+                _failure(self.binding, job_id, request_id, {{ r.msg_busy.name }}, limit=self.max_in_flight)
+            )
+            return
+        job = _traced(tracing, request, job_id, request_id, connection, self)
+        job.answer(job.fail({{ r.msg_busy.name }}, limit=self.max_in_flight))
+
+    def _encode_off_loop(self, job: _InFlight, value: object) -> None:
+        """Encodes the success answer of a large frame's job in the decoding thread; the job
+        stays in flight (cancellable, answered by the shutdown) until its answer is written."""
+        if not job.tracked:
+            self._track(job)
+        future = self._decoder().submit(self.binding.success, job.job_key, job.request_key, value)
+        future.add_done_callback(lambda done: job.encoded(value, done))
+
+    def _answer_ids(self, connection: _Connection, found: dict[str, str], error: FrameError) -> None:
         # The answering rule (the same in every runner): the ids are read by the lenient
         # reading (`lenient_strings`); each one that is a string of Unicode scalar values is
         # echoed; with neither, nothing is answered.
         binding = self.binding
-        found = lenient_strings(body, binding.content_key, binding.id_keys) or {}
         job_id, request_id = (found.get(key) for key in binding.id_keys)
         if job_id is None and request_id is None:
             _log(f"ignoring an undecodable frame from {connection.peer} (no readable ids): {error}")
@@ -669,6 +984,7 @@ class Runner:
     # -- requests -----------------------------------------------------------------------------
 
     def _track(self, job: _InFlight) -> None:
+        job.tracked = True
         job.connection.in_flight.add(job)
         self._by_request.setdefault(job.request_key, set()).add(job)
         self._by_job.setdefault(job.job_key, set()).add(job)
@@ -682,28 +998,74 @@ class Runner:
                 if not jobs:
                     del index[key]
 
-    async def _run(self, job: _InFlight) -> None:
-        # One task per request: the checks, then the handler awaited here (an async one) or in
-        # a thread (a sync one). A cancel, the deadline or the shutdown answers at once and
-        # cancels this task; whatever the handler does afterwards is not sent.
-        # (The task leaves the connection's set here, not from a done callback: one event loop
-        # iteration less per request.)
-        job.started = True
+    def _run(self, job: _InFlight) -> None:
+        # The checks, then the handler. No frame is read while this runs: a job that ends
+        # within it needs no tracking (nothing can cancel it) and no deadline timer.
+        binding = self.binding
+        request = job.request
+        protocol_version, function_name, deadline = binding.facts(request)
+        if protocol_version != binding.version:
+            job.answer(job.fail(
+                {{ r.msg_unsupported_protocol_version.name }}, received=protocol_version, supported=binding.version
+            ))
+            return
+        handler = self.registry.get(function_name)
+        if handler is None:
+            job.answer(job.fail({{ r.msg_handler_not_found.name }}, function=function_name))
+            return
+        at: float | None = None
+        if deadline is not None:
+            timeout = deadline.timestamp() - time.time()
+            if timeout <= 0:
+                job.answer(job.fail({{ r.msg_deadline_passed.name }}, when=_instant(deadline)))
+                return
+            job.due = deadline
+            at = self._loop.time() + timeout
+        if self._is_async(handler):
+            self._run_async(job, handler, at)
+            return
+        # A sync handler runs in a thread: the job is in flight until its future resolves.
+        self._track(job)
+        if at is not None:
+            self._add_deadline(job, at)
         try:
-            try:
-                frame = await self._execute(job)
-            except asyncio.CancelledError:
-                frame = job.fail({{ r.msg_cancelled.name }})
-            except Exception as exc:  # noqa: BLE001 - _execute reports every failure itself
-                frame = job.error(f"internal runner error: {exc}", type(exc).__name__)
-            job.answer(frame)
-        finally:
-            job.connection.tasks.discard(job.task)
+            job.future = future = job.context().run(_start, handler, request)
+        except Exception as exc:  # noqa: BLE001 - e.g. no thread can be started
+            job.settle(None, exc)
+            return
+        future.add_done_callback(lambda done: _settle_future(job, done))
+
+    def _run_async(self, job: _InFlight, handler: Handler, at: float | None) -> None:
+        """Runs an async handler's first step at once (in its own context); if it suspends,
+        the rest runs in a task (`_Resumed`) in the same context, tracked, with its deadline
+        armed. (Python 3.10, whose tasks cannot be given a context, runs it all in the task.)"""
+        context = job.context()
+        try:
+            coro = cast(Coroutine[Any, Any, object], context.run(handler, job.request))
+            yielded = context.run(coro.send, None) if _EAGER else _NOTHING
+        except StopIteration as done:
+            job.settle(done.value, None)
+            return
+        except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001 - the request's outcome
+            job.settle(None, exc)
+            return
+        self._track(job)
+        if at is not None:
+            self._add_deadline(job, at)
+        if _EAGER:
+            # The very context of the first step: a context variable set there can be reset
+            # after the suspension (a span entered before an await ends after it).
+            task = self._loop.create_task(_Resumed(job, coro, yielded), context=context)  # type: ignore[call-arg, unused-ignore]
+        else:  # pragma: no cover - Python 3.10
+            task = context.run(self._loop.create_task, _Resumed(job, coro, yielded))
+        job.task = task
+        job.connection.tasks.add(task)
+        if job.answered:  # pragma: no cover - nothing answers a job during its first step
+            task.cancel()
 
     # -- deadlines: one heap and one timer for the runner (a timer per request costs more) -----
 
-    def _add_deadline(self, job: _InFlight, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
-        at = loop.time() + timeout
+    def _add_deadline(self, job: _InFlight, at: float) -> None:
         heap = self._deadlines
         if len(heap) > 2 * self._deadlines_pending + 64:
             # Drop the entries of answered requests (kept until now: lazy deletion).
@@ -714,23 +1076,23 @@ class Runner:
         job.deadline_pending = True
         self._deadlines_pending += 1
         if self._deadline_timer is None or at < self._deadline_timer.when():
-            self._schedule_deadlines(loop, at)
+            self._schedule_deadlines(at)
 
-    def _schedule_deadlines(self, loop: asyncio.AbstractEventLoop, at: float) -> None:
+    def _schedule_deadlines(self, at: float) -> None:
         if self._deadline_timer is not None:
             self._deadline_timer.cancel()
-        self._deadline_timer = loop.call_at(at, self._expire_deadlines, loop)
+        self._deadline_timer = self._loop.call_at(at, self._expire_deadlines)
 
-    def _expire_deadlines(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _expire_deadlines(self) -> None:
         self._deadline_timer = None
         heap = self._deadlines
-        now = loop.time() + _CLOCK_RESOLUTION
+        now = self._loop.time() + _CLOCK_RESOLUTION
         while heap and (heap[0][2].answered or heap[0][0] <= now):
             job = heapq.heappop(heap)[2]
             if not job.answered:
                 job.expire()
         if heap:
-            self._schedule_deadlines(loop, heap[0][0])
+            self._schedule_deadlines(heap[0][0])
 
     def _is_async(self, handler: Handler) -> bool:
         try:
@@ -741,40 +1103,84 @@ class Runner:
         except TypeError:  # an unhashable callable
             return _is_async(handler)
 
-    async def _execute(self, job: _InFlight) -> bytes | None:
-        binding = self.binding
-        request = job.request
-        connection = job.connection
-        protocol_version, function_name, deadline = binding.facts(request)
-        if protocol_version != binding.version:
-            return job.fail(
-                {{ r.msg_unsupported_protocol_version.name }}, received=protocol_version, supported=binding.version
-            )
-        handler = self.registry.get(function_name)
-        if handler is None:
-            return job.fail({{ r.msg_handler_not_found.name }}, function=function_name)
-        if deadline is not None:
-            timeout = deadline.timestamp() - time.time()
-            if timeout <= 0:
-                return job.fail({{ r.msg_deadline_passed.name }}, when=_instant(deadline))
-            job.due = deadline
-            self._add_deadline(job, connection.loop, timeout)
-        value: object = None
-        error: BaseException | None = None
-        try:
-            if self._is_async(handler):
-                value = await cast(Awaitable[object], handler(request))
-            else:
-                value = await _start(handler, request)
-        except asyncio.CancelledError:
-            if job.answered:
-                raise
-            error = asyncio.CancelledError()
-        except Exception as exc:  # noqa: BLE001 - reported as the request's outcome
-            error = exc
-        if job.answered:
-            return None
-        return job.result(value, error)
+
+T = TypeVar("T")
+
+
+class _Worker:
+    """One daemon thread running functions for the event loop, one at a time, in order (a daemon:
+    a decode still running never holds up the process's exit after a shutdown)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._queue: queue.SimpleQueue[tuple[asyncio.Future[Any], Callable[..., Any], tuple[Any, ...]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._closed = False
+        threading.Thread(target=self._work, name="rrq-runner-decode", daemon=True).start()
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Runs ``fn(*args)`` in the thread; the future (of the loop) resolves with its result."""
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._queue.put((future, fn, args))
+        return future
+
+    def close(self) -> None:
+        """Ends the thread after the function running now (the queued ones are not run)."""
+        self._closed = True
+        self._queue.put(None)
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None or self._closed:
+                return
+            future, fn, args = item
+            try:
+                outcome: tuple[bool, Any] = (True, fn(*args))
+            except Exception as exc:  # noqa: BLE001 - handed to the loop
+                outcome = (False, exc)
+            del item, fn, args
+            try:
+                self._loop.call_soon_threadsafe(_resolve, future, *outcome)
+            except RuntimeError:  # the loop is closed
+                return
+            del future, outcome
+
+
+def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.done():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
+def _settle_future(job: _InFlight, future: asyncio.Future[object]) -> None:
+    """Answers a sync handler's job when its thread's future resolves."""
+    if future.cancelled():
+        job.settle(None, asyncio.CancelledError())
+        return
+    error = future.exception()
+    if error is None:
+        job.settle(future.result(), None)
+    elif isinstance(error, (Exception, asyncio.CancelledError)):
+        job.settle(None, error)
+    else:
+        job.settle(None, Exception(_error_text(error)))
+
+
+async def _drained(connections: list[_Connection], timeout: float) -> None:
+    """Waits (at most `timeout` seconds) until the connections' written output is sent."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if all(
+            c.transport is None or c.transport.is_closing() or c.transport.get_write_buffer_size() == 0
+            for c in connections
+        ):
+            return
+        await asyncio.sleep(0.01)
 
 
 async def _settle(tasks: list[asyncio.Task[None]]) -> None:
