@@ -1,5 +1,5 @@
-"""The runner's event-loop mechanics over a real loopback socket: async handlers' first step run
-inline (and what a handler still sees: its own context, its task after suspending, cancellation
+"""The runner's event-loop mechanics over a real loopback socket: async handlers as tasks (eager on
+Python 3.12+; what a handler sees: its own context, its task from the first line, cancellation
 before the task's first step), pipelined frames of one write, and large frames decoded off the
 loop while the other connections are served, in order and exactly once on their own."""
 
@@ -48,10 +48,19 @@ def registry() -> Registry:
     @reg.register("suspend")
     async def suspend(r: Any) -> object:
         VAR.set("before the suspension")
-        eager_task = asyncio.current_task()
+        first = asyncio.current_task()
         await asyncio.sleep(0)
         task = asyncio.current_task()
-        return {"var": VAR.get(), "eager_task": eager_task is None, "task": isinstance(task, asyncio.Task)}
+        return {"var": VAR.get(), "one_task": first is task, "task": isinstance(task, asyncio.Task)}
+
+    @reg.register("timeout_first")
+    async def timeout_first(r: Any) -> object:
+        # A task from the first line: asyncio.timeout / TaskGroup need one.
+        async with asyncio.timeout(5):
+            await asyncio.sleep(0)
+        async with asyncio.TaskGroup() as group:
+            child = group.create_task(asyncio.sleep(0, "child"))
+        return child.result()
 
     @reg.register("reset_later")
     async def reset_later(r: Any) -> object:
@@ -104,9 +113,18 @@ def test_a_handler_that_suspends_keeps_its_context_and_gets_a_task() -> None:
             client = await connect()
             outcome = await client.call(request("suspend"))
             assert outcome.status == OutcomeStatus.SUCCESS
-            # (Python 3.10 runs the whole handler in its task: a task from the first line.)
-            expected = {"var": "before the suspension", "eager_task": _runtime._EAGER, "task": True}
-            assert outcome.result == expected
+            # Its task from the first line on (eager or not), the same one after the suspension.
+            assert outcome.result == {"var": "before the suspension", "one_task": True, "task": True}
+
+    run(main())
+
+
+def test_a_handler_can_use_asyncio_timeout_and_task_groups_from_its_first_line() -> None:
+    async def main() -> None:
+        async with running(registry()) as connect:
+            client = await connect()
+            outcome = await client.call(request("timeout_first"))
+            assert (outcome.status, outcome.result) == (OutcomeStatus.SUCCESS, "child"), outcome.error
 
     run(main())
 
@@ -158,7 +176,7 @@ def test_a_cancel_in_the_same_write_reaches_the_handler_before_its_task_ran() ->
             await client.send_raw(encode_frame(Request(req)) + encode_frame(cancel))
             outcome = await client.receive()
             assert (outcome.request_id, outcome.status) == ("r-wait", OutcomeStatus.ERROR)
-            if _runtime._EAGER:  # (Python 3.10: the handler's task had not started it at all)
+            if _runtime._EAGER:  # (before 3.12 the handler's task had not started it at all)
                 await asyncio.wait_for(cleaned.wait(), 5)
             echo = await client.call(request("echo", "r-after", **options(n=1)))
             assert echo.request_id == "r-after", "nothing else was answered in between"

@@ -430,31 +430,23 @@ class _InFlight:
 
 
 class _Resumed(Coroutine[Any, Any, None]):
-    """The rest of an async handler that suspended in its first step (run inline, see
-    `Runner._run_async`), as the coroutine of the job's task: it hands the task the future the
-    handler waits for, then drives the handler's coroutine, forwarding what the task sends or
-    throws (a cancellation reaches the handler, also before the task's first step), and answers
-    the job when the handler ends."""
+    """An async handler's coroutine as its job's task runs it: it forwards what the task sends
+    or throws (a cancellation reaches the handler, also before its first step) and answers the
+    job from how the handler ends."""
 
-    __slots__ = ("_coro", "_first", "_job")
+    __slots__ = ("_coro", "_job")
 
-    def __init__(self, job: _InFlight, coro: Coroutine[Any, Any, object], first: object) -> None:
+    def __init__(self, job: _InFlight, coro: Coroutine[Any, Any, object]) -> None:
         self._job = job
         self._coro = coro
-        self._first: object = first
 
     def send(self, value: object) -> object:
-        first = self._first
-        if first is not _NOTHING:
-            self._first = _NOTHING
-            return first
         try:
             return self._coro.send(value)
         except BaseException as exc:  # noqa: BLE001 - the handler's end, however it ends
             self._end(exc)
 
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> object:
-        self._first = _NOTHING
         try:
             if val is None and tb is None:
                 return self._coro.throw(typ)
@@ -482,11 +474,10 @@ class _Resumed(Coroutine[Any, Any, None]):
         raise exc  # KeyboardInterrupt, SystemExit: not a job's outcome
 
 
-_NOTHING: Any = object()
-
-_EAGER = sys.version_info >= (3, 11)
-"""Whether an async handler's first step runs at once (Python 3.11+: its task can then be given
-the step's context)."""
+_EAGER = sys.version_info >= (3, 12)
+"""Whether a handler's task starts eagerly (Python 3.12+, asyncio's ``eager_start``): its first
+step runs at once, as the current task, and a handler that returns without suspending costs no
+loop iteration, no tracking and no deadline timer."""
 
 
 def _error_text(error: BaseException) -> str:
@@ -799,13 +790,10 @@ class Runner:
     answered at once as busy); ``high_water`` is the unsent output per connection above which
     its frames are no longer read until the peer catches up (responses are never dropped).
 
-    On Python 3.11+ an async handler's first step runs at once, when its request is read (as an
-    eager task would): a handler that returns without suspending costs no task, no timer and no
-    loop iteration. If it suspends, the rest runs in a task of its own, in the same context
-    (``asyncio.current_task()`` is that task from then on). Before its first suspension there
-    is no current task: a handler that needs one from its first line (``asyncio.timeout``,
-    ``asyncio.TaskGroup``) should ``await asyncio.sleep(0)`` first. (On Python 3.10 every
-    async handler runs in its task from the start.) A sync handler runs in a thread of its own.
+    An async handler runs as a task of its own, in a copy of the context (cancelled on cancel,
+    deadline and shutdown). On Python 3.12+ that task starts eagerly: its first step runs when
+    the request is read, and a handler that returns without suspending costs no loop iteration,
+    no tracking and no timer. A sync handler runs in a thread of its own.
     """
 
     def __init__(
@@ -1044,32 +1032,29 @@ class Runner:
         future.add_done_callback(lambda done: _settle_future(job, done))
 
     def _run_async(self, job: _InFlight, handler: Handler, at: float | None) -> None:
-        """Runs an async handler's first step at once (in its own context); if it suspends,
-        the rest runs in a task (`_Resumed`) in the same context, tracked, with its deadline
-        armed. (Python 3.10, whose tasks cannot be given a context, runs it all in the task.)"""
+        """Runs an async handler as a task of its own, in the job's context (`_Resumed`
+        answers the job when it ends). On Python 3.12+ the task starts eagerly: one that ends
+        in its first step is answered at once and never tracked."""
         context = job.context()
         try:
             coro = cast(Coroutine[Any, Any, object], context.run(handler, job.request))
-            yielded = context.run(coro.send, None) if _EAGER else _NOTHING
-        except StopIteration as done:
-            job.settle(done.value, None)
-            return
-        except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001 - the request's outcome
+        except Exception as exc:  # noqa: BLE001 - the request's outcome
             job.settle(None, exc)
             return
+        loop = self._loop
+        if _EAGER:
+            task: asyncio.Task[None] = asyncio.Task(_Resumed(job, coro), loop=loop, context=context, eager_start=True)  # type: ignore[call-arg, unused-ignore]
+            if task.done():
+                return
+        elif sys.version_info >= (3, 11):
+            task = loop.create_task(_Resumed(job, coro), context=context)  # type: ignore[call-arg, unused-ignore]
+        else:  # pragma: no cover - Python 3.10: tasks take no context (they copy the current one)
+            task = context.run(loop.create_task, _Resumed(job, coro))
         self._track(job)
         if at is not None:
             self._add_deadline(job, at)
-        if _EAGER:
-            # The very context of the first step: a context variable set there can be reset
-            # after the suspension (a span entered before an await ends after it).
-            task = self._loop.create_task(_Resumed(job, coro, yielded), context=context)  # type: ignore[call-arg, unused-ignore]
-        else:  # pragma: no cover - Python 3.10
-            task = context.run(self._loop.create_task, _Resumed(job, coro, yielded))
         job.task = task
         job.connection.tasks.add(task)
-        if job.answered:  # pragma: no cover - nothing answers a job during its first step
-            task.cancel()
 
     # -- deadlines: one heap and one timer for the runner (a timer per request costs more) -----
 
