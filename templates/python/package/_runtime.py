@@ -424,21 +424,48 @@ class _InFlight:
 class _Resumed(Coroutine[Any, Any, None]):
     """An async handler's coroutine as its job's task runs it: it forwards what the task sends
     or throws (a cancellation reaches the handler, also before its first step) and answers the
-    job from how the handler ends."""
+    job from how the handler ends. On Python 3.11 the runner may run the first step itself,
+    as the task (`first_step`); the task's own first step then only takes over from there."""
 
-    __slots__ = ("_coro", "_job")
+    __slots__ = ("_coro", "_first", "_job")
 
     def __init__(self, job: _InFlight, coro: Coroutine[Any, Any, object]) -> None:
         self._job = job
         self._coro = coro
+        self._first: object = _NOTHING
+
+    def first_step(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[None], context: contextvars.Context) -> bool:
+        """Runs the handler's first step now, with `task` as the current task (as an eager
+        task's is); returns whether the handler ended in it (the job is then answered)."""
+        asyncio.tasks._enter_task(loop, task)
+        try:
+            self._first = context.run(self._coro.send, None)
+            return False
+        except BaseException as exc:  # noqa: BLE001 - the handler's end, however it ends
+            self._first = _ENDED
+            self._settle(exc)
+            return True
+        finally:
+            asyncio.tasks._leave_task(loop, task)
 
     def send(self, value: object) -> object:
+        first = self._first
+        if first is not _NOTHING:
+            # The task's first step, after the runner ran the handler's: hand the task what
+            # the handler waits for (or end, if it ended).
+            self._first = _NOTHING
+            if first is _ENDED:
+                raise StopIteration
+            return first
         try:
             return self._coro.send(value)
         except BaseException as exc:  # noqa: BLE001 - the handler's end, however it ends
             self._end(exc)
 
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> object:
+        if self._first is _ENDED:
+            raise StopIteration
+        self._first = _NOTHING
         try:
             if val is None and tb is None:
                 return self._coro.throw(typ)
@@ -454,22 +481,29 @@ class _Resumed(Coroutine[Any, Any, None]):
 
     def _end(self, exc: BaseException) -> NoReturn:
         """Answers the job from how the handler ended, then ends the task (raising)."""
+        self._settle(exc)
+        raise StopIteration
+
+    def _settle(self, exc: BaseException) -> None:
         job = self._job
         if job.task is not None:
             job.connection.tasks.discard(job.task)
         if isinstance(exc, StopIteration):
             job.settle(exc.value, None)
-            raise StopIteration
-        if isinstance(exc, (Exception, asyncio.CancelledError)):
+        elif isinstance(exc, (Exception, asyncio.CancelledError)):
             job.settle(None, exc)
-            raise StopIteration
-        raise exc  # KeyboardInterrupt, SystemExit: not a job's outcome
+        else:
+            raise exc  # KeyboardInterrupt, SystemExit: not a job's outcome
 
 
-_EAGER = sys.version_info >= (3, 12)
-"""Whether a handler's task starts eagerly (Python 3.12+, asyncio's ``eager_start``): its first
-step runs at once, as the current task, and a handler that returns without suspending costs no
-loop iteration, no tracking and no deadline timer."""
+_NOTHING: Any = object()
+_ENDED: Any = object()
+
+_EAGER_START = sys.version_info >= (3, 12)
+"""Python 3.12+: a handler's task starts eagerly (``eager_start``): its first step runs at once,
+as the current task. On 3.11 the runner runs that first step itself, as the task (the task's
+own first step, one loop iteration later, only takes over): a handler that returns without
+suspending is answered at once and never tracked, with no deadline timer, on either."""
 
 
 def _error_text(error: BaseException) -> str:
@@ -783,8 +817,8 @@ class Runner:
     its frames are no longer read until the peer catches up (responses are never dropped).
 
     An async handler runs as a task of its own, in a copy of the context (cancelled on cancel,
-    deadline and shutdown). On Python 3.12+ that task starts eagerly: its first step runs when
-    the request is read, and a handler that returns without suspending costs no loop iteration,
+    deadline and shutdown). Its first step runs when the request is read, as that task (as an
+    eager task's does), so a handler that returns without suspending is answered at once, with
     no tracking and no timer. A sync handler runs in a thread of its own.
     """
 
@@ -1025,8 +1059,8 @@ class Runner:
 
     def _run_async(self, job: _InFlight, handler: Handler, at: float | None) -> None:
         """Runs an async handler as a task of its own, in the job's context (`_Resumed`
-        answers the job when it ends). On Python 3.12+ the task starts eagerly: one that ends
-        in its first step is answered at once and never tracked."""
+        answers the job when it ends). Its first step runs at once, as the task (see
+        `_EAGER_START`): one that ends in it is answered at once and never tracked."""
         context = job.context()
         try:
             coro = cast(Coroutine[Any, Any, object], context.run(handler, job.request))
@@ -1034,12 +1068,17 @@ class Runner:
             job.settle(None, exc)
             return
         loop = self._loop
-        if _EAGER:
+        if _EAGER_START:
             task: asyncio.Task[None] = asyncio.Task(_Resumed(job, coro), loop=loop, context=context, eager_start=True)  # type: ignore[call-arg, unused-ignore]
             if task.done():
                 return
         elif sys.version_info >= (3, 11):
-            task = loop.create_task(_Resumed(job, coro), context=context)  # type: ignore[call-arg, unused-ignore]
+            resumed = _Resumed(job, coro)
+            task = loop.create_task(resumed, context=context)  # type: ignore[call-arg, unused-ignore]
+            # (Frames read while another task runs, e.g. when its answer resumed reading, are
+            # left to the task's own first step: only one task can be current.)
+            if asyncio.current_task(loop) is None and resumed.first_step(loop, task, context):
+                return
         else:  # pragma: no cover - Python 3.10: tasks take no context (they copy the current one)
             task = context.run(loop.create_task, _Resumed(job, coro))
         self._track(job)
