@@ -258,7 +258,9 @@ impl Mapper<'_> {
             Type::String => format!("_dec_str({x})"),
             Type::Integer { min, max } => format!("_dec_int({x}, {}, {})", int_bound(*min), int_bound(*max)),
             Type::Float => format!("_dec_float({x})"),
-            Type::Timestamp => format!("_dec_timestamp({x})"),
+            // `parse_timestamp` itself: anything but a string raises (TypeError), as does a bad
+            // text (TimestampError); the caller's slow path then reports the exact error.
+            Type::Timestamp => format!("_ts({x})"),
             Type::Any => x.to_string(),
             Type::Array { items } => match **items {
                 Type::Any => format!("_dec_list({x})"),
@@ -308,7 +310,7 @@ impl Mapper<'_> {
             Type::String => format!("_enc_str({x})"),
             Type::Integer { min, max } => format!("_enc_int({x}, {}, {})", int_bound(*min), int_bound(*max)),
             Type::Float => format!("_enc_float({x})"),
-            Type::Timestamp => format!("_enc_timestamp({x})"),
+            Type::Timestamp => format!("_enc_ts({x})"),
             Type::Any => format!("_enc_any({x})"),
             Type::Array { items } => match **items {
                 Type::Any => format!("_enc_any_list({x})"),
@@ -721,6 +723,9 @@ struct Ctx {
     protocol_version_lit: String,
     /// What this protocol's codec imports from `_frames` (the helpers its code calls among them).
     codec_helpers: Vec<String>,
+    /// The timestamp functions of the shared `_json` module the codec's code calls, as
+    /// `name as alias` imports (`parse_timestamp as _ts`, `format_timestamp as _enc_ts`).
+    codec_json_aliases: Vec<String>,
     /// The version module's imports, `(module, names)` in isort order.
     init_imports: Vec<(String, Vec<String>)>,
     /// Whether the models use `datetime` and `JsonValue`.
@@ -811,8 +816,8 @@ const RUNTIME_EXPORTS: &[&str] =
 /// `_codec` imports those its code uses).
 const CODEC_HELPERS: &[&str] = &[
     "_MISSING", "_dec_bool", "_dec_dict", "_dec_float", "_dec_int", "_dec_list", "_dec_str", "_dec_str_map",
-    "_dec_timestamp", "_enc_any", "_enc_any_list", "_enc_any_map", "_enc_bool", "_enc_float", "_enc_int", "_enc_items",
-    "_enc_list", "_enc_timestamp", "_new",
+    "_enc_any", "_enc_any_list", "_enc_any_map", "_enc_bool", "_enc_float", "_enc_int", "_enc_items",
+    "_enc_list", "_new",
 ];
 
 /// What kind of name `n` is for isort-style orders: a constant (no lower case), a class (a
@@ -931,6 +936,11 @@ impl Ctx {
             .map(|h| h.to_string())
             .collect();
         sort_imports(&mut codec_helpers);
+        let codec_json_aliases: Vec<String> = [("format_timestamp", "_enc_ts"), ("parse_timestamp", "_ts")]
+            .iter()
+            .filter(|(_, alias)| uses(alias))
+            .map(|(name, alias)| format!("{name} as {alias}"))
+            .collect();
         let mut glue_imports: Vec<String> = match &r {
             Some(r) => [&r.cancel_variant, &r.error, &r.outcome, &r.request, &r.request_variant, &r.response_variant, &r.status]
                 .into_iter()
@@ -1027,6 +1037,7 @@ impl Ctx {
             version_literal: ir.meta.version.as_deref().map(py_str),
             protocol_version_lit: py_str(ir.meta.version.as_deref().unwrap_or_default()),
             codec_helpers,
+            codec_json_aliases,
             glue_imports,
             situation_status,
             models_all,
@@ -1149,10 +1160,16 @@ impl Ctx {
                         decode.push(format!("{v} = g({key}, _MISSING)"));
                         decode.push(format!("if {v} is _MISSING:"));
                         decode.push("    raise _Bad".into());
+                    } else if matches!(check, Check::Assign(_)) {
+                        // The decoder it goes to refuses a missing value (`None`) anyway: a
+                        // missing key raises here instead (KeyError: the slow path reports it).
+                        decode.push(format!("{v} = {}", m.decode_expr(&f.ty, &format!("o[{key}]"), 0)));
                     } else {
                         decode.push(format!("{v} = g({key})"));
                     }
-                    decode.extend(check.lines("if", None));
+                    if !matches!(check, Check::Assign(_)) {
+                        decode.extend(check.lines("if", None));
+                    }
                 }
             }
             args.push(format!("{attr} = {v}"));
