@@ -875,16 +875,17 @@ def encode_any(value: object) -> str:
     if type(value) is str:
         return _c_encode_str(value)
     if type(value) is dict or type(value) is list:
-        if _orjson_write is not None and _orjson_values((value,)):
-            try:
+        # (A cycle ends the checks' walks in RecursionError: the slow path then reports it.)
+        try:
+            if _orjson_write is not None and _orjson_values((value,)):
                 return _orjson_write(value).decode("utf-8")
-            except (TypeError, ValueError):
-                pass
-        if _plain_values((value,)):
-            try:
+        except (TypeError, ValueError, RecursionError):
+            pass
+        try:
+            if _plain_values((value,)):
                 return _encode_plain(value)
-            except (ValueError, TypeError, RecursionError):
-                pass
+        except (ValueError, TypeError, RecursionError):
+            pass
     elif type(value) is int:
         if _I64_MIN <= value < _U64_END:
             return int.__repr__(value)
