@@ -91,9 +91,12 @@ def _parse_constant(text: str) -> float:
 # overflow (rejected): integers go through `_parse_int`, floats through `_parse_float` (one call
 # per number: cheaper than a scan of the body for the few that need it). `_risky_numbers` says
 # which bodies need the integer hook (a `-0` number token; a run of 19 digits anywhere).
-_decode_hooked = json.JSONDecoder(
-    parse_float=_parse_float, parse_int=_parse_int, parse_constant=_parse_constant
-).decode
+_hooked = json.JSONDecoder(parse_float=_parse_float, parse_int=_parse_int, parse_constant=_parse_constant)
+_decode_hooked = _hooked.decode
+# Its scanner, called directly: `decode` is a Python method that matches whitespace before and
+# after the document with regexes; a body that starts with its value needs neither.
+# (`scan_once` is the scanner `JSONDecoder` builds for itself; typeshed does not declare it.)
+_scan_hooked: Callable[[str, int], tuple[Any, int]] = getattr(_hooked, "scan_once")  # noqa: B009
 _decode_plain = json.JSONDecoder(parse_float=_parse_float, parse_constant=_parse_constant).decode
 # A number token starts the document or follows `[`, `,`, `:` or whitespace; a `-0` after
 # anything else is text inside a string (UUIDs, trace ids: `...-0af7...`, `-01`), which the
@@ -166,7 +169,14 @@ def _loads_stdlib(body: bytes) -> object:
     try:
         # Always the integer hook: a call per integer costs less than scanning every body for
         # the numbers that need it (`_risky_numbers`).
-        value: object = _decode_hooked(text)
+        try:
+            value, end = _scan_hooked(text, 0)
+        except StopIteration:
+            # No value at the very start (whitespace first, or no value at all).
+            value = _decode_hooked(text)
+        else:
+            if end != len(text) and text[end:].lstrip(" \t\n\r"):
+                raise JsonError(f"extra data at character {end}")
     except JsonError:
         raise
     except (ValueError, RecursionError) as exc:
