@@ -125,6 +125,38 @@ def test_any_writer_agrees_with_the_plain_writer_on_exotic_values() -> None:
             assert written(wrapped) == written_slowly(wrapped), wrapped
 
 
+def test_string_map_writer_agrees_with_the_plain_writer() -> None:
+    rnd = random.Random(11)
+
+    def text() -> str:
+        return "".join(chr(rnd.choice((rnd.randrange(0x20), rnd.randrange(0x80), rnd.randrange(0x110000))))
+                       for _ in range(rnd.randrange(8)))
+
+    def plain(value: dict[Any, Any]) -> str:
+        items = sorted(value.items())
+        try:
+            return "{" + ",".join([_json._c_encode_str(k) + ":" + _json._c_encode_str(v) for k, v in items]) + "}"
+        except TypeError:
+            return "error"
+
+    def written_map(value: Any) -> str:
+        try:
+            return _json.encode_str_map(value)
+        except TypeError:
+            return "error"
+
+    for _ in range(5000):
+        value: dict[Any, Any] = {text(): text() for _ in range(rnd.randrange(4))}
+        if rnd.random() < 0.1:
+            value[text()] = rnd.choice((_Str("sub"), 1, None, b"b"))
+        if rnd.random() < 0.05:
+            value[rnd.choice((1, None, _Str("k")))] = "v"
+        want = "error" if any(type(k) is not str for k in value) else plain(value)
+        assert written_map(value) == want, value
+    assert written_map(["not", "a", "map"]) == "error"
+    assert written_map(_Dict(a="b")) == "error"
+
+
 def test_any_writer_refuses_cycles() -> None:
     cycle: list[Any] = [1]
     cycle.append({"k": cycle})

@@ -321,6 +321,7 @@ impl Mapper<'_> {
             },
             Type::Map { values } => match **values {
                 Type::Any => format!("_enc_any_map({x})"),
+                Type::String => format!("_enc_str_map({x})"),
                 _ => format!(
                     "\"{{\" + \",\".join([_enc_str({k}) + \":\" + {} for {k}, {e} in _enc_items({x})]) + \"}}\"",
                     self.encode_expr(values, &e, depth + 1)
@@ -723,8 +724,8 @@ struct Ctx {
     protocol_version_lit: String,
     /// What this protocol's codec imports from `_frames` (the helpers its code calls among them).
     codec_helpers: Vec<String>,
-    /// The timestamp functions of the shared `_json` module the codec's code calls, as
-    /// `name as alias` imports (`parse_timestamp as _ts`, `format_timestamp as _enc_ts`).
+    /// The functions of the shared `_json` module the codec's code calls, as `name as alias`
+    /// imports (`parse_timestamp as _ts`, `format_timestamp as _enc_ts`, ...).
     codec_json_aliases: Vec<String>,
     /// The version module's imports, `(module, names)` in isort order.
     init_imports: Vec<(String, Vec<String>)>,
@@ -936,7 +937,7 @@ impl Ctx {
             .map(|h| h.to_string())
             .collect();
         sort_imports(&mut codec_helpers);
-        let codec_json_aliases: Vec<String> = [("format_timestamp", "_enc_ts"), ("parse_timestamp", "_ts")]
+        let codec_json_aliases: Vec<String> = [("encode_str_map", "_enc_str_map"), ("format_timestamp", "_enc_ts"), ("parse_timestamp", "_ts")]
             .iter()
             .filter(|(_, alias)| uses(alias))
             .map(|(name, alias)| format!("{name} as {alias}"))

@@ -30,7 +30,6 @@ from .._frames import (
     _enc_bool,
     _enc_float,
     _enc_int,
-    _enc_items,
     _new,
     check_length,
     explain,
@@ -39,6 +38,7 @@ from .._frames import (
 )
 from .._frames import read_frame as _read_frame
 from .._json import JsonError, json_problem, loads
+from .._json import encode_str_map as _enc_str_map
 from .._json import format_timestamp as _enc_ts
 from .._json import parse_timestamp as _ts
 from ._fast import decode as _fast_decode
@@ -134,7 +134,7 @@ def _encode_ExecutionContext(v: ExecutionContext) -> str:
     v4 = v.deadline
     v5 = v.trace_context
     v6 = v.worker_id
-    return f'{{"job_id":{_enc_str(v.job_id)},"attempt":{_enc_int(v.attempt, 0, 4294967295)},"enqueue_time":{_enc_ts(v.enqueue_time)},"queue_name":{_enc_str(v.queue_name)},"deadline":{"null" if v4 is None else _enc_ts(v4)},"trace_context":{"null" if v5 is None else "{" + ",".join([_enc_str(k0) + ":" + _enc_str(e0) for k0, e0 in _enc_items(v5)]) + "}"},"worker_id":{"null" if v6 is None else _enc_str(v6)}}}'
+    return f'{{"job_id":{_enc_str(v.job_id)},"attempt":{_enc_int(v.attempt, 0, 4294967295)},"enqueue_time":{_enc_ts(v.enqueue_time)},"queue_name":{_enc_str(v.queue_name)},"deadline":{"null" if v4 is None else _enc_ts(v4)},"trace_context":{"null" if v5 is None else _enc_str_map(v5)},"worker_id":{"null" if v6 is None else _enc_str(v6)}}}'
 
 
 def _decode_ExecutionRequest(o: Any) -> ExecutionRequest:
