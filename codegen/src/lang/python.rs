@@ -528,6 +528,10 @@ struct UnionDef {
     fast_variants: Vec<(String, String, String, String)>,
     fast_convert: Vec<String>,
     fast_check: Vec<String>,
+    /// When this union is the root: the accelerated decoder's dispatch on the decoded shadow
+    /// `s` of the body `body`, each variant's check and conversion written in place (one type
+    /// test, no calls for the union itself); answers None where the exact path must decide.
+    fast_root: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -745,6 +749,8 @@ struct Ctx {
     root_spec: String,
     /// The accelerated decoder's annotation of the root type.
     fast_root: String,
+    /// The accelerated decoder's dispatch when the root type is a union (see `UnionDef`).
+    fast_root_lines: Option<Vec<String>>,
     error_types: Vec<ConstDef>,
     enums: Vec<EnumDef>,
     structs: Vec<StructDef>,
@@ -1055,6 +1061,7 @@ impl Ctx {
             frame_header_len: rrq_protocol::FRAME_HEADER_LEN,
             root_spec: m.spec(&Type::Named { name: ir.root.clone() })?,
             fast_root: m.fast_annotation(&Type::Named { name: ir.root.clone() })?,
+            fast_root_lines: unions.iter().find(|u| u.name == identifier(&ir.root)).map(|u| u.fast_root.clone()),
             error_types,
             enums,
             structs,
@@ -1296,6 +1303,7 @@ impl Ctx {
         let mut fast_variants = Vec::new();
         let mut fast_convert = vec!["t = type(s)".to_string()];
         let mut fast_check = vec!["t = type(s)".to_string()];
+        let mut fast_root = vec!["t = type(s)".to_string()];
         for (i, v) in u.variants.iter().enumerate() {
             let class = variant_class(ir, u, &v.tag_value);
             let ty = identifier(&v.ty);
@@ -1328,6 +1336,15 @@ impl Ctx {
             let level = m.level(&u.name) + 1;
             let cond = m.fast_check(&content_ty, &format!("s.{content_attr}"), level, 0).unwrap_or_else(|| "False".into());
             fast_check.push(format!("    return {cond}"));
+            fast_root.push(format!("{} t is {shadow}:", if i == 0 { "if" } else { "elif" }));
+            fast_root.push(format!("    c = s.{content_attr}"));
+            if let Some(cond) = m.fast_check(&content_ty, "c", level, 0) {
+                fast_root.push(format!("    if {cond} and msgspec_may_differ(body):"));
+                fast_root.push("        return None".into());
+            }
+            fast_root.push(format!("    r = _new({class})"));
+            fast_root.push(format!("    r.{content_attr} = {}", m.fast_convert(&content_ty, "c", 0)));
+            fast_root.push("    return r".into());
             variants.push(VariantDef {
                 class,
                 tag_literal,
@@ -1341,6 +1358,7 @@ impl Ctx {
         encode.push("raise _Bad".into());
         fast_convert.push("raise _Bad".into());
         fast_check.push("return True".into());
+        fast_root.push("return None".into());
         let members = variants.iter().map(|v| v.class.clone()).collect::<Vec<_>>().join(" | ");
         Ok(UnionDef {
             name: name.to_string(),
@@ -1360,6 +1378,7 @@ impl Ctx {
             fast_variants,
             fast_convert,
             fast_check,
+            fast_root,
         })
     }
 }

@@ -434,8 +434,10 @@ def encode_message(message: RunnerMessage) -> bytes:
 def encode_frame(message: RunnerMessage) -> bytes:
     """A whole frame: the big-endian length header and the canonical body."""
     body = encode_message(message)
-    check_length(len(body), MAX_FRAME_LEN, FRAME_MESSAGES)
-    return len(body).to_bytes(FRAME_HEADER_LEN, "big") + body
+    length = len(body)
+    if not 0 < length <= MAX_FRAME_LEN:
+        check_length(length, MAX_FRAME_LEN, FRAME_MESSAGES)
+    return length.to_bytes(FRAME_HEADER_LEN, "big") + body
 
 
 def decode_frame(data: bytes | bytearray | memoryview) -> RunnerMessage:
