@@ -12,6 +12,7 @@ import os
 import statistics
 import sys
 import time
+from datetime import datetime, timezone
 from itertools import repeat
 from pathlib import Path
 
@@ -35,6 +36,10 @@ values = [json.loads(b) for b in bodies]
 shadows = [_fast._decode_body(b) for b in bodies]
 stamps = [(v["payload"]["context"]["enqueue_time"], v["payload"]["context"]["deadline"]) for v in values]
 msgs = [P.decode_frame(f) for f in frames]
+fromiso = datetime.fromisoformat
+new_dt, dt_state, utc, Ts = datetime.__new__, datetime.__reduce__, timezone.utc, _json.Timestamp
+bases = [(fromiso(a), fromiso(b)) for a, b in stamps]
+
 encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 enc_any = _json.encode_any
 fmt_ts = _json.format_timestamp
@@ -48,18 +53,23 @@ def each(fn, items):
 
 stages = {
     "floor: json.loads(body)": each(json.loads, bodies),
+    "  (the harness's own cost in every stage below: one call of a function doing nothing)": each(lambda b: None, bodies),
     "decode_frame, accelerated (msgspec)": each(P.decode_frame, frames),
-    "  frame_body (header checks, body copy)": each(lambda f: P._codec.frame_body(f, P.MAX_FRAME_LEN, P._messages.FRAME_MESSAGES), frames),
+    "  header check inline and body copy (as decode_frame does it)": each(lambda f: 0 < len(f) - 4 <= P.MAX_FRAME_LEN and int.from_bytes(f[:4], "big") == len(f) - 4 and f[4:], frames),
     "  nesting bound: count of [ and {": each(lambda b: b.count(b"[") + b.count(b"{"), bodies),
     "  msgspec typed decode to the shadow structs": each(_fast._decode_body, bodies),
     "  checks of the decoded values (any-JSON walk, number fields)": each(_fast._check, shadows),
     "  conversion to the models (with the timestamps)": each(_fast._convert, shadows),
     "    of which 2x parse_timestamp": each(lambda s: (parse_ts(s[0]), parse_ts(s[1])), stamps),
+    "      of which 2x datetime.fromisoformat (C: the digits, date and time of day)": each(lambda s: (fromiso(s[0]), fromiso(s[1])), stamps),
+    "      of which 2x Timestamp from the datetime's state (__reduce__ + datetime.__new__)": each(lambda b: (new_dt(Ts, dt_state(b[0])[1][0], utc), new_dt(Ts, dt_state(b[1])[1][0], utc)), bases),
     "  (pre-check msgspec_may_differ(body), only when the checks flag)": each(_json.msgspec_may_differ, bodies),
     "    of which translate + count + long digits": each(lambda b: (lambda d: (d.count(b"["), _json._LONG_DIGITS in d))(b.translate(gate_table)), bodies),
     "    of which the -0 token search": each(_json._minus_zero, bodies),
     "decode, stdlib mode: _loads_stdlib + typed decode": each(lambda b: _codec._decode_RunnerMessage(_json._loads_stdlib(b)), bodies),
     "  _loads_stdlib (C scanner with the number hooks, depth count, surrogate check)": each(_json._loads_stdlib, bodies),
+    "    of which the hooked C scanner, called directly": each(lambda t: _json._scan_hooked(t, 0), texts),
+    "    (the same through JSONDecoder.decode: two whitespace regexes more; not used)": each(_json._decode_hooked, texts),
     "  C scanner without hooks (not used)": each(_json._decode_plain, texts),
     "  typed decode _decode_RunnerMessage(value)": each(_codec._decode_RunnerMessage, values),
     "  orjson.loads(body) (not used for requests)": each(orjson.loads, bodies),

@@ -6,8 +6,10 @@ is the canonical text of their value."""
 
 from __future__ import annotations
 
+import enum
 import json
 import random
+import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -63,6 +65,108 @@ def test_any_writer_fast_paths_agree_with_the_plain_writer() -> None:
         for _ in range(3000):
             value = [random_value(rnd)] if rnd.random() < 0.5 else {"k": random_value(rnd)}
             assert written(value) == written_slowly(value), value
+
+
+class _Str(str):
+    pass
+
+
+class _Int(int):
+    pass
+
+
+class _Float(float):
+    pass
+
+
+class _Dict(dict):  # type: ignore[type-arg]
+    pass
+
+
+class _List(list):  # type: ignore[type-arg]
+    pass
+
+
+class _Color(enum.Enum):
+    RED = 1
+
+
+class _Name(str, enum.Enum):
+    ALICE = "alice"
+
+
+class _Level(enum.IntEnum):
+    HIGH = 3
+
+
+def exotic_values() -> list[Any]:
+    """Values that are not plain JSON values, or not of the exact plain types: what orjson writes
+    where the reference refuses (enum members, UUIDs, fragments, NaN), or writes otherwise."""
+    values: list[Any] = [
+        _Str("s"), _Int(5), _Float(1.5), _Dict(a=1), _List([1]), _Color.RED, _Name.ALICE, _Level.HIGH,
+        uuid.UUID(int=7), float("nan"), float("-inf"), {1, 2}, frozenset(), b"bytes", bytearray(b"x"), Ellipsis,
+        (1, "t"), 1j, 2**64, -(2**63) - 1, 2**70, "\ud800", {1: "int key"}, {_Str("k"): 1}, {None: 1},
+        datetime(2025, 1, 1, tzinfo=timezone.utc), None, 1e-5, [None, float("nan")], {"a": None, "b": float("inf")},
+    ]
+    orjson = _json._ORJSON
+    if orjson is not None:
+        values.append(orjson.Fragment(b"[1]"))
+    values += [[[[0]]] * 3, [[]] * 300]
+    deep: Any = []
+    for _ in range(300):
+        deep = [deep]
+    values.append(deep)
+    return values
+
+
+def test_any_writer_agrees_with_the_plain_writer_on_exotic_values() -> None:
+    for value in exotic_values():
+        for wrapped in ([value], {"k": value}, [1, {"z": [value], "a": None}]):
+            assert written(wrapped) == written_slowly(wrapped), wrapped
+
+
+def test_string_map_writer_agrees_with_the_plain_writer() -> None:
+    rnd = random.Random(11)
+
+    def text() -> str:
+        return "".join(chr(rnd.choice((rnd.randrange(0x20), rnd.randrange(0x80), rnd.randrange(0x110000))))
+                       for _ in range(rnd.randrange(8)))
+
+    def plain(value: dict[Any, Any]) -> str:
+        items = sorted(value.items())
+        try:
+            return "{" + ",".join([_json._c_encode_str(k) + ":" + _json._c_encode_str(v) for k, v in items]) + "}"
+        except TypeError:
+            return "error"
+
+    def written_map(value: Any) -> str:
+        try:
+            return _json.encode_str_map(value)
+        except TypeError:
+            return "error"
+
+    for _ in range(5000):
+        value: dict[Any, Any] = {text(): text() for _ in range(rnd.randrange(4))}
+        if rnd.random() < 0.1:
+            value[text()] = rnd.choice((_Str("sub"), 1, None, b"b"))
+        if rnd.random() < 0.05:
+            value[rnd.choice((1, None, _Str("k")))] = "v"
+        want = "error" if any(type(k) is not str for k in value) else plain(value)
+        assert written_map(value) == want, value
+    assert written_map(["not", "a", "map"]) == "error"
+    assert written_map(_Dict(a="b")) == "error"
+
+
+def test_any_writer_refuses_cycles() -> None:
+    cycle: list[Any] = [1]
+    cycle.append({"k": cycle})
+    for value in (cycle, {"a": cycle}):
+        try:
+            _json.encode_any(value)
+        except _json.AnyError as exc:
+            assert exc.expected == "a JSON value without cycles or extreme nesting"
+        else:
+            raise AssertionError("a cycle was written")
 
 
 def test_orjson_writer_only_where_its_floats_match() -> None:

@@ -258,7 +258,9 @@ impl Mapper<'_> {
             Type::String => format!("_dec_str({x})"),
             Type::Integer { min, max } => format!("_dec_int({x}, {}, {})", int_bound(*min), int_bound(*max)),
             Type::Float => format!("_dec_float({x})"),
-            Type::Timestamp => format!("_dec_timestamp({x})"),
+            // `parse_timestamp` itself: anything but a string raises (TypeError), as does a bad
+            // text (TimestampError); the caller's slow path then reports the exact error.
+            Type::Timestamp => format!("_ts({x})"),
             Type::Any => x.to_string(),
             Type::Array { items } => match **items {
                 Type::Any => format!("_dec_list({x})"),
@@ -308,7 +310,7 @@ impl Mapper<'_> {
             Type::String => format!("_enc_str({x})"),
             Type::Integer { min, max } => format!("_enc_int({x}, {}, {})", int_bound(*min), int_bound(*max)),
             Type::Float => format!("_enc_float({x})"),
-            Type::Timestamp => format!("_enc_timestamp({x})"),
+            Type::Timestamp => format!("_enc_ts({x})"),
             Type::Any => format!("_enc_any({x})"),
             Type::Array { items } => match **items {
                 Type::Any => format!("_enc_any_list({x})"),
@@ -319,6 +321,7 @@ impl Mapper<'_> {
             },
             Type::Map { values } => match **values {
                 Type::Any => format!("_enc_any_map({x})"),
+                Type::String => format!("_enc_str_map({x})"),
                 _ => format!(
                     "\"{{\" + \",\".join([_enc_str({k}) + \":\" + {} for {k}, {e} in _enc_items({x})]) + \"}}\"",
                     self.encode_expr(values, &e, depth + 1)
@@ -525,6 +528,10 @@ struct UnionDef {
     fast_variants: Vec<(String, String, String, String)>,
     fast_convert: Vec<String>,
     fast_check: Vec<String>,
+    /// When this union is the root: the accelerated decoder's dispatch on the decoded shadow
+    /// `s` of the body `body`, each variant's check and conversion written in place (one type
+    /// test, no calls for the union itself); answers None where the exact path must decide.
+    fast_root: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -721,6 +728,9 @@ struct Ctx {
     protocol_version_lit: String,
     /// What this protocol's codec imports from `_frames` (the helpers its code calls among them).
     codec_helpers: Vec<String>,
+    /// The functions of the shared `_json` module the codec's code calls, as `name as alias`
+    /// imports (`parse_timestamp as _ts`, `format_timestamp as _enc_ts`, ...).
+    codec_json_aliases: Vec<String>,
     /// The version module's imports, `(module, names)` in isort order.
     init_imports: Vec<(String, Vec<String>)>,
     /// Whether the models use `datetime` and `JsonValue`.
@@ -739,6 +749,8 @@ struct Ctx {
     root_spec: String,
     /// The accelerated decoder's annotation of the root type.
     fast_root: String,
+    /// The accelerated decoder's dispatch when the root type is a union (see `UnionDef`).
+    fast_root_lines: Option<Vec<String>>,
     error_types: Vec<ConstDef>,
     enums: Vec<EnumDef>,
     structs: Vec<StructDef>,
@@ -811,8 +823,8 @@ const RUNTIME_EXPORTS: &[&str] =
 /// `_codec` imports those its code uses).
 const CODEC_HELPERS: &[&str] = &[
     "_MISSING", "_dec_bool", "_dec_dict", "_dec_float", "_dec_int", "_dec_list", "_dec_str", "_dec_str_map",
-    "_dec_timestamp", "_enc_any", "_enc_any_list", "_enc_any_map", "_enc_bool", "_enc_float", "_enc_int", "_enc_items",
-    "_enc_list", "_enc_timestamp", "_new",
+    "_enc_any", "_enc_any_list", "_enc_any_map", "_enc_bool", "_enc_float", "_enc_int", "_enc_items",
+    "_enc_list", "_new",
 ];
 
 /// What kind of name `n` is for isort-style orders: a constant (no lower case), a class (a
@@ -931,6 +943,11 @@ impl Ctx {
             .map(|h| h.to_string())
             .collect();
         sort_imports(&mut codec_helpers);
+        let codec_json_aliases: Vec<String> = [("encode_str_map", "_enc_str_map"), ("format_timestamp", "_enc_ts"), ("parse_timestamp", "_ts")]
+            .iter()
+            .filter(|(_, alias)| uses(alias))
+            .map(|(name, alias)| format!("{name} as {alias}"))
+            .collect();
         let mut glue_imports: Vec<String> = match &r {
             Some(r) => [&r.cancel_variant, &r.error, &r.outcome, &r.request, &r.request_variant, &r.response_variant, &r.status]
                 .into_iter()
@@ -1027,6 +1044,7 @@ impl Ctx {
             version_literal: ir.meta.version.as_deref().map(py_str),
             protocol_version_lit: py_str(ir.meta.version.as_deref().unwrap_or_default()),
             codec_helpers,
+            codec_json_aliases,
             glue_imports,
             situation_status,
             models_all,
@@ -1043,6 +1061,7 @@ impl Ctx {
             frame_header_len: rrq_protocol::FRAME_HEADER_LEN,
             root_spec: m.spec(&Type::Named { name: ir.root.clone() })?,
             fast_root: m.fast_annotation(&Type::Named { name: ir.root.clone() })?,
+            fast_root_lines: unions.iter().find(|u| u.name == identifier(&ir.root)).map(|u| u.fast_root.clone()),
             error_types,
             enums,
             structs,
@@ -1149,10 +1168,16 @@ impl Ctx {
                         decode.push(format!("{v} = g({key}, _MISSING)"));
                         decode.push(format!("if {v} is _MISSING:"));
                         decode.push("    raise _Bad".into());
+                    } else if matches!(check, Check::Assign(_)) {
+                        // The decoder it goes to refuses a missing value (`None`) anyway: a
+                        // missing key raises here instead (KeyError: the slow path reports it).
+                        decode.push(format!("{v} = {}", m.decode_expr(&f.ty, &format!("o[{key}]"), 0)));
                     } else {
                         decode.push(format!("{v} = g({key})"));
                     }
-                    decode.extend(check.lines("if", None));
+                    if !matches!(check, Check::Assign(_)) {
+                        decode.extend(check.lines("if", None));
+                    }
                 }
             }
             args.push(format!("{attr} = {v}"));
@@ -1278,6 +1303,7 @@ impl Ctx {
         let mut fast_variants = Vec::new();
         let mut fast_convert = vec!["t = type(s)".to_string()];
         let mut fast_check = vec!["t = type(s)".to_string()];
+        let mut fast_root = vec!["t = type(s)".to_string()];
         for (i, v) in u.variants.iter().enumerate() {
             let class = variant_class(ir, u, &v.tag_value);
             let ty = identifier(&v.ty);
@@ -1310,6 +1336,15 @@ impl Ctx {
             let level = m.level(&u.name) + 1;
             let cond = m.fast_check(&content_ty, &format!("s.{content_attr}"), level, 0).unwrap_or_else(|| "False".into());
             fast_check.push(format!("    return {cond}"));
+            fast_root.push(format!("{} t is {shadow}:", if i == 0 { "if" } else { "elif" }));
+            fast_root.push(format!("    c = s.{content_attr}"));
+            if let Some(cond) = m.fast_check(&content_ty, "c", level, 0) {
+                fast_root.push(format!("    if {cond} and msgspec_may_differ(body):"));
+                fast_root.push("        return None".into());
+            }
+            fast_root.push(format!("    r = _new({class})"));
+            fast_root.push(format!("    r.{content_attr} = {}", m.fast_convert(&content_ty, "c", 0)));
+            fast_root.push("    return r".into());
             variants.push(VariantDef {
                 class,
                 tag_literal,
@@ -1323,6 +1358,7 @@ impl Ctx {
         encode.push("raise _Bad".into());
         fast_convert.push("raise _Bad".into());
         fast_check.push("return True".into());
+        fast_root.push("return None".into());
         let members = variants.iter().map(|v| v.class.clone()).collect::<Vec<_>>().join(" | ");
         Ok(UnionDef {
             name: name.to_string(),
@@ -1342,6 +1378,7 @@ impl Ctx {
             fast_variants,
             fast_convert,
             fast_check,
+            fast_root,
         })
     }
 }

@@ -32,6 +32,7 @@ __all__ = [
     "Timestamp",
     "TimestampError",
     "encode_any",
+    "encode_str_map",
     "format_float",
     "format_timestamp",
     "json_problem",
@@ -92,9 +93,12 @@ def _parse_constant(text: str) -> float:
 # overflow (rejected): integers go through `_parse_int`, floats through `_parse_float` (one call
 # per number: cheaper than a scan of the body for the few that need it). `_risky_numbers` says
 # which bodies need the integer hook (a `-0` number token; a run of 19 digits anywhere).
-_decode_hooked = json.JSONDecoder(
-    parse_float=_parse_float, parse_int=_parse_int, parse_constant=_parse_constant
-).decode
+_hooked = json.JSONDecoder(parse_float=_parse_float, parse_int=_parse_int, parse_constant=_parse_constant)
+_decode_hooked = _hooked.decode
+# Its scanner, called directly: `decode` is a Python method that matches whitespace before and
+# after the document with regexes; a body that starts with its value needs neither.
+# (`scan_once` is the scanner `JSONDecoder` builds for itself; typeshed does not declare it.)
+_scan_hooked: Callable[[str, int], tuple[Any, int]] = getattr(_hooked, "scan_once")  # noqa: B009
 _decode_plain = json.JSONDecoder(parse_float=_parse_float, parse_constant=_parse_constant).decode
 # A number token starts the document or follows `[`, `,`, `:` or whitespace; a `-0` after
 # anything else is text inside a string (UUIDs, trace ids: `...-0af7...`, `-01`), which the
@@ -167,7 +171,14 @@ def _loads_stdlib(body: bytes) -> object:
     try:
         # Always the integer hook: a call per integer costs less than scanning every body for
         # the numbers that need it (`_risky_numbers`).
-        value: object = _decode_hooked(text)
+        try:
+            value, end = _scan_hooked(text, 0)
+        except StopIteration:
+            # No value at the very start (whitespace first, or no value at all).
+            value = _decode_hooked(text)
+        else:
+            if end != len(text) and text[end:].lstrip(" \t\n\r"):
+                raise JsonError(f"extra data at character {end}")
     except JsonError:
         raise
     except (ValueError, RecursionError) as exc:
@@ -868,6 +879,24 @@ _orjson_write = None if _writer is None else _writer[0]
 _ORJSON_FLOATS = _writer is not None and _writer[1]
 
 
+def encode_str_map(value: object) -> str:
+    """Canonical JSON text of a map of strings (keys sorted); raises `TypeError` for anything
+    else (the caller's slow path says what is wrong). orjson writes it where installed: its text
+    is the reference's for string keys and values (a lone surrogate, which it refuses, is left to
+    the plain writer, whose text then fails to encode, as anywhere else)."""
+    if type(value) is not dict:
+        raise TypeError("expected a dict")
+    for k, v in value.items():
+        if type(k) is not str or (type(v) is not str and not isinstance(v, str)):
+            raise TypeError("expected string keys and values")
+    if _orjson_write is not None:
+        try:
+            return _orjson_write(value).decode("utf-8")
+        except TypeError:
+            pass
+    return "{" + ",".join([_c_encode_str(k) + ":" + _c_encode_str(v) for k, v in sorted(value.items())]) + "}"
+
+
 def encode_any(value: object) -> str:
     """Canonical JSON text of a JSON value; raises `AnyError` (a `ValueError`) for anything that
     is not one. (Strings are written as given: a lone surrogate fails when the text is encoded
@@ -875,16 +904,17 @@ def encode_any(value: object) -> str:
     if type(value) is str:
         return _c_encode_str(value)
     if type(value) is dict or type(value) is list:
-        if _orjson_write is not None and _orjson_values((value,)):
-            try:
+        # (A cycle ends the checks' walks in RecursionError: the slow path then reports it.)
+        try:
+            if _orjson_write is not None and _orjson_values((value,)):
                 return _orjson_write(value).decode("utf-8")
-            except (TypeError, ValueError):
-                pass
-        if _plain_values((value,)):
-            try:
+        except (TypeError, ValueError, RecursionError):
+            pass
+        try:
+            if _plain_values((value,)):
                 return _encode_plain(value)
-            except (ValueError, TypeError, RecursionError):
-                pass
+        except (ValueError, TypeError, RecursionError):
+            pass
     elif type(value) is int:
         if _I64_MIN <= value < _U64_END:
             return int.__repr__(value)
@@ -996,25 +1026,26 @@ _TO_NANOS = [10 ** (9 - n) for n in range(10)]
 _FROMISO_Z = sys.version_info >= (3, 11)
 _CANONICAL_SHAPES = {20: "--T::Z", 24: "--T::.", 27: "--T::.", 30: "--T::."} if _FROMISO_Z else {}
 _NANOS = {f"{n:03d}": n for n in range(1000)}
+_NANOS_Z = {f"{n:03d}Z": n for n in range(1000)}
 
 
 def parse_timestamp(text: str) -> Timestamp:
     """Parses the protocol's strict RFC 3339 grammar; raises `TimestampError` saying what was
     expected."""
     if len(text) == 30 and _FROMISO_Z:
-        # The commonest text (chrono writes nanoseconds): its own branch, fewest steps.
-        if text[4:20:3] == "--T::." and text[29] == "Z" and text.isascii():
-            nanos = _NANOS.get(text[26:29])  # also checks them (`fromisoformat` skips them)
-            if nanos is not None:
-                try:
-                    base = _fromisoformat(text)
-                except ValueError:
-                    pass
-                else:
-                    value: Timestamp = _new_datetime(Timestamp, _datetime_state(base)[1][0], _UTC)
-                    value._nanosecond = nanos
-                    value._text = text if nanos else None
-                    return value
+        # The commonest text (chrono writes nanoseconds): its own branch, fewest steps. The
+        # digits below the microsecond and the `Z` in one look-up (`fromisoformat` skips them).
+        nanos = _NANOS_Z.get(text[26:])
+        if nanos is not None and text[4:20:3] == "--T::." and text.isascii():
+            try:
+                base = _fromisoformat(text)
+            except ValueError:
+                pass
+            else:
+                value: Timestamp = _new_datetime(Timestamp, _datetime_state(base)[1][0], _UTC)
+                value._nanosecond = nanos
+                value._text = text if nanos else None
+                return value
         return _parse_timestamp_other(text)
     shape = _CANONICAL_SHAPES.get(len(text))
     if shape is not None and text[4:20:3] == shape and text[-1] == "Z" and text.isascii():

@@ -24,6 +24,9 @@ from {{ c.up }}_frames import (
 )
 from {{ c.up }}_frames import read_frame as _read_frame
 from {{ c.up }}_json import JsonError, json_problem, loads
+{%- for alias in c.codec_json_aliases %}
+from {{ c.up }}_json import {{ alias }}
+{%- endfor %}
 {%- if c.module.is_some() %}
 from ._fast import decode as _fast_decode
 {%- endif %}
@@ -176,12 +179,19 @@ def encode_message(message: {{ c.root }}) -> bytes:
 def encode_frame(message: {{ c.root }}) -> bytes:
     """A whole frame: the big-endian length header and the canonical body."""
     body = encode_message(message)
-    check_length(len(body), MAX_FRAME_LEN, FRAME_MESSAGES)
-    return len(body).to_bytes(FRAME_HEADER_LEN, "big") + body
+    length = len(body)
+    if not 0 < length <= MAX_FRAME_LEN:
+        check_length(length, MAX_FRAME_LEN, FRAME_MESSAGES)
+    return length.to_bytes(FRAME_HEADER_LEN, "big") + body
 
 
 def decode_frame(data: bytes | bytearray | memoryview) -> {{ c.root }}:
     """Decodes exactly one complete frame (header and body); raises `FrameError`."""
+    if type(data) is bytes:
+        # A well-formed header, checked inline (the common case); `frame_body` reports the others.
+        length = len(data) - FRAME_HEADER_LEN
+        if 0 < length <= MAX_FRAME_LEN and int.from_bytes(data[:FRAME_HEADER_LEN], "big") == length:
+            return decode_message(data[FRAME_HEADER_LEN:])
     return decode_message(frame_body(bytes(data), MAX_FRAME_LEN, FRAME_MESSAGES))
 
 

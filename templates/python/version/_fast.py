@@ -96,12 +96,18 @@ if not TYPE_CHECKING and MSGSPEC is not None:
         if body.count(b"[") + body.count(b"{") > MAX_NESTING_DEPTH:
             return None
         try:
-            shadow = _decode_body(body)
+            s = _decode_body(body)
             # Only values that might read otherwise (a 0, a big integer) cost the scan of the
             # body for number tokens.
-            if _check(shadow) and msgspec_may_differ(body):
+{%- if let Some(lines) = c.fast_root_lines %}
+{%- for line in lines %}
+            {{ line }}
+{%- endfor %}
+{%- else %}
+            if _check(s) and msgspec_may_differ(body):
                 return None
-            return _convert(shadow)
+            return _convert(s)
+{%- endif %}
         except Exception:  # noqa: BLE001 - any doubt: the exact path decides
             return None
 

@@ -24,14 +24,11 @@ from .._frames import (
     _Bad,
     _dec_float,
     _dec_str_map,
-    _dec_timestamp,
     _enc_any,
     _enc_any_map,
     _enc_bool,
     _enc_float,
     _enc_int,
-    _enc_items,
-    _enc_timestamp,
     _new,
     check_length,
     explain,
@@ -40,6 +37,9 @@ from .._frames import (
 )
 from .._frames import read_frame as _read_frame
 from .._json import JsonError, json_problem, loads
+from .._json import encode_str_map as _enc_str_map
+from .._json import format_timestamp as _enc_ts
+from .._json import parse_timestamp as _ts
 from ._fast import decode as _fast_decode
 from ._messages import FRAME_MESSAGES
 from ._models import (
@@ -105,14 +105,13 @@ def _decode_ExecutionContext(o: Any) -> ExecutionContext:
     v1 = g("attempt")
     if type(v1) is not int or not 0 <= v1 <= 4294967295:
         raise _Bad
-    v2 = g("enqueue_time")
-    v2 = _dec_timestamp(v2)
+    v2 = _ts(o["enqueue_time"])
     v3 = g("queue_name")
     if type(v3) is not str:
         raise _Bad
     v4 = g("deadline")
     if v4 is not None:
-        v4 = _dec_timestamp(v4)
+        v4 = _ts(v4)
     v5 = g("trace_context")
     if v5 is not None:
         v5 = _dec_str_map(v5)
@@ -139,7 +138,7 @@ def _encode_ExecutionContext(v: ExecutionContext) -> str:
     v5 = v.trace_context
     v6 = v.correlation_context
     v7 = v.worker_id
-    return f'{{"job_id":{_enc_str(v.job_id)},"attempt":{_enc_int(v.attempt, 0, 4294967295)},"enqueue_time":{_enc_timestamp(v.enqueue_time)},"queue_name":{_enc_str(v.queue_name)},"deadline":{"null" if v4 is None else _enc_timestamp(v4)},"trace_context":{"null" if v5 is None else "{" + ",".join([_enc_str(k0) + ":" + _enc_str(e0) for k0, e0 in _enc_items(v5)]) + "}"},"correlation_context":{"null" if v6 is None else "{" + ",".join([_enc_str(k0) + ":" + _enc_str(e0) for k0, e0 in _enc_items(v6)]) + "}"},"worker_id":{"null" if v7 is None else _enc_str(v7)}}}'
+    return f'{{"job_id":{_enc_str(v.job_id)},"attempt":{_enc_int(v.attempt, 0, 4294967295)},"enqueue_time":{_enc_ts(v.enqueue_time)},"queue_name":{_enc_str(v.queue_name)},"deadline":{"null" if v4 is None else _enc_ts(v4)},"trace_context":{"null" if v5 is None else _enc_str_map(v5)},"correlation_context":{"null" if v6 is None else _enc_str_map(v6)},"worker_id":{"null" if v7 is None else _enc_str(v7)}}}'
 
 
 def _decode_ExecutionRequest(o: Any) -> ExecutionRequest:
@@ -163,8 +162,7 @@ def _decode_ExecutionRequest(o: Any) -> ExecutionRequest:
         v4 = {}
     elif type(v4) is not dict:
         raise _Bad
-    v5 = g("context")
-    v5 = _decode_ExecutionContext(v5)
+    v5 = _decode_ExecutionContext(o["context"])
     r = _new(ExecutionRequest)
     r.protocol_version = v0
     r.request_id = v1
@@ -227,8 +225,7 @@ def _decode_ExecutionOutcome(o: Any) -> ExecutionOutcome:
     v1 = g("request_id")
     if v1 is not None and (type(v1) is not str):
         raise _Bad
-    v2 = g("status")
-    v2 = _decode_OutcomeStatus(v2)
+    v2 = _decode_OutcomeStatus(o["status"])
     v3 = g("result")
     v4 = g("error")
     if v4 is not None:
@@ -435,12 +432,19 @@ def encode_message(message: RunnerMessage) -> bytes:
 def encode_frame(message: RunnerMessage) -> bytes:
     """A whole frame: the big-endian length header and the canonical body."""
     body = encode_message(message)
-    check_length(len(body), MAX_FRAME_LEN, FRAME_MESSAGES)
-    return len(body).to_bytes(FRAME_HEADER_LEN, "big") + body
+    length = len(body)
+    if not 0 < length <= MAX_FRAME_LEN:
+        check_length(length, MAX_FRAME_LEN, FRAME_MESSAGES)
+    return length.to_bytes(FRAME_HEADER_LEN, "big") + body
 
 
 def decode_frame(data: bytes | bytearray | memoryview) -> RunnerMessage:
     """Decodes exactly one complete frame (header and body); raises `FrameError`."""
+    if type(data) is bytes:
+        # A well-formed header, checked inline (the common case); `frame_body` reports the others.
+        length = len(data) - FRAME_HEADER_LEN
+        if 0 < length <= MAX_FRAME_LEN and int.from_bytes(data[:FRAME_HEADER_LEN], "big") == length:
+            return decode_message(data[FRAME_HEADER_LEN:])
     return decode_message(frame_body(bytes(data), MAX_FRAME_LEN, FRAME_MESSAGES))
 
 
