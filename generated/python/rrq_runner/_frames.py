@@ -127,12 +127,6 @@ def _dec_float(x: object) -> float:
     raise _Bad
 
 
-def _dec_timestamp(x: object) -> datetime:
-    if type(x) is not str:
-        raise _Bad
-    return parse_timestamp(x)
-
-
 def _dec_list(x: object) -> list[Any]:
     if type(x) is not list:
         raise _Bad
@@ -178,10 +172,6 @@ def _enc_float(x: object) -> str:
     if type(x) is int:
         return format_float(float(x))
     raise _Bad
-
-
-def _enc_timestamp(x: datetime) -> str:
-    return format_timestamp(x)
 
 
 def _enc_any(x: object) -> str:
