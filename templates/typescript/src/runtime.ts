@@ -402,15 +402,13 @@ class Connection {
   /** Response frames not yet handed to the socket: written together at the end of the tick. */
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
-  /** `HOST:PORT` of the peer, for log lines. */
-  readonly peer: string;
+  private peerText: string | undefined = undefined;
 
   constructor(
     private readonly runner: Runner,
     readonly socket: net.Socket,
   ) {
     this.reader = new FrameReader(runner.binding.maxFrameLen);
-    this.peer = formatAddress(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("drain", () => this.onDrain());
@@ -418,6 +416,11 @@ class Connection {
       // A reset peer: "close" follows and cleans up.
     });
     socket.on("close", () => this.onClose());
+  }
+
+  /** `HOST:PORT` of the peer, for log lines (looked up when first needed: it costs a system call). */
+  get peer(): string {
+    return (this.peerText ??= formatAddress(this.socket.remoteAddress ?? "?", this.socket.remotePort ?? 0));
   }
 
   private onData(chunk: Buffer): void {
