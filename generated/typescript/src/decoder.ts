@@ -18,7 +18,8 @@
  *   separately, in slices of about that many values, each asked for once the previous one is
  *   in: the event loop never spends more than a slice's worth of deserializing at once.
  *   (Objects are not sliced: an object with very many keys comes back in one piece.)
- * - One worker per runner, started on the first large body, decodes one body at a time.
+ * - One worker per runner decodes one body at a time. It is started on the first large body and
+ *   stopped after {@link IDLE_MS} without one (a worker costs some 20–30 MiB of memory).
  *
  * @module
  */
@@ -27,6 +28,9 @@ import { Worker, isMainThread, parentPort, workerData, type MessagePort } from "
 import { FrameError } from "./errors.js";
 import { JsonFloat } from "./json.js";
 import { Timestamp } from "./timestamp.js";
+
+/** How long the worker is kept without a body to decode, in milliseconds. */
+export const IDLE_MS = 2000;
 
 /** Values per slice of a large array handed back (nested values counted). */
 export const SLICE_NODES = 65536;
@@ -156,6 +160,8 @@ async function serveDecoder(port: MessagePort, module: string): Promise<void> {
       const from = state.slice === 0 ? 0 : (part.cuts[state.slice - 1] as number);
       const to = part.cuts[state.slice] as number;
       const items = part.items.slice(from, to);
+      // Dropped here as they go: the two threads do not hold the whole value at once.
+      part.items.fill(0, from, to);
       if (++state.slice === part.cuts.length) {
         state.part++;
         state.slice = 0;
@@ -229,6 +235,7 @@ export class OffloopDecoder {
   private worker: Worker | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  private idle: ReturnType<typeof setTimeout> | undefined = undefined;
 
   constructor(
     private readonly module: string,
@@ -245,6 +252,8 @@ export class OffloopDecoder {
     return new Promise<Decoded<unknown>>((resolve) => {
       const id = this.nextId++;
       this.pending.set(id, { body, resolve });
+      if (this.idle !== undefined) clearTimeout(this.idle);
+      this.idle = undefined;
       const copy = new Uint8Array(body);
       try {
         this.start().postMessage({ op: "decode", id, body: copy }, [copy.buffer]);
@@ -256,6 +265,8 @@ export class OffloopDecoder {
 
   /** Stops the worker (bodies not yet decoded are decoded on the event loop). */
   close(): void {
+    if (this.idle !== undefined) clearTimeout(this.idle);
+    this.idle = undefined;
     const worker = this.worker;
     this.worker = null;
     if (worker !== null) void worker.terminate();
@@ -330,6 +341,15 @@ export class OffloopDecoder {
   private done(id: number, p: Pending, decoded: Decoded<unknown>): void {
     this.pending.delete(id);
     p.resolve(decoded);
+    if (this.pending.size === 0 && this.worker !== null) {
+      this.idle = setTimeout(() => {
+        this.idle = undefined;
+        const worker = this.worker;
+        this.worker = null;
+        if (worker !== null) void worker.terminate();
+      }, IDLE_MS);
+      this.idle.unref();
+    }
   }
 }
 

@@ -274,8 +274,10 @@ export interface RunnerOptions {
   shutdownGraceMs?: number;
   /**
    * Bodies of at least this many bytes are decoded by a worker thread, off the event loop, so
-   * that other connections are served meanwhile (default 1 MiB; `Infinity`: never). The
+   * that other connections are served meanwhile (default 8 MiB: a smaller body takes at most
+   * some 100–200 ms of the loop, less than the worker's own cost; `Infinity`: never). The
    * connection's later frames wait for it: frames of one connection are handled in order.
+   * Decoding in the worker costs memory (its heap holds the value too, until handed over).
    */
   offloadBytes?: number;
 }
@@ -551,7 +553,7 @@ export class Runner {
     this.maxInFlight = options.maxInFlight ?? 1024;
     this.highWaterMark = options.highWaterMark ?? 1024 * 1024;
     this.shutdownGraceMs = options.shutdownGraceMs ?? 5000;
-    this.offloadBytes = this.binding.module === undefined ? Infinity : (options.offloadBytes ?? 1024 * 1024);
+    this.offloadBytes = this.binding.module === undefined ? Infinity : (options.offloadBytes ?? 8 * 1024 * 1024);
     this.log = options.log ?? ((line) => void process.stderr.write(line + "\n"));
     this.server = net.createServer((socket) => this.accept(socket));
   }
