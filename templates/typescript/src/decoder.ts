@@ -43,7 +43,7 @@ interface Reader {
 }
 
 /** Marks the worker's `workerData` (so that a user's own worker importing this module starts nothing). */
-const MARK = "rrq-runner/decoder";
+const MARK = "decoder.ts: the off-loop decoder";
 
 /** Decodes `body` with `reader`, as the runtime does on its event loop. */
 export function decodeHere<I>(reader: Reader, body: Uint8Array): Decoded<I> {
