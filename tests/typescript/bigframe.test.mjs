@@ -175,9 +175,18 @@ describe("the canonical encoder's JSON.stringify shortcut", () => {
     new Array(1000).fill({ b: 0.25, a: [1, 2, 3] }),
     { __proto__: null, ["__proto__"]: 1 },
   ];
+  // Large containers (more than 64 items or keys) are where the shortcut applies.
+  const large = (value) => [
+    new Array(100).fill(value),
+    Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`k${String(i).padStart(2, "0")}`, value])),
+    Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`k${69 - i}`, value])),
+    Object.fromEntries(Array.from({ length: 70 }, (_, i) => [String(i * 7), value])),
+  ];
   for (const [i, value] of cases.entries()) {
     test(`case ${i}`, () => {
       assert.equal(writeAny(value, null, null, 0, 127), reference(value));
+      for (const container of large(value)) assert.equal(writeAny(container, null, null, 0, 127), reference(container));
+      assert.equal(writeAny([large(value)], null, null, 0, 127), reference([large(value)]));
     });
   }
   test("a lone surrogate and too deep nesting are refused as before", () => {
@@ -187,6 +196,9 @@ describe("the canonical encoder's JSON.stringify shortcut", () => {
     for (let i = 0; i < 130; i++) deep = [deep];
     assert.throws(() => writeAny(deep, null, null, 0, 127), /nested at most 127/);
     assert.throws(() => writeAny([1, undefined], null, null, 0, 127), /JSON-encodable/);
+    assert.throws(() => writeAny(new Array(100).fill("\ud800"), null, null, 0, 127), /lone surrogate/);
+    assert.throws(() => writeAny([...new Array(100).fill(0), undefined], null, null, 0, 127), /JSON-encodable/);
+    assert.throws(() => writeAny(new Array(100).fill(deep), null, null, 0, 127), /nested at most 127/);
     assert.throws(() => writeAny([new Map()], null, null, 0, 127), /JSON-encodable/);
   });
 });

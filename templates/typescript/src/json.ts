@@ -846,12 +846,16 @@ function notEncodable(path: Path, key: string | number | null, value: unknown): 
  * Rust reference would not read them back).
  */
 export function writeAny(value: unknown, path: Path, key: string | number | null, depth: number, maxDepth: number): string {
-  // Containers that JSON.stringify writes exactly as canonically (checked by a walk that
-  // allocates nothing) are written by it: much quicker than building the text here, and a
-  // large array costs one flat string instead of a rope of millions of pieces.
-  if (typeof value === "object" && value !== null && stringifies(value, depth, maxDepth)) return JSON.stringify(value);
-  return writeTree(value, path, key, depth, maxDepth);
+  return writeTree(value, path, key, depth, maxDepth, true);
 }
+
+/**
+ * Containers with more than this many items or keys are written by `JSON.stringify` when it
+ * writes them exactly as canonically ({@link stringifies}): much quicker than building the text
+ * here, and one flat string instead of a rope of many pieces. (For small ones the check costs
+ * more than it saves.)
+ */
+const STRINGIFY_FROM = 64;
 
 /** Whether a property order is the canonical one: strictly increasing by code point. */
 function inOrder(keys: readonly string[]): boolean {
@@ -906,8 +910,11 @@ function stringifiesItem(item: unknown, depth: number, maxDepth: number): boolea
   }
 }
 
-/** {@link writeAny} without the `JSON.stringify` shortcut at the top. */
-function writeTree(value: unknown, path: Path, key: string | number | null, depth: number, maxDepth: number): string {
+/**
+ * {@link writeAny}'s writer; `shortcut`: whether a large container may be handed to
+ * `JSON.stringify` (not below one found unfit: its check would mostly be repeated).
+ */
+function writeTree(value: unknown, path: Path, key: string | number | null, depth: number, maxDepth: number, shortcut: boolean): string {
   switch (typeof value) {
     case "string":
       return writeString(value, path, key);
@@ -930,31 +937,40 @@ function writeTree(value: unknown, path: Path, key: string | number | null, dept
   const here: Path = key === null ? path : { up: path, key };
   if (Array.isArray(value)) {
     const n = value.length;
-    if (n > 64) {
+    if (n > STRINGIFY_FROM) {
+      if (shortcut) {
+        if (stringifies(value, depth, maxDepth)) return JSON.stringify(value);
+        shortcut = false;
+      }
       // Joined, not concatenated: a rope of many pieces costs far more memory than the text.
       const parts = new Array<string>(n);
-      for (let i = 0; i < n; i++) parts[i] = writeTree(value[i], here, i, depth + 1, maxDepth);
+      for (let i = 0; i < n; i++) parts[i] = writeTree(value[i], here, i, depth + 1, maxDepth, shortcut);
       return "[" + parts.join(",") + "]";
     }
     let out = "[";
     for (let i = 0; i < n; i++) {
       if (i > 0) out += ",";
-      out += writeTree(value[i], here, i, depth + 1, maxDepth);
+      out += writeTree(value[i], here, i, depth + 1, maxDepth, shortcut);
     }
     return out + "]";
   }
   const withJson = value as { toJSON?: unknown };
   if (typeof withJson.toJSON === "function") {
-    return writeTree((withJson.toJSON as () => unknown).call(value), path, key, depth, maxDepth);
+    return writeTree((withJson.toJSON as () => unknown).call(value), path, key, depth, maxDepth, shortcut);
   }
   if (value instanceof Map || value instanceof Set || ArrayBuffer.isView(value)) throw notEncodable(path, key, value);
   const object = value as Record<string, unknown>;
+  const keys = sortedKeys(object);
+  if (keys.length > STRINGIFY_FROM && shortcut) {
+    if (stringifies(object, depth, maxDepth)) return JSON.stringify(object);
+    shortcut = false;
+  }
   let out = "{";
   let sep = "";
-  for (const k of sortedKeys(object)) {
+  for (const k of keys) {
     const item = object[k];
     if (item === undefined) continue;
-    out += sep + writeString(k, here, k) + ":" + writeTree(item, here, k, depth + 1, maxDepth);
+    out += sep + writeString(k, here, k) + ":" + writeTree(item, here, k, depth + 1, maxDepth, shortcut);
     sep = ",";
   }
   return out + "}";
