@@ -23,9 +23,10 @@ for (const V of versions) {
   // Small echoes handled so far, and how many had been when the large request's handler ran.
   let echoes = 0;
   let echoesAtLarge = -1;
+  let largeDue = null;
   const registry = new rrq.Registry()
     .register("echo", (request) => (echoes++, glue.inputsOf(request)))
-    .register("large", (request) => ((echoesAtLarge = echoes), glue.inputsOf(request)))
+    .register("large", (request) => ((echoesAtLarge = echoes), (largeDue = glue.requestFacts(request).due), glue.inputsOf(request)))
     .register("wait", (request, signal) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))));
 
   describe(`${V.module}: large frames decoded off the event loop`, async () => {
@@ -37,7 +38,9 @@ for (const V of versions) {
       const a = await V.connect(off.address);
       const b = await V.connect(off.address);
       const items = new Array(2_000_000).fill(0);
-      const { ids, frame } = V.requestFrame("large", withItems(items));
+      // A deadline far ahead: a Timestamp in the decoded request, handed back from the worker.
+      const due = rrq.Timestamp.fromEpochMilliseconds(Date.now() + 3_600_000);
+      const { ids, frame } = V.requestFrame("large", { ...withItems(items), due });
       // All but the last byte first; once they are written, round trips on b give the runner
       // time to read them.
       await new Promise((resolve) => a.socket.write(frame.subarray(0, frame.length - 1), resolve));
@@ -63,6 +66,8 @@ for (const V of versions) {
       assert.ok(meanwhile >= 50, `only ${meanwhile} echoes on another connection were handled while the large frame decoded`);
       assert.equal(answered.status, glue.Statuses.success);
       assert.equal(answered.ids.requestId, ids.requestId);
+      assert.ok(largeDue instanceof rrq.Timestamp, "the deadline is a Timestamp");
+      assert.equal(largeDue.toString(), due.toString());
       assert.equal(itemsOf(answered.result).length, items.length);
       assert.ok(itemsOf(answered.result).every((x) => x === 0));
       // Exactly once: the next answer on a is that of the next request.
