@@ -89,6 +89,27 @@ for (const V of versions) {
       a.close();
     });
 
+    test("a cancel from another connection read while a large frame decodes applies to it", async () => {
+      const a = await V.connect(off.address);
+      const b = await V.connect(off.address);
+      const { ids, frame } = V.requestFrame("wait", withItems(new Array(1_000_000).fill(0)));
+      await new Promise((resolve) => a.socket.write(frame.subarray(0, frame.length - 1), resolve));
+      for (let i = 0; i < 5; i++) {
+        b.send(V.requestFrame("echo").frame);
+        await b.next();
+      }
+      a.send(frame.subarray(frame.length - 1));
+      // Once an echo sent after the last byte is answered, the runner has read that byte and is decoding.
+      b.send(V.requestFrame("echo").frame);
+      await b.next();
+      b.send(rrq.encodeFrame(glue.cancelMessage({ jobId: ids.jobId, requestId: ids.requestId })));
+      const out = await a.next(30_000);
+      assert.equal(out.ids.requestId, ids.requestId);
+      assert.equal(out.errorType, F.cancelled);
+      a.close();
+      b.close();
+    });
+
     test("values come back exactly: integral floats, big integers, -0.0, nested large arrays, strings, objects", async () => {
       const nested = Array.from({ length: 3 }, (_, i) => new Array(70_000).fill(i % 2 === 0 ? new JsonFloat(1) : 2n ** 63n));
       const items = [

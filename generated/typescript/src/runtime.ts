@@ -539,6 +539,9 @@ export class Runner {
   private decoder: OffloopDecoder | null = null;
   /** Decodes off the loop not yet handled. */
   private readonly decoding = new Set<Promise<void>>();
+  /** For each decode off the loop, the cancels read meanwhile; those of the request now starting. */
+  private readonly cancelsMeanwhile = new Set<CancelFacts[]>();
+  private cancelledMeanwhile: CancelFacts[] | null = null;
   private stopping: Promise<void> | null = null;
   private bound: Address | null = null;
 
@@ -619,11 +622,23 @@ export class Runner {
     const module = this.binding.module;
     if (module === undefined) return false;
     if (this.decoder === null) this.decoder = new OffloopDecoder(module, this.binding);
+    // The cancels that arrive while it decodes apply to it too, as if it had been decoded at once.
+    const cancels: CancelFacts[] = [];
+    this.cancelsMeanwhile.add(cancels);
     const handled = this.decoder.decode<Incoming<unknown>>(body).then((decoded: Decoded<Incoming<unknown>>) => {
       this.decoding.delete(handled);
+      this.cancelsMeanwhile.delete(cancels);
       if (!connection.closed) {
-        if ("incoming" in decoded) this.handleIncoming(connection, decoded.incoming);
-        else this.undecodable(connection, decoded.reason, decoded.ids);
+        if (!("incoming" in decoded)) this.undecodable(connection, decoded.reason, decoded.ids);
+        else if (cancels.length === 0 || decoded.incoming.kind !== "run") this.handleIncoming(connection, decoded.incoming);
+        else {
+          this.cancelledMeanwhile = cancels;
+          try {
+            this.handleIncoming(connection, decoded.incoming);
+          } finally {
+            this.cancelledMeanwhile = null;
+          }
+        }
       }
       connection.resumeAfterDecode();
     });
@@ -724,6 +739,12 @@ export class Runner {
       this.dueJobs.add(job);
       if (job.due < this.timerAt) this.arm(job.due);
     }
+    const meanwhile = this.cancelledMeanwhile;
+    if (meanwhile !== null && meanwhile.some((c) => (c.requestId !== undefined ? c.requestId === ids.requestId : c.jobId === ids.jobId))) {
+      // Cancelled while it was decoded off the loop: answered as a cancel right after its start.
+      this.settle(job, failure(binding, ids, "error", "cancelled"), abortReason("the request was cancelled", "AbortError"));
+      return;
+    }
     let result: unknown;
     try {
       if (handler.length === 1) {
@@ -797,6 +818,7 @@ export class Runner {
   }
 
   private cancel(target: CancelFacts): void {
+    for (const cancels of this.cancelsMeanwhile) cancels.push(target);
     const found = target.requestId !== undefined ? this.byRequest.get(target.requestId) : this.byJob.get(target.jobId);
     if (found === undefined) return;
     // A hard kill is handled like a cancel: the handler's signal is aborted at once.
