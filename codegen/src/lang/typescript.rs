@@ -753,6 +753,13 @@ struct LifecycleTs<'a> {
     header: &'a str,
 }
 
+/// The off-loop decoder of large bodies (`decoder.ts`), rendered with the runtime.
+#[derive(Template)]
+#[template(path = "typescript/src/decoder.ts", escape = "none")]
+struct DecoderTs<'a> {
+    header: &'a str,
+}
+
 /// One protocol version in the README.
 struct VersionDoc {
     /// Where it is imported from (`rrq-runner/v1`; the package for a lone unversioned schema).
@@ -1209,6 +1216,7 @@ pub fn render(package: &Package) -> Result<Vec<GeneratedFile>> {
         let cli = CliTemplate { header: &header, package_lit: package_lit.clone() };
         files.push(text_file(format!("{ROOT}/src/cli.ts"), cli.render()?));
         files.push(text_file(format!("{ROOT}/src/lifecycle.ts"), LifecycleTs { header: &header }.render()?));
+        files.push(text_file(format!("{ROOT}/src/decoder.ts"), DecoderTs { header: &header }.render()?));
     }
 
     // Each version's modules.

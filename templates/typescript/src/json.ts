@@ -846,6 +846,75 @@ function notEncodable(path: Path, key: string | number | null, value: unknown): 
  * Rust reference would not read them back).
  */
 export function writeAny(value: unknown, path: Path, key: string | number | null, depth: number, maxDepth: number): string {
+  return writeTree(value, path, key, depth, maxDepth, true);
+}
+
+/**
+ * Containers with more than this many items or keys are written by `JSON.stringify` when it
+ * writes them exactly as canonically ({@link stringifies}): much quicker than building the text
+ * here, and one flat string instead of a rope of many pieces. (For small ones the check costs
+ * more than it saves.)
+ */
+const STRINGIFY_FROM = 64;
+
+/** Whether a property order is the canonical one: strictly increasing by code point. */
+function inOrder(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (compareCodePoints(keys[i - 1] as string, keys[i] as string) >= 0) return false;
+  return true;
+}
+
+/**
+ * Whether `JSON.stringify(value)` is exactly {@link writeTree}'s text for the container
+ * `value` at nesting level `depth`: plain objects (prototype `Object.prototype` or `null`, no
+ * `toJSON`) whose keys already come in canonical order and are well-formed, arrays without
+ * holes, well-formed strings, booleans, `null`, safe integers, and non-integral finite numbers
+ * of magnitude at least 1e-5 (which both write as JavaScript's shortest digits, positionally),
+ * nested within `maxDepth`. Anything else (a `JsonFloat`, a `bigint`, a `Date`, an
+ * `undefined` element, …) answers `false`, and {@link writeTree} writes the value (or names
+ * what it cannot write) as before.
+ */
+function stringifies(value: object, depth: number, maxDepth: number): boolean {
+  if (depth + 1 > maxDepth) return false;
+  if (Array.isArray(value)) {
+    if ((value as { toJSON?: unknown }).toJSON !== undefined) return false;
+    const n = value.length;
+    for (let i = 0; i < n; i++) if (!stringifiesItem(value[i], depth + 1, maxDepth)) return false;
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if ((proto !== Object.prototype && proto !== null) || (value as { toJSON?: unknown }).toJSON !== undefined) return false;
+  const keys = Object.keys(value);
+  if (!inOrder(keys)) return false;
+  const object = value as Record<string, unknown>;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    if (!wellFormed(k)) return false;
+    const item = object[k];
+    if (item !== undefined && !stringifiesItem(item, depth + 1, maxDepth)) return false;
+  }
+  return true;
+}
+
+function stringifiesItem(item: unknown, depth: number, maxDepth: number): boolean {
+  switch (typeof item) {
+    case "number":
+      return Number.isInteger(item) ? Number.isSafeInteger(item) : Number.isFinite(item) && Math.abs(item) >= 1e-5;
+    case "string":
+      return wellFormed(item);
+    case "boolean":
+      return true;
+    case "object":
+      return item === null || stringifies(item, depth, maxDepth);
+    default:
+      return false;
+  }
+}
+
+/**
+ * {@link writeAny}'s writer; `shortcut`: whether a large container may be handed to
+ * `JSON.stringify` (not below one found unfit: its check would mostly be repeated).
+ */
+function writeTree(value: unknown, path: Path, key: string | number | null, depth: number, maxDepth: number, shortcut: boolean): string {
   switch (typeof value) {
     case "string":
       return writeString(value, path, key);
@@ -867,25 +936,41 @@ export function writeAny(value: unknown, path: Path, key: string | number | null
   }
   const here: Path = key === null ? path : { up: path, key };
   if (Array.isArray(value)) {
+    const n = value.length;
+    if (n > STRINGIFY_FROM) {
+      if (shortcut) {
+        if (stringifies(value, depth, maxDepth)) return JSON.stringify(value);
+        shortcut = false;
+      }
+      // Joined, not concatenated: a rope of many pieces costs far more memory than the text.
+      const parts = new Array<string>(n);
+      for (let i = 0; i < n; i++) parts[i] = writeTree(value[i], here, i, depth + 1, maxDepth, shortcut);
+      return "[" + parts.join(",") + "]";
+    }
     let out = "[";
-    for (let i = 0; i < value.length; i++) {
+    for (let i = 0; i < n; i++) {
       if (i > 0) out += ",";
-      out += writeAny(value[i], here, i, depth + 1, maxDepth);
+      out += writeTree(value[i], here, i, depth + 1, maxDepth, shortcut);
     }
     return out + "]";
   }
   const withJson = value as { toJSON?: unknown };
   if (typeof withJson.toJSON === "function") {
-    return writeAny((withJson.toJSON as () => unknown).call(value), path, key, depth, maxDepth);
+    return writeTree((withJson.toJSON as () => unknown).call(value), path, key, depth, maxDepth, shortcut);
   }
   if (value instanceof Map || value instanceof Set || ArrayBuffer.isView(value)) throw notEncodable(path, key, value);
   const object = value as Record<string, unknown>;
+  const keys = sortedKeys(object);
+  if (keys.length > STRINGIFY_FROM && shortcut) {
+    if (stringifies(object, depth, maxDepth)) return JSON.stringify(object);
+    shortcut = false;
+  }
   let out = "{";
   let sep = "";
-  for (const k of sortedKeys(object)) {
+  for (const k of keys) {
     const item = object[k];
     if (item === undefined) continue;
-    out += sep + writeString(k, here, k) + ":" + writeAny(item, here, k, depth + 1, maxDepth);
+    out += sep + writeString(k, here, k) + ":" + writeTree(item, here, k, depth + 1, maxDepth, shortcut);
     sep = ",";
   }
   return out + "}";

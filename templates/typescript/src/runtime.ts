@@ -35,6 +35,7 @@ export const Outcome = {
 import * as net from "node:net";
 import { FrameError } from "./errors.js";
 import { FrameReader } from "./frame.js";
+import { OffloopDecoder, type Decoded } from "./decoder.js";
 import { watchParent } from "./lifecycle.js";
 import type { Timestamp } from "./timestamp.js";
 
@@ -153,6 +154,11 @@ export interface Binding<Req = unknown, Out = unknown> {
   readonly replyTag: string;
   /** Decodes a frame body (strictly) and says what it asks. @throws FrameError */
   read(body: Uint8Array): Incoming<Req>;
+  /**
+   * The URL of the module exporting this object as `binding`: a worker thread imports it to
+   * decode large bodies off the event loop (without it, every body is decoded on the loop).
+   */
+  readonly module?: string;
   /** The ids, function name, protocol version and deadline of a request. */
   requestFacts(request: Req): RequestFacts;
   /** The ids an undecodable body's answer echoes (the answering rule). */
@@ -258,6 +264,14 @@ export interface RunnerOptions {
   log?: (line: string) => void;
   /** How long shutdown waits for responses to flush, in milliseconds (default 5000). */
   shutdownGraceMs?: number;
+  /**
+   * Bodies of at least this many bytes are decoded by a worker thread, off the event loop, so
+   * that other connections are served meanwhile (default 8 MiB: a smaller body takes at most
+   * some 100–200 ms of the loop, less than the worker's own cost; `Infinity`: never). The
+   * connection's later frames wait for it: frames of one connection are handled in order.
+   * Decoding in the worker costs memory (its heap holds the value too, until handed over).
+   */
+  offloadBytes?: number;
 }
 
 /** A host and port to listen on. */
@@ -302,6 +316,9 @@ class Job {
   /** When the job is due in epoch milliseconds (`Infinity`: never), and its place in the heap (-1: not in it). */
   due = Infinity;
   slot = -1;
+  /** A synchronous handler's result (`ok`) or exception, until it is settled. */
+  value: unknown = undefined;
+  ok = true;
 
   constructor(
     readonly connection: Connection,
@@ -381,19 +398,19 @@ class Connection {
   readonly jobs = new Set<Job>();
   private readonly reader: FrameReader;
   private paused = false;
+  /** A body of this connection is being decoded off the loop: its later frames wait. */
+  private waiting = false;
   closed = false;
   /** Response frames not yet handed to the socket: written together at the end of the tick. */
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
-  /** `HOST:PORT` of the peer, for log lines. */
-  readonly peer: string;
+  private peerText: string | undefined = undefined;
 
   constructor(
     private readonly runner: Runner,
     readonly socket: net.Socket,
   ) {
     this.reader = new FrameReader(runner.binding.maxFrameLen);
-    this.peer = formatAddress(socket.remoteAddress ?? "?", socket.remotePort ?? 0);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("drain", () => this.onDrain());
@@ -401,6 +418,11 @@ class Connection {
       // A reset peer: "close" follows and cleans up.
     });
     socket.on("close", () => this.onClose());
+  }
+
+  /** `HOST:PORT` of the peer, for log lines (looked up when first needed: it costs a system call). */
+  get peer(): string {
+    return (this.peerText ??= formatAddress(this.socket.remoteAddress ?? "?", this.socket.remotePort ?? 0));
   }
 
   private onData(chunk: Buffer): void {
@@ -417,17 +439,32 @@ class Connection {
   }
 
   private pump(): void {
-    while (!this.paused && !this.closed) {
+    const runner = this.runner;
+    while (!this.paused && !this.waiting && !this.closed) {
       const body = this.reader.next();
       if (body === undefined) break;
-      this.runner.handleBody(this, body);
+      if (body.length >= runner.offloadBytes && runner.offload(this, body)) {
+        // Reading pauses too: what this connection sends next is not buffered meanwhile.
+        this.waiting = true;
+        this.socket.pause();
+        break;
+      }
+      runner.handleBody(this, body);
     }
+  }
+
+  /** @internal The body decoded off the loop was handled: the frames after it go on. */
+  resumeAfterDecode(): void {
+    this.waiting = false;
+    if (this.closed) return;
+    if (!this.paused) this.socket.resume();
+    this.pump();
   }
 
   private onDrain(): void {
     if (this.paused && this.socket.writableLength <= this.runner.highWaterMark) {
       this.paused = false;
-      this.socket.resume();
+      if (!this.waiting) this.socket.resume();
       this.pump();
     }
   }
@@ -481,13 +518,22 @@ export class Runner {
   readonly log: (line: string) => void;
   private readonly server: net.Server;
   private readonly connections = new Set<Connection>();
-  private readonly byRequest = new Map<string, Set<Job>>();
-  private readonly byJob = new Map<string, Set<Job>>();
+  /** Jobs in flight by request id and by job id (a lone job as is, several in a set). */
+  private readonly byRequest = new Map<string, Job | Set<Job>>();
+  private readonly byJob = new Map<string, Job | Set<Job>>();
   /** Jobs that are due some time, and the one timer armed for the earliest (`timerAt`: when it fires). */
   private readonly dueJobs = new DueHeap();
   private timer: ReturnType<typeof setTimeout> | undefined = undefined;
   private timerAt = Infinity;
   private readonly onTimer = (): void => this.expire();
+  /** Bodies at least this long are decoded off the loop (when the binding names its module). */
+  readonly offloadBytes: number;
+  private decoder: OffloopDecoder | null = null;
+  /** Decodes off the loop not yet handled. */
+  private readonly decoding = new Set<Promise<void>>();
+  /** For each decode off the loop, the cancels read meanwhile; those of the request now starting. */
+  private readonly cancelsMeanwhile = new Set<CancelFacts[]>();
+  private cancelledMeanwhile: CancelFacts[] | null = null;
   private stopping: Promise<void> | null = null;
   private bound: Address | null = null;
 
@@ -502,6 +548,7 @@ export class Runner {
     this.maxInFlight = options.maxInFlight ?? 1024;
     this.highWaterMark = options.highWaterMark ?? 1024 * 1024;
     this.shutdownGraceMs = options.shutdownGraceMs ?? 5000;
+    this.offloadBytes = this.binding.module === undefined ? Infinity : (options.offloadBytes ?? 8 * 1024 * 1024);
     this.log = options.log ?? ((line) => void process.stderr.write(line + "\n"));
     this.server = net.createServer((socket) => this.accept(socket));
   }
@@ -546,24 +593,62 @@ export class Runner {
     for (const job of connection.jobs) this.settle(job, null, abortReason("the connection closed", "AbortError"));
   }
 
-  /** @internal One frame body from a connection. */
+  /** @internal One frame body from a connection, decoded here. */
   handleBody(connection: Connection, body: Uint8Array): void {
     const binding = this.binding;
     let incoming: Incoming<unknown>;
     try {
       incoming = binding.read(body);
     } catch (error) {
-      const reason = error instanceof FrameError ? error.message : String(error);
-      // The answering rule: the ids the lenient reading finds are echoed; with neither,
-      // nothing is answered.
-      const ids = binding.idsOfBody(body);
-      if (ids.jobId !== undefined || ids.requestId !== undefined) {
-        this.send(connection, failure(binding, ids, "error", "invalidFrame", { error: reason }));
-      } else {
-        this.log(`${NAME}: ignoring an undecodable frame from ${connection.peer} (no readable ids): ${reason}`);
-      }
+      this.undecodable(connection, error instanceof FrameError ? error.message : String(error), binding.idsOfBody(body));
       return;
     }
+    this.handleIncoming(connection, incoming);
+  }
+
+  /**
+   * @internal Decodes a large body of `connection` off the loop, then handles it and resumes
+   * the connection; `false` when it cannot (the caller decodes it here).
+   */
+  offload(connection: Connection, body: Uint8Array): boolean {
+    const module = this.binding.module;
+    if (module === undefined) return false;
+    if (this.decoder === null) this.decoder = new OffloopDecoder(module, this.binding);
+    // The cancels that arrive while it decodes apply to it too, as if it had been decoded at once.
+    const cancels: CancelFacts[] = [];
+    this.cancelsMeanwhile.add(cancels);
+    const handled = this.decoder.decode<Incoming<unknown>>(body).then((decoded: Decoded<Incoming<unknown>>) => {
+      this.decoding.delete(handled);
+      this.cancelsMeanwhile.delete(cancels);
+      if (!connection.closed) {
+        if (!("incoming" in decoded)) this.undecodable(connection, decoded.reason, decoded.ids);
+        else if (cancels.length === 0 || decoded.incoming.kind !== "run") this.handleIncoming(connection, decoded.incoming);
+        else {
+          this.cancelledMeanwhile = cancels;
+          try {
+            this.handleIncoming(connection, decoded.incoming);
+          } finally {
+            this.cancelledMeanwhile = null;
+          }
+        }
+      }
+      connection.resumeAfterDecode();
+    });
+    this.decoding.add(handled);
+    return true;
+  }
+
+  /** The answering rule: the ids the lenient reading found are echoed; with neither, nothing is answered. */
+  private undecodable(connection: Connection, reason: string, ids: Ids): void {
+    if (ids.jobId !== undefined || ids.requestId !== undefined) {
+      this.send(connection, failure(this.binding, ids, "error", "invalidFrame", { error: reason }));
+    } else {
+      this.log(`${NAME}: ignoring an undecodable frame from ${connection.peer} (no readable ids): ${reason}`);
+    }
+  }
+
+  private handleIncoming(connection: Connection, incoming: Incoming<unknown>): void {
+    const binding = this.binding;
     switch (incoming.kind) {
       case "run":
         this.start(connection, incoming.request);
@@ -646,6 +731,12 @@ export class Runner {
       this.dueJobs.add(job);
       if (job.due < this.timerAt) this.arm(job.due);
     }
+    const meanwhile = this.cancelledMeanwhile;
+    if (meanwhile !== null && meanwhile.some((c) => (c.requestId !== undefined ? c.requestId === ids.requestId : c.jobId === ids.jobId))) {
+      // Cancelled while it was decoded off the loop: answered as a cancel right after its start.
+      this.settle(job, failure(binding, ids, "error", "cancelled"), abortReason("the request was cancelled", "AbortError"));
+      return;
+    }
     let result: unknown;
     try {
       if (handler.length === 1) {
@@ -668,15 +759,18 @@ export class Runner {
     }
   }
 
-  /** Handler results that were not promises: settled together in one microtask. */
-  private settling: { job: Job; value: unknown; ok: boolean }[] = [];
+  /** Jobs whose handlers did not return a promise (their results on them): settled together in one microtask. */
+  private settling: Job[] = [];
   private readonly settleLater = (): void => {
     const batch = this.settling;
     this.settling = [];
     const binding = this.binding;
-    for (const { job, value, ok } of batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const job = batch[i] as Job;
+      const value = job.value;
+      job.value = undefined;
       const ids = job.facts.ids;
-      if (ok) this.settle(job, resultOutcome(binding, ids, value));
+      if (job.ok) this.settle(job, resultOutcome(binding, ids, value));
       else this.settle(job, errorOutcome(binding, ids, value), undefined, value);
     }
   };
@@ -687,7 +781,9 @@ export class Runner {
    */
   private later(job: Job, value: unknown, ok: boolean): void {
     if (this.settling.length === 0) queueMicrotask(this.settleLater);
-    this.settling.push({ job, value, ok });
+    job.value = value;
+    job.ok = ok;
+    this.settling.push(job);
   }
 
   /** Arms the runner's one timer for `at` (epoch milliseconds). */
@@ -714,10 +810,11 @@ export class Runner {
   }
 
   private cancel(target: CancelFacts): void {
-    const jobs = target.requestId !== undefined ? this.byRequest.get(target.requestId) : this.byJob.get(target.jobId);
-    if (jobs === undefined) return;
+    for (const cancels of this.cancelsMeanwhile) cancels.push(target);
+    const found = target.requestId !== undefined ? this.byRequest.get(target.requestId) : this.byJob.get(target.jobId);
+    if (found === undefined) return;
     // A hard kill is handled like a cancel: the handler's signal is aborted at once.
-    for (const job of [...jobs]) {
+    for (const job of found instanceof Job ? [found] : [...found]) {
       const outcome = failure(this.binding, job.facts.ids, "error", "cancelled");
       this.settle(job, outcome, abortReason("the request was cancelled", "AbortError"));
     }
@@ -785,6 +882,13 @@ export class Runner {
     if (this.stopping) return this.stopping;
     this.stopping = (async () => {
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      // Bodies being decoded off the loop are requests too: they are answered (shuttingDown).
+      if (this.decoding.size > 0) {
+        let wait: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([Promise.all(this.decoding), new Promise<void>((resolve) => (wait = setTimeout(resolve, this.shutdownGraceMs)))]);
+        clearTimeout(wait);
+      }
+      this.decoder?.close();
       for (const connection of this.connections) {
         for (const job of [...connection.jobs]) {
           const outcome = failure(this.binding, job.facts.ids, "error", "shuttingDown");
@@ -823,17 +927,20 @@ function failure(binding: Binding, ids: Ids, status: FailureStatus, role: Messag
   return binding.failure(ids, status, message, errorType);
 }
 
-function index(map: Map<string, Set<Job>>, key: string, job: Job): void {
-  let set = map.get(key);
-  if (set === undefined) map.set(key, (set = new Set()));
-  set.add(job);
+function index(map: Map<string, Job | Set<Job>>, key: string, job: Job): void {
+  const found = map.get(key);
+  if (found === undefined) map.set(key, job);
+  else if (found instanceof Job) map.set(key, new Set([found, job]));
+  else found.add(job);
 }
 
-function unindex(map: Map<string, Set<Job>>, key: string, job: Job): void {
-  const set = map.get(key);
-  if (set === undefined) return;
-  set.delete(job);
-  if (set.size === 0) map.delete(key);
+function unindex(map: Map<string, Job | Set<Job>>, key: string, job: Job): void {
+  const found = map.get(key);
+  if (found === job) map.delete(key);
+  else if (found instanceof Set) {
+    found.delete(job);
+    if (found.size === 0) map.delete(key);
+  }
 }
 
 function resultOutcome(binding: Binding, ids: Ids, value: unknown): unknown {

@@ -235,6 +235,7 @@ export const binding: Binding<Request, OutcomeInit> = {
   maxFrameLen: MAX_FRAME_LEN,
   replyTag: REPLY_TAG,
   read,
+  module: import.meta.url,
   requestFacts,
   idsOfBody,
   encodeReply,
