@@ -110,6 +110,30 @@ for (const V of versions) {
       b.close();
     });
 
+    test("a shutdown answers the large frame being decoded and the large frame read behind it, once each", async () => {
+      const own = await V.startRunner(registry, { offloadBytes: 1024 });
+      const a = await V.connect(own.address);
+      const b = await V.connect(own.address);
+      const first = V.requestFrame("large", withItems(new Array(1_000_000).fill(0)));
+      const second = V.requestFrame("large", withItems(new Array(600).fill(0)));
+      // All of the first but its last byte; then that byte and the whole second frame in one
+      // write: the second is read while the first decodes (and would go to the worker too).
+      await new Promise((resolve) => a.socket.write(first.frame.subarray(0, first.frame.length - 1), resolve));
+      for (let i = 0; i < 5; i++) {
+        b.send(V.requestFrame("echo").frame);
+        await b.next();
+      }
+      a.send(Buffer.concat([first.frame.subarray(first.frame.length - 1), second.frame]));
+      while (own.runner.decoding.size === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      const stopped = own.runner.shutdown();
+      const answers = [await a.next(30_000), await a.next(30_000)];
+      await stopped;
+      assert.deepEqual(answers.map((out) => out.ids.requestId), [first.ids.requestId, second.ids.requestId]);
+      for (const out of answers) assert.equal(out.errorType, F.shuttingDown);
+      await a.whenClosed();
+      b.close();
+    });
+
     test("values come back exactly: integral floats, big integers, -0.0, nested large arrays, strings, objects", async () => {
       const nested = Array.from({ length: 3 }, (_, i) => new Array(70_000).fill(i % 2 === 0 ? new JsonFloat(1) : 2n ** 63n));
       const items = [

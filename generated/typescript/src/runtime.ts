@@ -620,7 +620,9 @@ export class Runner {
    */
   offload(connection: Connection, body: Uint8Array): boolean {
     const module = this.binding.module;
-    if (module === undefined) return false;
+    // Once shutting down, a body is decoded here (and answered shuttingDown at once): the
+    // shutdown waits only for the decodes already under way.
+    if (module === undefined || this.stopping) return false;
     if (this.decoder === null) this.decoder = new OffloopDecoder(module, this.binding);
     // The cancels that arrive while it decodes apply to it too, as if it had been decoded at once.
     const cancels: CancelFacts[] = [];
