@@ -362,20 +362,35 @@ fn expected_failures_are_reported_and_a_stale_list_fails() {
 
 #[test]
 fn a_runner_that_is_already_running_is_checked_by_address() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut child = Command::new(RUNNER)
-        .args(["--protocol", "1", "--tcp-socket", &addr])
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(&addr).is_err() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // A free port, then the runner on it: another test may take the port in between (its own
+    // runner), so a runner that exits (it could not bind) is started again on a new port.
+    let (addr, mut child) = (0..5)
+        .find_map(|_| {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let addr = format!("127.0.0.1:{port}");
+            let mut child = Command::new(RUNNER)
+                .args(["--protocol", "1", "--tcp-socket", &addr])
+                .spawn()
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if child.try_wait().unwrap().is_some() {
+                    return None;
+                }
+                if std::net::TcpStream::connect(&addr).is_ok() {
+                    return Some((addr, child));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            None
+        })
+        .expect("the reference runner did not start listening on a free port in 5 tries");
     let out = conformance(&[
         "--address",
         &addr,
