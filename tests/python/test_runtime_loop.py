@@ -277,6 +277,44 @@ def test_a_large_frame_is_decoded_off_the_loop_and_its_connection_keeps_its_orde
         release.set()
 
 
+def test_a_shutdown_answers_the_large_frame_being_decoded_and_the_frame_read_behind_it() -> None:
+    # A large request is held in the decoding thread with another request read behind it on
+    # its connection; the runner shuts down meanwhile: both were read, both are answered as
+    # shutting down, once, in order (neither handler runs).
+    release = threading.Event()
+    entered = threading.Event()
+
+    async def main() -> None:
+        async with serving(registry()) as (runner, connect):
+            original = runner._read_off_loop
+
+            def held(body: bytes) -> Any:
+                entered.set()
+                release.wait(10)
+                return original(body)
+
+            runner._read_off_loop = held  # type: ignore[method-assign]
+            big = await connect()
+            behind = encode_frame(Request(request("echo", "r-behind", **options(n=1))))
+            await big.send_raw(_request_with_values("values", "r-big", 100_000) + behind)
+            loop = asyncio.get_running_loop()
+            assert await loop.run_in_executor(None, entered.wait, 10)
+            stopped = asyncio.ensure_future(runner.shutdown())
+            await asyncio.sleep(0.05)
+            release.set()
+            answers = [await big.receive(), await big.receive()]
+            await stopped
+            assert [a.request_id for a in answers] == ["r-big", "r-behind"]
+            for outcome in answers:
+                assert outcome.status == OutcomeStatus.ERROR
+                assert outcome.error is not None and outcome.error.type == "cancelled", outcome.error
+
+    try:
+        run(main())
+    finally:
+        release.set()
+
+
 def test_a_large_frames_answer_is_encoded_off_the_loop() -> None:
     # The encoding of the large request's answer (its values echoed) is held until the test lets
     # it go: meanwhile another connection is answered; then the answer arrives, once, whole.

@@ -707,11 +707,10 @@ class _Connection(asyncio.Protocol):
                 if end - start < length:
                     break
                 at = start + length
-                if runner._stopping:
-                    # Frames that arrive during the shutdown are not read.
-                    return
                 body = buffer[start:at]
-                if length > OFF_LOOP_BODY:
+                # (During the shutdown a request is answered at once as shutting down: no frame
+                # goes to the decoding thread then, which the shutdown waits for no longer.)
+                if length > OFF_LOOP_BODY and not runner._stopping:
                     self._decode_off_loop(body)
                     break
                 runner._dispatch(self, body)
@@ -734,12 +733,15 @@ class _Connection(asyncio.Protocol):
         self._decoding = True
         assert self.transport is not None
         self.transport.pause_reading()
-        future = self.runner._decoder().submit(self.runner._read_off_loop, body)
+        runner = self.runner
+        future = runner._decoder().submit(runner._read_off_loop, body)
+        runner._decodes.add(future)
         future.add_done_callback(self._decoded)
 
     def _decoded(self, future: asyncio.Future[_Read]) -> None:
         self._decoding = False
-        if self.closed or self.runner._stopping or future.cancelled():
+        self.runner._decodes.discard(future)
+        if self.closed or future.cancelled():
             return
         try:
             read = future.result()
@@ -857,6 +859,7 @@ class Runner:
         self._deadline_seq = 0
         self._deadline_timer: asyncio.TimerHandle | None = None
         self._decoding_thread: _Worker | None = None
+        self._decodes: set[asyncio.Future[_Read]] = set()
         self._loop: asyncio.AbstractEventLoop = cast(asyncio.AbstractEventLoop, None)
 
     # -- serving ------------------------------------------------------------------------------
@@ -875,6 +878,9 @@ class Runner:
         self._stopping = True
         if self._server is not None:
             self._server.close()
+        if self._decodes:
+            # Frames being decoded off the loop were read: they are answered (shutting down).
+            await asyncio.wait(list(self._decodes), timeout=5)
         for connection in list(self._connections):
             for job in list(connection.in_flight):
                 job.cancel("shutting_down")
@@ -958,8 +964,12 @@ class Runner:
         if kind == KIND_REQUEST:
             assert job_id is not None and request_id is not None
             tracing = _tracing
+            if self._stopping:
+                # (A frame decoded off the loop while the runner shuts down.)
+                self._refuse(connection, tracing, request, job_id, request_id, "shutting_down")
+                return
             if len(connection.in_flight) >= self.max_in_flight:
-                self._busy(connection, tracing, request, job_id, request_id)
+                self._refuse(connection, tracing, request, job_id, request_id, "busy", limit=self.max_in_flight)
                 return
             if tracing is None:
                 job = _InFlight(request, job_id, request_id, connection, self)
@@ -980,17 +990,17 @@ class Runner:
                 _failure(binding, job_id, request_id, "unexpected_message", type=binding.response_tag)
             )
 
-    def _busy(
-        self, connection: _Connection, tracing: Tracing | None, request: Any, job_id: str, request_id: str
+    def _refuse(
+        self, connection: _Connection, tracing: Tracing | None, request: Any, job_id: str, request_id: str,
+        situation: str, **values: object,
     ) -> None:
-        """Answers a request beyond the in-flight limit (traced: its span ends as that error)."""
+        """Answers a request that is not run (beyond the in-flight limit, or read during the
+        shutdown); traced, its span ends as that error."""
         if tracing is None:
-            connection.send_frame(
-                _failure(self.binding, job_id, request_id, "busy", limit=self.max_in_flight)
-            )
+            connection.send_frame(_failure(self.binding, job_id, request_id, situation, **values))
             return
         job = _traced(tracing, request, job_id, request_id, connection, self)
-        job.answer(job.fail("busy", limit=self.max_in_flight))
+        job.answer(job.fail(situation, **values))
 
     def _encode_off_loop(self, job: _InFlight, value: object) -> None:
         """Encodes the success answer of a large frame's job in the decoding thread; the job
