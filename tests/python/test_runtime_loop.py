@@ -9,7 +9,6 @@ import asyncio
 import contextvars
 import dataclasses
 import json
-import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -177,8 +176,7 @@ def test_a_cancel_in_the_same_write_reaches_the_handler_before_its_task_ran() ->
             await client.send_raw(encode_frame(Request(req)) + encode_frame(cancel))
             outcome = await client.receive()
             assert (outcome.request_id, outcome.status) == ("r-wait", OutcomeStatus.ERROR)
-            if sys.version_info >= (3, 11):  # (3.10: the handler's task had not started it at all)
-                await asyncio.wait_for(cleaned.wait(), 5)
+            await asyncio.wait_for(cleaned.wait(), 5)
             echo = await client.call(request("echo", "r-after", **options(n=1)))
             assert echo.request_id == "r-after", "nothing else was answered in between"
 
@@ -237,6 +235,19 @@ async def serving(reg: Registry) -> AsyncIterator[tuple[Runner, Callable[[], Awa
         await runner.shutdown()
 
 
+def _hold_decoding(runner: Runner, entered: threading.Event, release: threading.Event) -> None:
+    """Makes the runner's decoding thread signal `entered` and wait for `release` (at most 10 s)
+    before each frame it reads."""
+    original = runner._read_off_loop
+
+    def held(body: bytes) -> Any:
+        entered.set()
+        release.wait(10)
+        return original(body)
+
+    runner._read_off_loop = held  # type: ignore[method-assign]
+
+
 def test_a_large_frame_is_decoded_off_the_loop_and_its_connection_keeps_its_order() -> None:
     # The decoding thread is held until the test lets it go: meanwhile another connection must be
     # answered (the loop is free). The large request is followed, in the same write, by a cancel
@@ -248,14 +259,7 @@ def test_a_large_frame_is_decoded_off_the_loop_and_its_connection_keeps_its_orde
 
     async def main() -> None:
         async with serving(registry()) as (runner, connect):
-            original = runner._read_off_loop
-
-            def held(body: bytes) -> Any:
-                entered.set()
-                release.wait(10)
-                return original(body)
-
-            runner._read_off_loop = held  # type: ignore[method-assign]
+            _hold_decoding(runner, entered, release)
             big, other = await connect(), await connect()
             req = _request_with_values("wait", "r-big", 100_000)
             cancel = encode_frame(Cancel(CancelRequest(**_cancel_fields(decode_message(req[4:]).payload))))
@@ -286,14 +290,7 @@ def test_a_shutdown_answers_the_large_frame_being_decoded_and_the_frame_read_beh
 
     async def main() -> None:
         async with serving(registry()) as (runner, connect):
-            original = runner._read_off_loop
-
-            def held(body: bytes) -> Any:
-                entered.set()
-                release.wait(10)
-                return original(body)
-
-            runner._read_off_loop = held  # type: ignore[method-assign]
+            _hold_decoding(runner, entered, release)
             big = await connect()
             behind = encode_frame(Request(request("echo", "r-behind", **options(n=1))))
             await big.send_raw(_request_with_values("values", "r-big", 100_000) + behind)
