@@ -930,12 +930,17 @@ function writeTree(value: unknown, path: Path, key: string | number | null, dept
       throw notEncodable(path, key, value);
   }
   if (value === null) return "null";
-  if (value instanceof JsonFloat) return formatFloat(value.value);
+  // An array, or a plain object (the usual containers), is none of the special cases below
+  // but `toJSON`: their checks are skipped.
+  const array = Array.isArray(value);
+  const proto: unknown = Object.getPrototypeOf(value);
+  const plain = array ? proto === Array.prototype : proto === Object.prototype || proto === null;
+  if (!plain && value instanceof JsonFloat) return formatFloat(value.value);
   if (depth + 1 > maxDepth) {
     throw new FrameError("value", pathOf(path, key), `expected JSON nested at most ${maxDepth} levels deep, got deeper nesting (or a cycle)`);
   }
   const here: Path = key === null ? path : { up: path, key };
-  if (Array.isArray(value)) {
+  if (array) {
     const n = value.length;
     if (n > STRINGIFY_FROM) {
       if (shortcut) {
@@ -947,20 +952,36 @@ function writeTree(value: unknown, path: Path, key: string | number | null, dept
       for (let i = 0; i < n; i++) parts[i] = writeTree(value[i], here, i, depth + 1, maxDepth, shortcut);
       return "[" + parts.join(",") + "]";
     }
-    let out = "[";
-    for (let i = 0; i < n; i++) {
-      if (i > 0) out += ",";
-      out += writeTree(value[i], here, i, depth + 1, maxDepth, shortcut);
-    }
+    if (n === 0) return "[]";
+    let out = "[" + writeTree(value[0], here, 0, depth + 1, maxDepth, shortcut);
+    for (let i = 1; i < n; i++) out += "," + writeTree(value[i], here, i, depth + 1, maxDepth, shortcut);
     return out + "]";
   }
   const withJson = value as { toJSON?: unknown };
   if (typeof withJson.toJSON === "function") {
     return writeTree((withJson.toJSON as () => unknown).call(value), path, key, depth, maxDepth, shortcut);
   }
-  if (value instanceof Map || value instanceof Set || ArrayBuffer.isView(value)) throw notEncodable(path, key, value);
+  if (!plain && (value instanceof Map || value instanceof Set || ArrayBuffer.isView(value))) throw notEncodable(path, key, value);
   const object = value as Record<string, unknown>;
-  const keys = sortedKeys(object);
+  const keys = plainKeys(object);
+  if (keys === null) return writeObject(object, sortedKeys(object), here, depth, maxDepth, shortcut);
+  if (keys.length > STRINGIFY_FROM && shortcut) {
+    if (stringifies(object, depth, maxDepth)) return JSON.stringify(object);
+    shortcut = false;
+  }
+  // Every key is written as is between quotes: no escape to check for each one again.
+  let out = "{";
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    const item = object[k];
+    if (item === undefined) continue;
+    out += (out.length === 1 ? '"' : ',"') + k + '":' + writeTree(item, here, k, depth + 1, maxDepth, shortcut);
+  }
+  return out + "}";
+}
+
+/** {@link writeTree} for an object whose keys (`keys`, in canonical order) need care (escapes, surrogates). */
+function writeObject(object: Record<string, unknown>, keys: readonly string[], here: Path, depth: number, maxDepth: number, shortcut: boolean): string {
   if (keys.length > STRINGIFY_FROM && shortcut) {
     if (stringifies(object, depth, maxDepth)) return JSON.stringify(object);
     shortcut = false;
@@ -974,5 +995,26 @@ function writeTree(value: unknown, path: Path, key: string | number | null, dept
     sep = ",";
   }
   return out + "}";
+}
+
+/**
+ * The keys of `object` in canonical order when each one is written as is between quotes
+ * (nothing to escape, no surrogate: so UTF-16 order is code-point order); `null` otherwise.
+ */
+function plainKeys(object: object): string[] | null {
+  const keys = Object.keys(object);
+  const n = keys.length;
+  for (let i = 0; i < n; i++) if (!isPlain(keys[i] as string)) return null;
+  if (n > 16) return keys.sort();
+  for (let i = 1; i < n; i++) {
+    const key = keys[i] as string;
+    let j = i - 1;
+    while (j >= 0 && (keys[j] as string) > key) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+  return keys;
 }
 {% endraw %}
