@@ -285,6 +285,8 @@ struct FieldTs {
     read_present: String,
     /// Statement appending `,"name":value` to `out` (or nothing when the field is omitted).
     write: String,
+    /// Whether `write` always appends (or throws): the field is never omitted.
+    always_written: bool,
     /// Whether the field must be present (its `missing` check).
     required: bool,
     /// Expression of the raw value of this field in object `o`.
@@ -341,8 +343,29 @@ struct UnionTs {
     expected: String,
 }
 
+/// What a struct writer has written before a field: whether the field's key needs a `,`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Written {
+    /// No field yet: no separator.
+    Nothing,
+    /// At least one field: `,`.
+    Some,
+    /// Only fields that may be omitted: the `sep` variable tells.
+    Maybe,
+}
+
+impl Written {
+    /// The state after a field that is always written (`always`) or may be omitted.
+    fn then(self, always: bool) -> Written {
+        match (self, always) {
+            (_, true) | (Written::Some, false) => Written::Some,
+            _ => Written::Maybe,
+        }
+    }
+}
+
 impl FieldTs {
-    fn new(ir: &Ir, owner: &str, field: &Field) -> Result<Self> {
+    fn new(ir: &Ir, owner: &str, field: &Field, before: Written) -> Result<Self> {
         let at = format!("{owner}.{}", field.name);
         let key = lit(&field.name);
         let p = prop(&field.name);
@@ -384,24 +407,31 @@ impl FieldTs {
         } else {
             format!("{p}?: {init}")
         };
-        // `out` opens with `{`; `sep` is empty before the first field written, then `,`.
-        let json_key = lit(&format!("{}:", lit(&field.name)));
+        // `out` opens with `{`. The key's separator is known when no field, or an always
+        // written one, comes before; else `sep` holds it: empty before the first field
+        // written, then `,`.
+        let (json_key, set_sep) = match before {
+            Written::Nothing => (lit(&format!("{}:", lit(&field.name))), " sep = \",\";"),
+            Written::Some => (lit(&format!(",{}:", lit(&field.name))), ""),
+            Written::Maybe => (format!("sep + {}", lit(&format!("{}:", lit(&field.name)))), " sep = \",\";"),
+        };
         let value = write_expr(&field.ty, "v", "path", &key, "level", 0);
+        let always_written = if field.nullable { field.always_written } else { default.is_some() || field.always_written };
         let write = if field.nullable {
             if field.always_written {
-                format!("out += sep + {json_key} + (v == null ? \"null\" : {value}); sep = \",\";")
+                format!("out += {json_key} + (v == null ? \"null\" : {value});{set_sep}")
             } else {
                 // `null` means no value, for `any` fields too: the reference omits a `null`
                 // result or details.
-                format!("if (v != null) {{ out += sep + {json_key} + {value}; sep = \",\"; }}")
+                format!("if (v != null) {{ out += {json_key} + {value};{set_sep} }}")
             }
         } else if let Some(default) = &default {
             let text = write_expr(&field.ty, default, "path", &key, "level", 0);
-            format!("out += sep + {json_key} + (v === undefined ? {text} : {value}); sep = \",\";")
+            format!("out += {json_key} + (v === undefined ? {text} : {value});{set_sep}")
         } else if field.always_written {
-            format!("out += sep + {json_key} + (v === undefined ? missing(path, {key}, {expected}) : {value}); sep = \",\";")
+            format!("out += {json_key} + (v === undefined ? missing(path, {key}, {expected}) : {value});{set_sep}")
         } else {
-            format!("if (v !== undefined) {{ out += sep + {json_key} + {value}; sep = \",\"; }}")
+            format!("if (v !== undefined) {{ out += {json_key} + {value};{set_sep} }}")
         };
         Ok(FieldTs {
             doc: jsdoc(&field.doc, "  "),
@@ -412,6 +442,7 @@ impl FieldTs {
             read,
             read_present,
             write,
+            always_written,
             required: field.required && default.is_none() && !field.nullable,
             get: access("o", &field.name),
             expected,
@@ -874,8 +905,19 @@ fn structs_unions_enums(ir: &Ir) -> Result<(Vec<StructTs>, Vec<UnionTs>, Vec<Enu
                 name: s.name.clone(),
                 doc: jsdoc(&s.doc, ""),
                 init_doc: jsdoc(&format!("{}\n\nThe shape accepted for encoding; {{@link {}}} is the decoded shape.", s.doc, s.name), ""),
-                fields: s.fields.iter().map(|f| FieldTs::new(ir, &s.name, f)).collect::<Result<_>>()
-                    .with_context(|| format!("rendering struct {}", s.name))?,
+                fields: {
+                    // Whether a field is written before each one decides its separator.
+                    let mut before = Written::Nothing;
+                    s.fields
+                        .iter()
+                        .map(|f| {
+                            let field = FieldTs::new(ir, &s.name, f, before)?;
+                            before = before.then(field.always_written);
+                            Ok(field)
+                        })
+                        .collect::<Result<_>>()
+                        .with_context(|| format!("rendering struct {}", s.name))?
+                },
             }),
             TypeDef::Enum(e) => enums.push(enum_ts(&e.name, &e.doc, &e.values)),
             TypeDef::Union(u) => {
@@ -1501,7 +1543,7 @@ mod tests {
         assert!(protocol.contains("Scheduling class of the posting."));
         assert!(protocol.contains("priority_class: number;"));
         assert!(codec.contains("readSafeInteger(v, path, \"priority_class\", 0, 255, \"integer in 0..=255\")"));
-        assert!(codec.contains(r#"out += sep + "\"priority_class\":""#));
+        assert!(codec.contains(r#"out += ",\"priority_class\":""#), "an always written field after others: its `,` is known");
     }
 
     #[test]

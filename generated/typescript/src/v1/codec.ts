@@ -152,19 +152,19 @@ export function writeExecutionContext(value: unknown, up: Path, key: Key, level:
   let out = "{";
   let sep = "";
   v = o.job_id;
-  out += sep + "\"job_id\":" + (v === undefined ? missing(path, "job_id", "string") : writeStr(v, path, "job_id")); sep = ",";
+  out += "\"job_id\":" + (v === undefined ? missing(path, "job_id", "string") : writeStr(v, path, "job_id")); sep = ",";
   v = o.attempt;
-  out += sep + "\"attempt\":" + (v === undefined ? missing(path, "attempt", "integer in 0..=4294967295") : writeInteger(v, path, "attempt", 0n, 4294967295n)); sep = ",";
+  out += ",\"attempt\":" + (v === undefined ? missing(path, "attempt", "integer in 0..=4294967295") : writeInteger(v, path, "attempt", 0n, 4294967295n));
   v = o.enqueue_time;
-  out += sep + "\"enqueue_time\":" + (v === undefined ? missing(path, "enqueue_time", "an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm) in years 0001..=9999") : writeTimestamp(v, path, "enqueue_time")); sep = ",";
+  out += ",\"enqueue_time\":" + (v === undefined ? missing(path, "enqueue_time", "an RFC 3339 timestamp YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm) in years 0001..=9999") : writeTimestamp(v, path, "enqueue_time"));
   v = o.queue_name;
-  out += sep + "\"queue_name\":" + (v === undefined ? missing(path, "queue_name", "string") : writeStr(v, path, "queue_name")); sep = ",";
+  out += ",\"queue_name\":" + (v === undefined ? missing(path, "queue_name", "string") : writeStr(v, path, "queue_name"));
   v = o.deadline;
-  out += sep + "\"deadline\":" + (v == null ? "null" : writeTimestamp(v, path, "deadline")); sep = ",";
+  out += ",\"deadline\":" + (v == null ? "null" : writeTimestamp(v, path, "deadline"));
   v = o.trace_context;
-  out += sep + "\"trace_context\":" + (v == null ? "null" : writeMap(v, path, "trace_context", (x0, p0, k0) => writeStr(x0, p0, k0))); sep = ",";
+  out += ",\"trace_context\":" + (v == null ? "null" : writeMap(v, path, "trace_context", (x0, p0, k0) => writeStr(x0, p0, k0)));
   v = o.worker_id;
-  out += sep + "\"worker_id\":" + (v == null ? "null" : writeStr(v, path, "worker_id")); sep = ",";
+  out += ",\"worker_id\":" + (v == null ? "null" : writeStr(v, path, "worker_id"));
   void sep;
   return out + "}";
 }
@@ -239,19 +239,19 @@ export function writeExecutionRequest(value: unknown, up: Path, key: Key, level:
   let out = "{";
   let sep = "";
   v = o.protocol_version;
-  out += sep + "\"protocol_version\":" + (v === undefined ? writeStr("1", path, "protocol_version") : writeStr(v, path, "protocol_version")); sep = ",";
+  out += "\"protocol_version\":" + (v === undefined ? writeStr("1", path, "protocol_version") : writeStr(v, path, "protocol_version")); sep = ",";
   v = o.request_id;
-  out += sep + "\"request_id\":" + (v === undefined ? missing(path, "request_id", "string") : writeStr(v, path, "request_id")); sep = ",";
+  out += ",\"request_id\":" + (v === undefined ? missing(path, "request_id", "string") : writeStr(v, path, "request_id"));
   v = o.job_id;
-  out += sep + "\"job_id\":" + (v === undefined ? missing(path, "job_id", "string") : writeStr(v, path, "job_id")); sep = ",";
+  out += ",\"job_id\":" + (v === undefined ? missing(path, "job_id", "string") : writeStr(v, path, "job_id"));
   v = o.function_name;
-  out += sep + "\"function_name\":" + (v === undefined ? missing(path, "function_name", "string") : writeStr(v, path, "function_name")); sep = ",";
+  out += ",\"function_name\":" + (v === undefined ? missing(path, "function_name", "string") : writeStr(v, path, "function_name"));
   v = o.args;
-  out += sep + "\"args\":" + (v === undefined ? writeArray([], path, "args", (x0, p0, i0) => writeAny(x0, p0, i0, level + 1, MAX_NESTING_DEPTH)) : writeArray(v, path, "args", (x0, p0, i0) => writeAny(x0, p0, i0, level + 1, MAX_NESTING_DEPTH))); sep = ",";
+  out += ",\"args\":" + (v === undefined ? writeArray([], path, "args", (x0, p0, i0) => writeAny(x0, p0, i0, level + 1, MAX_NESTING_DEPTH)) : writeArray(v, path, "args", (x0, p0, i0) => writeAny(x0, p0, i0, level + 1, MAX_NESTING_DEPTH)));
   v = o.kwargs;
-  out += sep + "\"kwargs\":" + (v === undefined ? writeMap({}, path, "kwargs", (x0, p0, k0) => writeAny(x0, p0, k0, level + 1, MAX_NESTING_DEPTH)) : writeMap(v, path, "kwargs", (x0, p0, k0) => writeAny(x0, p0, k0, level + 1, MAX_NESTING_DEPTH))); sep = ",";
+  out += ",\"kwargs\":" + (v === undefined ? writeMap({}, path, "kwargs", (x0, p0, k0) => writeAny(x0, p0, k0, level + 1, MAX_NESTING_DEPTH)) : writeMap(v, path, "kwargs", (x0, p0, k0) => writeAny(x0, p0, k0, level + 1, MAX_NESTING_DEPTH)));
   v = o.context;
-  out += sep + "\"context\":" + (v === undefined ? missing(path, "context", "object") : writeExecutionContext(v, path, "context", level + 1)); sep = ",";
+  out += ",\"context\":" + (v === undefined ? missing(path, "context", "object") : writeExecutionContext(v, path, "context", level + 1));
   void sep;
   return out + "}";
 }
@@ -308,13 +308,13 @@ export function writeExecutionError(value: unknown, up: Path, key: Key, level: n
   let out = "{";
   let sep = "";
   v = o.message;
-  out += sep + "\"message\":" + (v === undefined ? missing(path, "message", "string") : writeStr(v, path, "message")); sep = ",";
+  out += "\"message\":" + (v === undefined ? missing(path, "message", "string") : writeStr(v, path, "message")); sep = ",";
   v = o.type;
-  if (v != null) { out += sep + "\"type\":" + writeStr(v, path, "type"); sep = ","; }
+  if (v != null) { out += ",\"type\":" + writeStr(v, path, "type"); }
   v = o.code;
-  if (v != null) { out += sep + "\"code\":" + writeStr(v, path, "code"); sep = ","; }
+  if (v != null) { out += ",\"code\":" + writeStr(v, path, "code"); }
   v = o.details;
-  if (v != null) { out += sep + "\"details\":" + writeAny(v, path, "details", level, MAX_NESTING_DEPTH); sep = ","; }
+  if (v != null) { out += ",\"details\":" + writeAny(v, path, "details", level, MAX_NESTING_DEPTH); }
   void sep;
   return out + "}";
 }
@@ -381,17 +381,17 @@ export function writeExecutionOutcome(value: unknown, up: Path, key: Key, level:
   let out = "{";
   let sep = "";
   v = o.job_id;
-  if (v != null) { out += sep + "\"job_id\":" + writeStr(v, path, "job_id"); sep = ","; }
+  if (v != null) { out += "\"job_id\":" + writeStr(v, path, "job_id"); sep = ","; }
   v = o.request_id;
   if (v != null) { out += sep + "\"request_id\":" + writeStr(v, path, "request_id"); sep = ","; }
   v = o.status;
   out += sep + "\"status\":" + (v === undefined ? missing(path, "status", "one of \"success\", \"retry\", \"timeout\", \"error\"") : writeOutcomeStatus(v, path, "status", level + 1)); sep = ",";
   v = o.result;
-  if (v != null) { out += sep + "\"result\":" + writeAny(v, path, "result", level, MAX_NESTING_DEPTH); sep = ","; }
+  if (v != null) { out += ",\"result\":" + writeAny(v, path, "result", level, MAX_NESTING_DEPTH); }
   v = o.error;
-  if (v != null) { out += sep + "\"error\":" + writeExecutionError(v, path, "error", level + 1); sep = ","; }
+  if (v != null) { out += ",\"error\":" + writeExecutionError(v, path, "error", level + 1); }
   v = o.retry_after_seconds;
-  if (v != null) { out += sep + "\"retry_after_seconds\":" + writeFloat(v, path, "retry_after_seconds"); sep = ","; }
+  if (v != null) { out += ",\"retry_after_seconds\":" + writeFloat(v, path, "retry_after_seconds"); }
   void sep;
   return out + "}";
 }
@@ -448,13 +448,13 @@ export function writeCancelRequest(value: unknown, up: Path, key: Key, level: nu
   let out = "{";
   let sep = "";
   v = o.protocol_version;
-  out += sep + "\"protocol_version\":" + (v === undefined ? writeStr("1", path, "protocol_version") : writeStr(v, path, "protocol_version")); sep = ",";
+  out += "\"protocol_version\":" + (v === undefined ? writeStr("1", path, "protocol_version") : writeStr(v, path, "protocol_version")); sep = ",";
   v = o.job_id;
-  out += sep + "\"job_id\":" + (v === undefined ? missing(path, "job_id", "string") : writeStr(v, path, "job_id")); sep = ",";
+  out += ",\"job_id\":" + (v === undefined ? missing(path, "job_id", "string") : writeStr(v, path, "job_id"));
   v = o.request_id;
-  if (v != null) { out += sep + "\"request_id\":" + writeStr(v, path, "request_id"); sep = ","; }
+  if (v != null) { out += ",\"request_id\":" + writeStr(v, path, "request_id"); }
   v = o.hard_kill;
-  out += sep + "\"hard_kill\":" + (v === undefined ? writeBool(false, path, "hard_kill") : writeBool(v, path, "hard_kill")); sep = ",";
+  out += ",\"hard_kill\":" + (v === undefined ? writeBool(false, path, "hard_kill") : writeBool(v, path, "hard_kill"));
   void sep;
   return out + "}";
 }
