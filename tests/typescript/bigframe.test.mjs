@@ -208,7 +208,7 @@ describe("the canonical encoder's JSON.stringify shortcut", () => {
         return String(value);
     }
     if (typeof value.toJSON === "function") return reference(value.toJSON());
-    if (Array.isArray(value)) return "[" + value.map(reference).join(",") + "]";
+    if (Array.isArray(value)) return "[" + Array.prototype.map.call(value, reference).join(",") + "]";
     const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort(compareCodePoints);
     return "{" + keys.map((k) => JSON.stringify(k) + ":" + reference(value[k])).join(",") + "}";
   }
@@ -224,6 +224,11 @@ describe("the canonical encoder's JSON.stringify shortcut", () => {
     [new JsonFloat(2), 2n ** 63n, { when: new Date(0) }],
     new Array(1000).fill({ b: 0.25, a: [1, 2, 3] }),
     { __proto__: null, ["__proto__"]: 1 },
+    // Keys that need escaping beside plain ones (written, and ordered, the careful way).
+    { 'q"': 1, "\n": [2], b: { "\\": "x", a: 0 } },
+    // Objects and arrays that are not plain (another prototype) are written like plain ones.
+    new (class Point { constructor() { this.y = 1; this.x = 2; } })(),
+    Object.setPrototypeOf([3, 1], Object.prototype),
   ];
   // Large containers (more than 64 items or keys) are where the shortcut applies.
   const large = (value) => [
@@ -250,5 +255,15 @@ describe("the canonical encoder's JSON.stringify shortcut", () => {
     assert.throws(() => writeAny([...new Array(100).fill(0), undefined], null, null, 0, 127), /JSON-encodable/);
     assert.throws(() => writeAny(new Array(100).fill(deep), null, null, 0, 127), /nested at most 127/);
     assert.throws(() => writeAny([new Map()], null, null, 0, 127), /JSON-encodable/);
+    assert.throws(() => writeAny({ m: new Set() }, null, null, 0, 127), /JSON-encodable/);
+    assert.throws(() => writeAny({ a: new Uint8Array(1) }, null, null, 0, 127), /JSON-encodable/);
+  });
+  test("an error below a key names the path, plain or escaped", () => {
+    const paths = { plain: "plain[1]", 'q"uote': '["q\\"uote"][1]' };
+    for (const [key, path] of Object.entries(paths)) {
+      assert.throws(() => writeAny({ z: 0, [key]: [1, () => 1] }, null, null, 0, 127), {
+        message: `${path}: expected a JSON-encodable value, got function`,
+      });
+    }
   });
 });

@@ -822,7 +822,12 @@ export function sortedKeys(object: object): string[] {
       break;
     }
   }
-  if (surrogates) return keys.sort(compareCodePoints);
+  return surrogates ? keys.sort(compareCodePoints) : sortUnits(keys);
+}
+
+/** Sorts keys without surrogates (whose UTF-16 order is their code-point order) in place. */
+function sortUnits(keys: string[]): string[] {
+  const n = keys.length;
   if (n > 16) return keys.sort();
   // Insertion sort: faster than Array#sort for the few keys objects usually have.
   for (let i = 1; i < n; i++) {
@@ -1007,15 +1012,5 @@ function plainKeys(object: object): string[] | null {
   const keys = Object.keys(object);
   const n = keys.length;
   for (let i = 0; i < n; i++) if (!isPlain(keys[i] as string)) return null;
-  if (n > 16) return keys.sort();
-  for (let i = 1; i < n; i++) {
-    const key = keys[i] as string;
-    let j = i - 1;
-    while (j >= 0 && (keys[j] as string) > key) {
-      keys[j + 1] = keys[j] as string;
-      j--;
-    }
-    keys[j + 1] = key;
-  }
-  return keys;
+  return sortUnits(keys);
 }
