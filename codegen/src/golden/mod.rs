@@ -322,7 +322,11 @@ fn check_order_independent_of(builtin: Builtin, name: &str, frame: &[u8], parsed
     // itself, or another order's) gets that verdict again.
     let mut judged: Vec<Vec<u8>> = Vec::new();
     for (label, order) in orders {
-        let reordered = Case::body("", "", serde_json::to_vec(&Reordered(parsed, order))?).frame;
+        // The frame of the reordered body (header first, filled in once the length is known).
+        let mut reordered = vec![0; FRAME_HEADER_LEN];
+        serde_json::to_writer(&mut reordered, &Reordered(parsed, order))?;
+        let length = (reordered.len() - FRAME_HEADER_LEN) as u32;
+        reordered[..FRAME_HEADER_LEN].copy_from_slice(&length.to_be_bytes());
         if reordered == frame || judged.contains(&reordered) {
             continue;
         }
