@@ -30,7 +30,7 @@ pub fn map<T: Sync, R: Send>(items: &[T], cost: impl Fn(&T) -> usize, work: impl
     };
     std::thread::scope(|scope| {
         for _ in 1..threads {
-            scope.spawn(&run);
+            scope.spawn(run);
         }
         run();
     });

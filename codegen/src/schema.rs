@@ -81,8 +81,12 @@ pub struct Builtin {
     schema: fn(&Builtin) -> Value,
     reencode: fn(&[u8]) -> Result<Vec<u8>, FrameError>,
     same_message: fn(&[u8], &[u8]) -> bool,
-    reencode_twice: fn(&[u8]) -> Result<(Vec<u8>, Reencoded), FrameError>,
+    reencode_twice: fn(&[u8]) -> ReencodedTwice,
 }
+
+/// What [`Builtin::reencode_twice`] gives: the canonical frame and what encoding it again gave,
+/// or the error that rejects the frame.
+pub type ReencodedTwice = Result<(Vec<u8>, Reencoded), FrameError>;
 
 /// What decoding and encoding a frame's canonical encoding again gave (see
 /// [`Builtin::reencode_twice`]).
@@ -114,7 +118,7 @@ impl Builtin {
     /// whether both decode to equal messages: what [`Builtin::reencode`] of the canonical frame
     /// and [`Builtin::same_message`] of both frames tell, with two decodings fewer (each frame
     /// is decoded once).
-    pub fn reencode_twice(&self, frame: &[u8]) -> Result<(Vec<u8>, Reencoded), FrameError> {
+    pub fn reencode_twice(&self, frame: &[u8]) -> ReencodedTwice {
         (self.reencode_twice)(frame)
     }
 

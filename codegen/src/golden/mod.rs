@@ -514,8 +514,8 @@ fn check_expectations(
                 }
             };
             for expect in &case.expects {
-                let ty = type_at(ir, &message, &expect.path);
-                let actual = fixtures::get(&message, &expect.path);
+                let ty = type_at(ir, message, &expect.path);
+                let actual = fixtures::get(message, &expect.path);
                 let mut path = expect.path.clone();
                 let found = match &expect.value {
                     Expected::Json(value) => differs(ir, ty.as_ref(), value, actual, &mut path),
@@ -589,8 +589,11 @@ struct ToJudge<'a> {
     groups: &'a [Group],
 }
 
-/// What judging one case gave: its verdict and, when asked for, its entry in the corpus file.
-type JudgedCase = Result<(Verdict, Option<Result<Value>>)>;
+/// A case's entry in the corpus file (when asked for), or why it could not be written.
+type Entry = Option<Result<Value>>;
+
+/// What judging one case gave: its verdict and its entry in the corpus file.
+type JudgedCase = Result<(Verdict, Entry)>;
 
 /// Judges every case of every version ([`judge_case`]) on the machine's threads (the cases
 /// are independent); the results in corpus order (version, group, case), each case's entry of
@@ -620,7 +623,7 @@ fn judge_all(versions: &[ToJudge], entries: bool) -> Vec<Vec<Vec<JudgedCase>>> {
 }
 
 /// The verdicts of one version's judged cases, or the first failure in corpus order.
-fn verdicts(groups: Vec<Group>, judged: Vec<Vec<JudgedCase>>) -> Result<(Vec<JudgedGroup>, Vec<Vec<Option<Result<Value>>>>)> {
+fn verdicts(groups: Vec<Group>, judged: Vec<Vec<JudgedCase>>) -> Result<(Vec<JudgedGroup>, Vec<Vec<Entry>>)> {
     let mut out = Vec::new();
     let mut entries = Vec::new();
     for (group, judged) in groups.into_iter().zip(judged) {
