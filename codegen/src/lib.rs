@@ -13,6 +13,7 @@ pub mod golden;
 pub mod ir;
 pub mod lang;
 pub mod output;
+mod parallel;
 pub mod schema;
 
 use anyhow::{bail, ensure, Result};
@@ -191,12 +192,25 @@ pub fn render_all(source: &Source, langs: &[Lang], options: &Options) -> Result<
     let package = Package::new(source, options)?;
     let mut files = Vec::new();
     let mut skipped = Vec::new();
+    // The corpus records what the Rust crate does, so it belongs to the built-in schemas only.
+    let corpora: Vec<golden::Corpus> = package
+        .protocols
+        .iter()
+        .filter_map(|p| {
+            p.builtin.map(|builtin| golden::Corpus {
+                builtin,
+                ir: &p.ir,
+                folder: p.folder(),
+                provenance: p.provenance(&package),
+            })
+        })
+        .collect();
+    let mut golden = golden::render_corpora(&corpora)?.into_iter();
     for protocol in &package.protocols {
         let folder = protocol.folder();
         files.push(GeneratedFile::new(format!("{folder}schema.json"), protocol.schema_bytes.clone()));
-        // The corpus records what the Rust crate does, so it belongs to the built-in schemas only.
-        if let Some(builtin) = protocol.builtin {
-            files.extend(golden::render(builtin, &folder, &protocol.provenance(&package))?);
+        if protocol.builtin.is_some() {
+            files.extend(golden.next().expect("a corpus per built-in schema"));
         }
     }
     if !package.has_runtime() {
@@ -214,6 +228,17 @@ pub fn render_all(source: &Source, langs: &[Lang], options: &Options) -> Result<
 
 #[cfg(test)]
 mod tests {
+    /// The corpus is built from each built-in protocol's IR as the package holds it (lowered
+    /// from the schema file's bytes): the IR lowered from the version's schema itself.
+    #[test]
+    fn builtin_protocols_hold_the_ir_of_their_schema() {
+        let package = super::Package::new(&super::Source::BuiltIn, &super::Options::default()).unwrap();
+        for protocol in &package.protocols {
+            let builtin = protocol.builtin.expect("a built-in protocol");
+            assert_eq!(protocol.ir, crate::ir::lower(&builtin.schema()).unwrap(), "protocol {}", builtin.version);
+        }
+    }
+
     #[test]
     fn kebab_case_names() {
         assert_eq!(super::kebab_case("BillingMessage"), "billing-message");

@@ -81,6 +81,25 @@ pub struct Builtin {
     schema: fn(&Builtin) -> Value,
     reencode: fn(&[u8]) -> Result<Vec<u8>, FrameError>,
     same_message: fn(&[u8], &[u8]) -> bool,
+    reencode_twice: fn(&[u8]) -> ReencodedTwice,
+}
+
+/// What [`Builtin::reencode_twice`] gives: the canonical frame and what encoding it again gave,
+/// or the error that rejects the frame.
+pub type ReencodedTwice = Result<(Vec<u8>, Reencoded), FrameError>;
+
+/// What decoding and encoding a frame's canonical encoding again gave (see
+/// [`Builtin::reencode_twice`]).
+#[derive(Debug)]
+pub enum Reencoded {
+    /// The canonical frame does not decode (or its message does not encode): the error.
+    Failed(FrameError),
+    Done {
+        /// `encode_frame(decode_frame(canonical))`.
+        bytes: Vec<u8>,
+        /// Whether the canonical frame decodes to the message the frame decodes to.
+        same_message: bool,
+    },
 }
 
 impl Builtin {
@@ -93,6 +112,14 @@ impl Builtin {
     /// the decoder's error.
     pub fn reencode(&self, frame: &[u8]) -> Result<Vec<u8>, FrameError> {
         (self.reencode)(frame)
+    }
+
+    /// [`Builtin::reencode`], and on success the same again on the canonical frame, with
+    /// whether both decode to equal messages: what [`Builtin::reencode`] of the canonical frame
+    /// and [`Builtin::same_message`] of both frames tell, with two decodings fewer (each frame
+    /// is decoded once).
+    pub fn reencode_twice(&self, frame: &[u8]) -> ReencodedTwice {
+        (self.reencode_twice)(frame)
     }
 
     /// Whether two frames decode (with the reference) to equal messages.
@@ -120,6 +147,18 @@ fn builtin<M: Message + JsonSchema + PartialEq>(
         same_message: |a, b| match (frame::decode_frame::<M>(a), frame::decode_frame::<M>(b)) {
             (Ok(a), Ok(b)) => a == b,
             _ => false,
+        },
+        reencode_twice: |frame| {
+            let message = frame::decode_frame::<M>(frame)?;
+            let canonical = frame::encode_frame(&message)?;
+            let again = match frame::decode_frame::<M>(&canonical) {
+                Ok(decoded) => match frame::encode_frame(&decoded) {
+                    Ok(bytes) => Reencoded::Done { bytes, same_message: decoded == message },
+                    Err(error) => Reencoded::Failed(error),
+                },
+                Err(error) => Reencoded::Failed(error),
+            };
+            Ok((canonical, again))
         },
     }
 }

@@ -36,8 +36,8 @@ pub use fixtures::Path;
 
 use crate::ir::{Ir, Type, TypeDef};
 use crate::output::{GeneratedFile, Provenance};
-use crate::schema::Builtin;
-use anyhow::{anyhow, bail, ensure, Context, Result};
+use crate::schema::{Builtin, Reencoded};
+use anyhow::{bail, ensure, Context, Result};
 use rrq_protocol::{FrameError, FRAME_HEADER_LEN};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
@@ -207,29 +207,38 @@ impl Verdict {
     }
 }
 
-/// Runs the reference decoder (and, on success, the encoder) on one frame.
-pub fn judge(builtin: Builtin, frame: &[u8]) -> Result<Verdict> {
-    match builtin.reencode(frame) {
-        Ok(canonical) => Ok(Verdict::Accept { canonical }),
-        Err(error) => {
-            let path = match &error {
-                FrameError::Invalid(e) => Some(e.path()),
-                FrameError::Length(_) | FrameError::Json(_) => None,
-            };
-            Ok(Verdict::Reject { kind: error.kind().as_str(), path, message: error.to_string() })
-        }
-    }
+/// The verdict of a frame the reference decoder (or the encoder) refused.
+fn rejected(error: FrameError) -> Verdict {
+    let path = match &error {
+        FrameError::Invalid(e) => Some(e.path()),
+        FrameError::Length(_) | FrameError::Json(_) => None,
+    };
+    Verdict::Reject { kind: error.kind().as_str(), path, message: error.to_string() }
 }
 
-/// An accepted frame's canonical encoding must be a fixed point: decoding it and encoding again
-/// gives the same bytes (and the same message).
-fn check_stable(builtin: Builtin, name: &str, frame: &[u8], canonical: &[u8]) -> Result<()> {
-    let re_encoded = builtin
-        .reencode(canonical)
-        .map_err(|e| anyhow!("{name}: the canonical frame does not decode: {e}"))?;
-    ensure!(re_encoded == canonical, "{name}: decode→encode→decode→encode is not stable");
-    ensure!(builtin.same_message(frame, canonical), "{name}: the canonical frame decodes to a different message");
-    Ok(())
+/// Runs the reference decoder (and, on success, the encoder) on one frame.
+pub fn judge(builtin: Builtin, frame: &[u8]) -> Result<Verdict> {
+    Ok(match builtin.reencode(frame) {
+        Ok(canonical) => Verdict::Accept { canonical },
+        Err(error) => rejected(error),
+    })
+}
+
+/// Judges one frame and, when accepted, checks that its canonical encoding is a fixed point:
+/// decoding it and encoding again gives the same bytes (and the same message).
+fn judge_stable(builtin: Builtin, name: &str, frame: &[u8]) -> Result<Verdict> {
+    let (canonical, again) = match builtin.reencode_twice(frame) {
+        Ok(judged) => judged,
+        Err(error) => return Ok(rejected(error)),
+    };
+    match again {
+        Reencoded::Failed(e) => bail!("{name}: the canonical frame does not decode: {e}"),
+        Reencoded::Done { bytes, same_message } => {
+            ensure!(bytes == canonical, "{name}: decode→encode→decode→encode is not stable");
+            ensure!(same_message, "{name}: the canonical frame decodes to a different message");
+        }
+    }
+    Ok(Verdict::Accept { canonical })
 }
 
 /// Rearranges the entries of one object.
@@ -252,14 +261,55 @@ fn reorder(value: &Value, order: KeyOrder) -> Value {
     }
 }
 
+/// A value serialized with the keys of every object rearranged by its order (at every depth):
+/// the bytes of the value rebuilt in that order, without rebuilding it.
+struct Reordered<'a>(&'a Value, KeyOrder);
+
+impl serde::Serialize for Reordered<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&Reordered(item, self.1))?;
+                }
+                seq.end()
+            }
+            Value::Object(object) => {
+                let mut entries: Vec<(&String, &Value)> = object.iter().collect();
+                (self.1)(&mut entries);
+                let mut map = serializer.serialize_map(Some(entries.len()))?;
+                for (key, value) in entries {
+                    map.serialize_entry(key, &Reordered(value, self.1))?;
+                }
+                map.end()
+            }
+            scalar => scalar.serialize(serializer),
+        }
+    }
+}
+
+/// The body of a frame as JSON, parsed with serde_json's recursion limit (`None` for a frame
+/// shorter than its header).
+fn parse_body(frame: &[u8]) -> Option<serde_json::Result<Value>> {
+    (frame.len() >= FRAME_HEADER_LEN).then(|| serde_json::from_slice::<Value>(&frame[FRAME_HEADER_LEN..]))
+}
+
 /// A frame's verdict must not depend on the order of the keys in its objects: every binding
 /// reports the same error whatever order its JSON parser keeps (and whichever map type a Rust
-/// build unifies serde_json to). Checked for every frame whose body is JSON.
+/// build unifies serde_json to). Checked for every frame whose body is JSON (by
+/// [`judge_case`], through [`check_order_independent_of`] with the body it already parsed).
+#[cfg(test)]
 fn check_order_independent(builtin: Builtin, name: &str, frame: &[u8], verdict: &Verdict) -> Result<()> {
-    if frame.len() < FRAME_HEADER_LEN {
-        return Ok(());
+    match parse_body(frame) {
+        Some(Ok(parsed)) => check_order_independent_of(builtin, name, frame, &parsed, verdict),
+        _ => Ok(()),
     }
-    let Ok(parsed) = serde_json::from_slice::<Value>(&frame[FRAME_HEADER_LEN..]) else { return Ok(()) };
+}
+
+/// [`check_order_independent`] with the frame's body already parsed.
+fn check_order_independent_of(builtin: Builtin, name: &str, frame: &[u8], parsed: &Value, verdict: &Verdict) -> Result<()> {
     if !matches!(verdict, Verdict::Accept { .. } | Verdict::Reject { kind: "type" | "missing" | "value", .. }) {
         return Ok(());
     }
@@ -268,9 +318,19 @@ fn check_order_independent(builtin: Builtin, name: &str, frame: &[u8], verdict: 
         ("sorted", |e| e.sort_by(|a, b| a.0.cmp(b.0))),
         ("reverse-sorted", |e| e.sort_by(|a, b| b.0.cmp(a.0))),
     ];
+    // The reference is deterministic: a frame with the bytes of one already judged (the frame
+    // itself, or another order's) gets that verdict again.
+    let mut judged: Vec<Vec<u8>> = Vec::new();
     for (label, order) in orders {
-        let reordered = Case::value("", "", &reorder(&parsed, order));
-        let other = judge(builtin, &reordered.frame)?;
+        // The frame of the reordered body (header first, filled in once the length is known).
+        let mut reordered = vec![0; FRAME_HEADER_LEN];
+        serde_json::to_writer(&mut reordered, &Reordered(parsed, order))?;
+        let length = (reordered.len() - FRAME_HEADER_LEN) as u32;
+        reordered[..FRAME_HEADER_LEN].copy_from_slice(&length.to_be_bytes());
+        if reordered == frame || judged.contains(&reordered) {
+            continue;
+        }
+        let other = judge(builtin, &reordered)?;
         let same = match (verdict, &other) {
             (Verdict::Accept { canonical: a }, Verdict::Accept { canonical: b }) => a == b,
             (Verdict::Reject { kind: k1, path: p1, .. }, Verdict::Reject { kind: k2, path: p2, .. }) => {
@@ -282,12 +342,14 @@ fn check_order_independent(builtin: Builtin, name: &str, frame: &[u8], verdict: 
             same,
             "{name}: the verdict depends on key order ({verdict:?} as written, {other:?} with keys {label})"
         );
+        judged.push(reordered);
     }
     Ok(())
 }
 
-/// One judged case as it is written to the corpus.
-fn case_json(group: &str, case: &Case, verdict: &Verdict) -> Result<Value> {
+/// One judged case as it is written to the corpus; `message` is an accepted case's canonical
+/// body parsed with serde_json's recursion limit (parsed here when not given).
+fn case_json(group: &str, case: &Case, verdict: &Verdict, message: Option<serde_json::Result<Value>>) -> Result<Value> {
     let name = format!("{group}/{}", case.slug);
     let mut out = Map::new();
     out.insert("name".into(), json!(name));
@@ -296,7 +358,8 @@ fn case_json(group: &str, case: &Case, verdict: &Verdict) -> Result<Value> {
     out.insert("frame".into(), json!(base64_encode(&case.frame)));
     match verdict {
         Verdict::Accept { canonical } => {
-            let message: Value = serde_json::from_slice(&canonical[FRAME_HEADER_LEN..])
+            let message: Value = message
+                .unwrap_or_else(|| serde_json::from_slice(&canonical[FRAME_HEADER_LEN..]))
                 .with_context(|| format!("{name}: canonical body is not JSON"))?;
             out.insert("verdict".into(), json!("accept"));
             out.insert("canonical".into(), json!(base64_encode(canonical)));
@@ -425,17 +488,34 @@ fn type_at(ir: &Ir, message: &Value, path: &[String]) -> Option<Type> {
 }
 
 /// The checks that tie a judged case to what it means to test (see [`Expect`]).
-fn check_expectations(ir: &Ir, name: &str, case: &Case, verdict: &Verdict) -> Result<()> {
+///
+/// `input` is the frame's body and `message` an accepted case's canonical body, each as
+/// [`parse_body`] parsed it: a value that parsed is not parsed again.
+fn check_expectations(
+    ir: &Ir,
+    name: &str,
+    case: &Case,
+    verdict: &Verdict,
+    input: Option<serde_json::Result<Value>>,
+    message: Option<&serde_json::Result<Value>>,
+) -> Result<()> {
     match verdict {
         Verdict::Accept { canonical } => {
             ensure!(
                 case.whole || !case.expects.is_empty(),
                 "{name}: accepted, but the case records no value it tests (a case builder bug: give it `holds`, or mark it `whole`)"
             );
-            let message = parse_unbounded(&canonical[FRAME_HEADER_LEN..])?;
+            let unbounded;
+            let message = match message {
+                Some(Ok(message)) => message,
+                _ => {
+                    unbounded = parse_unbounded(&canonical[FRAME_HEADER_LEN..])?;
+                    &unbounded
+                }
+            };
             for expect in &case.expects {
-                let ty = type_at(ir, &message, &expect.path);
-                let actual = fixtures::get(&message, &expect.path);
+                let ty = type_at(ir, message, &expect.path);
+                let actual = fixtures::get(message, &expect.path);
                 let mut path = expect.path.clone();
                 let found = match &expect.value {
                     Expected::Json(value) => differs(ir, ty.as_ref(), value, actual, &mut path),
@@ -456,7 +536,11 @@ fn check_expectations(ir: &Ir, name: &str, case: &Case, verdict: &Verdict) -> Re
             }
             // Nothing the decoder read may be lost or changed by the encoder.
             let Some(TypeDef::Union(root)) = ir.get(&ir.root) else { bail!("the root of the IR is not a union") };
-            if let Ok(input) = parse_unbounded(&case.frame[FRAME_HEADER_LEN..]) {
+            let input = match input {
+                Some(Ok(input)) => Some(input),
+                _ => parse_unbounded(&case.frame[FRAME_HEADER_LEN..]).ok(),
+            };
+            if let Some(input) = input {
                 if let Some(payload) = input.get(&root.content) {
                     let mut path = vec![root.content.clone()];
                     let ty = type_at(ir, &input, &path);
@@ -480,26 +564,88 @@ fn check_expectations(ir: &Ir, name: &str, case: &Case, verdict: &Verdict) -> Re
     Ok(())
 }
 
+/// One case judged by the reference, with the corpus-wide checks: stable re-encoding, a
+/// verdict independent of key order, and the case's expectations (see [`Expect`]). An accepted
+/// case's canonical body comes with it, parsed as the corpus file holds it.
+fn judge_case(builtin: Builtin, ir: &Ir, group: &str, case: &Case) -> Result<(Verdict, Option<serde_json::Result<Value>>)> {
+    let name = format!("{group}/{}", case.slug);
+    let verdict = judge_stable(builtin, &name, &case.frame)?;
+    let input = parse_body(&case.frame);
+    if let Some(Ok(parsed)) = &input {
+        check_order_independent_of(builtin, &name, &case.frame, parsed, &verdict)?;
+    }
+    let message = match &verdict {
+        Verdict::Accept { canonical } => parse_body(canonical),
+        Verdict::Reject { .. } => None,
+    };
+    check_expectations(ir, &name, case, &verdict, input, message.as_ref())?;
+    Ok((verdict, message))
+}
+
+/// One version's cases to judge: its reference, its IR and the groups built from it.
+struct ToJudge<'a> {
+    builtin: Builtin,
+    ir: &'a Ir,
+    groups: &'a [Group],
+}
+
+/// A case's entry in the corpus file (when asked for), or why it could not be written.
+type Entry = Option<Result<Value>>;
+
+/// What judging one case gave: its verdict and its entry in the corpus file.
+type JudgedCase = Result<(Verdict, Entry)>;
+
+/// Judges every case of every version ([`judge_case`]) on the machine's threads (the cases
+/// are independent); the results in corpus order (version, group, case), each case's entry of
+/// the corpus file with it when `entries`.
+fn judge_all(versions: &[ToJudge], entries: bool) -> Vec<Vec<Vec<JudgedCase>>> {
+    let tasks: Vec<(usize, usize, usize)> = versions
+        .iter()
+        .enumerate()
+        .flat_map(|(v, version)| {
+            version.groups.iter().enumerate().flat_map(move |(g, group)| (0..group.cases.len()).map(move |c| (v, g, c)))
+        })
+        .collect();
+    let case = |&(v, g, c): &(usize, usize, usize)| &versions[v].groups[g].cases[c];
+    let mut results = crate::parallel::map(&tasks, |task| case(task).frame.len(), |task| {
+        let version = &versions[task.0];
+        let group = &version.groups[task.1];
+        let case = case(task);
+        let (verdict, message) = judge_case(version.builtin, version.ir, group.name, case)?;
+        let entry = entries.then(|| case_json(group.name, case, &verdict, message));
+        Ok((verdict, entry))
+    })
+    .into_iter();
+    versions
+        .iter()
+        .map(|version| version.groups.iter().map(|group| results.by_ref().take(group.cases.len()).collect()).collect())
+        .collect()
+}
+
+/// The verdicts of one version's judged cases, or the first failure in corpus order.
+fn verdicts(groups: Vec<Group>, judged: Vec<Vec<JudgedCase>>) -> Result<(Vec<JudgedGroup>, Vec<Vec<Entry>>)> {
+    let mut out = Vec::new();
+    let mut entries = Vec::new();
+    for (group, judged) in groups.into_iter().zip(judged) {
+        let mut cases = Vec::new();
+        let mut group_entries = Vec::new();
+        for (case, judged) in group.cases.into_iter().zip(judged) {
+            let (verdict, entry) = judged?;
+            cases.push((case, verdict));
+            group_entries.push(entry);
+        }
+        out.push(JudgedGroup { name: group.name, cases });
+        entries.push(group_entries);
+    }
+    Ok((out, entries))
+}
+
 /// Judges cases built from `ir` (the schema of `builtin`) with the reference, with the
 /// corpus-wide checks: stable re-encoding, verdicts independent of key order, and every case's
 /// expectations (see [`Expect`]).
 pub fn judge_groups(builtin: Builtin, ir: &Ir, groups: Vec<Group>) -> Result<Vec<JudgedGroup>> {
-    let mut judged = Vec::new();
-    for group in groups {
-        let mut cases = Vec::new();
-        for case in group.cases {
-            let name = format!("{}/{}", group.name, case.slug);
-            let verdict = judge(builtin, &case.frame)?;
-            if let Verdict::Accept { canonical } = &verdict {
-                check_stable(builtin, &name, &case.frame, canonical)?;
-            }
-            check_order_independent(builtin, &name, &case.frame, &verdict)?;
-            check_expectations(ir, &name, &case, &verdict)?;
-            cases.push((case, verdict));
-        }
-        judged.push(JudgedGroup { name: group.name, cases });
-    }
-    Ok(judged)
+    let judged = judge_all(&[ToJudge { builtin, ir, groups: &groups }], false).pop().expect("one version judged");
+    Ok(verdicts(groups, judged)?.0)
 }
 
 /// Builds every group of a built-in version and judges every case, with the corpus-wide checks.
@@ -509,24 +655,76 @@ pub fn corpus(builtin: Builtin) -> Result<Vec<JudgedGroup>> {
     judge_groups(builtin, &ir, groups).with_context(|| format!("judging the golden corpus of protocol {}", builtin.version))
 }
 
-/// The corpus files of one built-in version, `<folder>golden/<group>.json`.
-pub fn render(builtin: Builtin, folder: &str, provenance: &Provenance) -> Result<Vec<GeneratedFile>> {
-    let mut files = Vec::new();
-    for group in corpus(builtin)? {
-        let cases = group
-            .cases
-            .iter()
-            .map(|(case, verdict)| case_json(group.name, case, verdict))
-            .collect::<Result<Vec<_>>>()?;
-        let mut file = Map::new();
-        file.insert("provenance".into(), provenance.json());
-        file.insert("group".into(), json!(group.name));
-        file.insert("cases".into(), Value::Array(cases));
-        let mut text = serde_json::to_string_pretty(&Value::Object(file))?;
-        text.push('\n');
-        files.push(GeneratedFile::new(format!("{folder}golden/{}.json", group.name), text));
+/// The corpus of one built-in version to render.
+pub struct Corpus<'a> {
+    pub builtin: Builtin,
+    /// The IR of the version's schema.
+    pub ir: &'a Ir,
+    /// Where its files go: `<folder>golden/<group>.json`.
+    pub folder: String,
+    pub provenance: Provenance,
+}
+
+/// The corpus files of built-in versions, each version's `<folder>golden/<group>.json`: every
+/// case built and judged with the corpus-wide checks (the versions' cases together, on the
+/// machine's threads). The first failure is the one a version-by-version run meets first.
+pub fn render_corpora(corpora: &[Corpus]) -> Result<Vec<Vec<GeneratedFile>>> {
+    let built = crate::parallel::map(corpora, |_| 1, |c| {
+        build(c.ir).with_context(|| format!("building the golden corpus of protocol {}", c.builtin.version))
+    });
+    // The versions after one that fails to build are not judged: its failure comes first.
+    let buildable = built.iter().take_while(|b| b.is_ok()).count();
+    let versions: Vec<ToJudge> = corpora
+        .iter()
+        .zip(&built)
+        .take(buildable)
+        .map(|(c, groups)| ToJudge { builtin: c.builtin, ir: c.ir, groups: groups.as_ref().expect("built") })
+        .collect();
+    let judged = judge_all(&versions, true);
+    drop(versions);
+    let mut files: Vec<(String, Value)> = Vec::new();
+    let mut per_version = Vec::new();
+    for ((c, groups), judged) in corpora.iter().zip(built).zip(judged.into_iter().map(Some).chain(std::iter::repeat_with(|| None))) {
+        let groups = groups?;
+        let judged = judged.expect("a version that built was judged");
+        let (groups, entries) =
+            verdicts(groups, judged).with_context(|| format!("judging the golden corpus of protocol {}", c.builtin.version))?;
+        for (group, entries) in groups.iter().zip(entries) {
+            let cases = entries.into_iter().map(|e| e.expect("entries were asked for")).collect::<Result<Vec<_>>>()?;
+            let mut file = Map::new();
+            file.insert("provenance".into(), c.provenance.json());
+            file.insert("group".into(), json!(group.name));
+            file.insert("cases".into(), Value::Array(cases));
+            files.push((format!("{}golden/{}.json", c.folder, group.name), Value::Object(file)));
+        }
+        per_version.push(groups.len());
     }
-    Ok(files)
+    // Pretty-printing the files (megabytes, for the large frames) is independent work too.
+    let mut texts = crate::parallel::map(&files, |(_, file)| approximate_size(file), |(path, file)| {
+        let mut text = serde_json::to_string_pretty(file)?;
+        text.push('\n');
+        Ok(GeneratedFile::new(path.clone(), text))
+    })
+    .into_iter();
+    per_version.into_iter().map(|n| texts.by_ref().take(n).collect::<Result<Vec<_>>>()).collect()
+}
+
+/// The corpus files of one built-in version, `<folder>golden/<group>.json` (its schema
+/// lowered, then [`render_corpora`]).
+pub fn render(builtin: Builtin, folder: &str, provenance: &Provenance) -> Result<Vec<GeneratedFile>> {
+    let ir = crate::ir::lower(&builtin.schema())?;
+    let corpus = Corpus { builtin, ir: &ir, folder: folder.to_string(), provenance: provenance.clone() };
+    Ok(render_corpora(std::slice::from_ref(&corpus))?.pop().expect("one corpus rendered"))
+}
+
+/// A rough size of a value's JSON text, to start on the largest files first.
+fn approximate_size(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        Value::Array(items) => items.iter().map(approximate_size).sum(),
+        Value::Object(object) => object.values().map(approximate_size).sum(),
+        _ => 1,
+    }
 }
 
 #[cfg(test)]

@@ -252,6 +252,18 @@ fn multi_error_frames_report_the_same_error_in_every_key_order() {
         let Verdict::Reject { path, .. } = &verdict else { panic!("{verdict:?}") };
         assert_eq!(path.as_deref(), Some(job.error_path().as_str()));
         check_order_independent(*builtin, "x", &frame, &verdict).unwrap();
+        // The check judges the reordered frames: a verdict other than theirs fails it (the
+        // frame's own bytes are not judged again, so the first order differing from them is).
+        let Verdict::Reject { kind, message, .. } = verdict else { unreachable!() };
+        let elsewhere = Verdict::Reject { kind, path: Some("$".into()), message };
+        let err = check_order_independent(*builtin, "x", &frame, &elsewhere).unwrap_err();
+        assert!(format!("{err:#}").contains("depends on key order"), "{err:#}");
+        // An accepted frame: a canonical frame other than the reordered frames' fails it.
+        let accepted = Case::value("x", "", &ctx.fx.minimal(cancel).unwrap()).frame;
+        let Verdict::Accept { mut canonical } = judge(*builtin, &accepted).unwrap() else { panic!("accepted") };
+        check_order_independent(*builtin, "x", &accepted, &Verdict::Accept { canonical: canonical.clone() }).unwrap();
+        canonical.push(b' ');
+        assert!(check_order_independent(*builtin, "x", &accepted, &Verdict::Accept { canonical }).is_err());
     }
 }
 
