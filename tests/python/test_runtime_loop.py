@@ -107,36 +107,33 @@ def test_a_handlers_context_variables_do_not_leak_into_the_next_request() -> Non
     run(main())
 
 
-def test_a_handler_that_suspends_keeps_its_context_and_gets_a_task() -> None:
+def _answer(req: Any) -> Any:
+    """The runner's answer to one request on a connection of its own."""
+    answers: list[Any] = []
+
     async def main() -> None:
         async with running(registry()) as connect:
-            client = await connect()
-            outcome = await client.call(request("suspend"))
-            assert outcome.status == OutcomeStatus.SUCCESS
-            # Its task from the first line on (eager or not), the same one after the suspension.
-            assert outcome.result == {"var": "before the suspension", "one_task": True, "task": True}
+            answers.append(await (await connect()).call(req))
 
     run(main())
+    return answers[0]
+
+
+def test_a_handler_that_suspends_keeps_its_context_and_gets_a_task() -> None:
+    outcome = _answer(request("suspend"))
+    assert outcome.status == OutcomeStatus.SUCCESS
+    # Its task from the first line on (eager or not), the same one after the suspension.
+    assert outcome.result == {"var": "before the suspension", "one_task": True, "task": True}
 
 
 def test_a_handler_can_use_asyncio_timeout_and_task_groups_from_its_first_line() -> None:
-    async def main() -> None:
-        async with running(registry()) as connect:
-            client = await connect()
-            outcome = await client.call(request("timeout_first"))
-            assert (outcome.status, outcome.result) == (OutcomeStatus.SUCCESS, "child"), outcome.error
-
-    run(main())
+    outcome = _answer(request("timeout_first"))
+    assert (outcome.status, outcome.result) == (OutcomeStatus.SUCCESS, "child"), outcome.error
 
 
 def test_a_context_variable_set_before_the_suspension_is_reset_after_it() -> None:
-    async def main() -> None:
-        async with running(registry()) as connect:
-            client = await connect()
-            outcome = await client.call(request("reset_later"))
-            assert (outcome.status, outcome.result) == (OutcomeStatus.SUCCESS, "unset"), outcome.error
-
-    run(main())
+    outcome = _answer(request("reset_later"))
+    assert (outcome.status, outcome.result) == (OutcomeStatus.SUCCESS, "unset"), outcome.error
 
 
 def test_errors_before_and_after_the_first_suspension_are_answered() -> None:
