@@ -538,18 +538,25 @@ def test_response_frame_is_unexpected() -> None:
     run(main())
 
 
-def test_peer_closing_cancels_its_requests() -> None:
-    cancelled = asyncio.Event()
-    reg = registry()
+def sleeps_until_cancelled(cancelled: asyncio.Event) -> Callable[[Any], Awaitable[object]]:
+    """A handler that sleeps for 30 s and sets `cancelled` when it is cancelled instead."""
 
-    @reg.register("watch")
-    async def watch(r: ExecutionRequest) -> object:
+    async def handler(r: Any) -> object:
         try:
             await asyncio.sleep(30)
         except asyncio.CancelledError:
             cancelled.set()
             raise
-        return None
+        return "slept"
+
+    return handler
+
+
+def test_peer_closing_cancels_its_requests() -> None:
+    cancelled = asyncio.Event()
+    reg = registry()
+
+    reg.register("watch", sleeps_until_cancelled(cancelled))
 
     async def main() -> None:
         async with running(reg) as connect:

@@ -26,7 +26,7 @@ from rrq_proto import (
     encode_frame,
 )
 from rrq_runner import _runtime
-from test_runtime import Client, request, run, running
+from test_runtime import Client, request, run, running, sleeps_until_cancelled
 
 VAR: contextvars.ContextVar[str] = contextvars.ContextVar("test_runtime_loop_var", default="unset")
 
@@ -156,14 +156,7 @@ def test_a_cancel_in_the_same_write_reaches_the_handler_before_its_task_ran() ->
     cleaned = asyncio.Event()
     reg = registry()
 
-    @reg.register("wait")
-    async def wait(r: Any) -> object:
-        try:
-            await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            cleaned.set()
-            raise
-        return "slept"
+    reg.register("wait", sleeps_until_cancelled(cleaned))
 
     async def main() -> None:
         async with running(reg) as connect:
