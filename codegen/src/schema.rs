@@ -80,7 +80,6 @@ pub struct Builtin {
     pub runner_address: &'static str,
     schema: fn(&Builtin) -> Value,
     reencode: fn(&[u8]) -> Result<Vec<u8>, FrameError>,
-    same_message: fn(&[u8], &[u8]) -> bool,
     reencode_twice: fn(&[u8]) -> ReencodedTwice,
 }
 
@@ -115,16 +114,9 @@ impl Builtin {
     }
 
     /// [`Builtin::reencode`], and on success the same again on the canonical frame, with
-    /// whether both decode to equal messages: what [`Builtin::reencode`] of the canonical frame
-    /// and [`Builtin::same_message`] of both frames tell, with two decodings fewer (each frame
-    /// is decoded once).
+    /// whether both frames decode to equal messages (each frame is decoded once).
     pub fn reencode_twice(&self, frame: &[u8]) -> ReencodedTwice {
         (self.reencode_twice)(frame)
-    }
-
-    /// Whether two frames decode (with the reference) to equal messages.
-    pub fn same_message(&self, a: &[u8], b: &[u8]) -> bool {
-        (self.same_message)(a, b)
     }
 
     /// The name of the version's output folder and package module (`v1`, `v2`).
@@ -144,10 +136,6 @@ fn builtin<M: Message + JsonSchema + PartialEq>(
         runner_address,
         schema: version_schema::<M>,
         reencode: |frame| frame::encode_frame(&frame::decode_frame::<M>(frame)?),
-        same_message: |a, b| match (frame::decode_frame::<M>(a), frame::decode_frame::<M>(b)) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => false,
-        },
         reencode_twice: |frame| {
             let message = frame::decode_frame::<M>(frame)?;
             let canonical = frame::encode_frame(&message)?;
